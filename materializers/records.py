@@ -1,0 +1,163 @@
+"""Materializers for the IR records: parquet data + JSON metadata, never pickle.
+
+Each artifact folder holds ``data.parquet`` (one row per document / query / judgment / ranked hit),
+``meta.json`` (name, source and the record's own fields) and ``preview.html`` (a sample table for
+the dashboard).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+from typing import Any, ClassVar
+
+import pandas as pd
+from zenml.enums import ArtifactType, VisualizationType
+from zenml.materializers.base_materializer import BaseMaterializer
+from zenml.metadata.metadata_types import MetadataType
+
+from synthir.data.records import Corpus, Qrels, Queries, Run
+from synthir.evaluation.metrics import EvaluationResult
+from synthir.evaluation.report import metrics_html
+
+DATA_FILE = "data.parquet"
+META_FILE = "meta.json"
+PREVIEW_FILE = "preview.html"
+PREVIEW_ROWS = 25
+
+
+def frame_to_html(frame: pd.DataFrame, title: str, rows: int = PREVIEW_ROWS, max_chars: int = 300) -> str:
+    sample = frame.head(rows).copy()
+    for column in sample.columns:
+        if sample[column].dtype == object:
+            sample[column] = sample[column].map(lambda v: v if len(str(v)) <= max_chars else str(v)[:max_chars] + "…")
+    style = "table{border-collapse:collapse;font-family:sans-serif;font-size:13px}td,th{border:1px solid #ccc;padding:3px 6px;vertical-align:top;text-align:left}"
+    return (
+        f"<html><head><style>{style}</style></head><body><h3>{html.escape(title)}</h3>"
+        f"<p>{len(frame):,} rows; first {min(rows, len(frame))} shown.</p>"
+        f"{sample.to_html(index=False, escape=True)}</body></html>"
+    )
+
+
+class FrameMaterializer(BaseMaterializer):
+    """Base for records that convert to/from one pandas frame plus a small metadata dict."""
+
+    SKIP_REGISTRATION: ClassVar[bool] = True  # an abstract base: ZenML registers only the subclasses
+    ASSOCIATED_ARTIFACT_TYPE: ClassVar[ArtifactType] = ArtifactType.DATA
+    TITLE: ClassVar[str] = "records"
+
+    def to_parts(self, data: Any) -> tuple[pd.DataFrame, dict[str, Any]]:
+        raise NotImplementedError
+
+    def from_parts(self, frame: pd.DataFrame, meta: dict[str, Any]) -> Any:
+        raise NotImplementedError
+
+    def save(self, data: Any) -> None:
+        frame, meta = self.to_parts(data)
+        with self.artifact_store.open(os.path.join(self.uri, DATA_FILE), "wb") as handle:
+            frame.to_parquet(handle, index=False)
+        with self.artifact_store.open(os.path.join(self.uri, META_FILE), "w") as handle:
+            json.dump(meta, handle)
+
+    def load(self, data_type: type[Any]) -> Any:
+        with self.artifact_store.open(os.path.join(self.uri, DATA_FILE), "rb") as handle:
+            frame = pd.read_parquet(handle)
+        with self.artifact_store.open(os.path.join(self.uri, META_FILE), "r") as handle:
+            meta = json.load(handle)
+        return self.from_parts(frame, meta)
+
+    def preview_html(self, data: Any) -> str:
+        frame, _ = self.to_parts(data)
+        return frame_to_html(frame, self.TITLE)
+
+    def save_visualizations(self, data: Any) -> dict[str, VisualizationType]:
+        path = os.path.join(self.uri, PREVIEW_FILE)
+        with self.artifact_store.open(path, "w") as handle:
+            handle.write(self.preview_html(data))
+        return {path: VisualizationType.HTML}
+
+
+class CorpusMaterializer(FrameMaterializer):
+    ASSOCIATED_TYPES = (Corpus,)
+    TITLE = "Corpus"
+
+    def to_parts(self, data: Corpus):
+        return data.to_frame(), {"name": data.name, "source": data.source, "fingerprint": data.fingerprint()}
+
+    def from_parts(self, frame, meta):
+        return Corpus.from_frame(frame, name=meta["name"], source=meta["source"])
+
+    def extract_metadata(self, data: Corpus) -> dict[str, MetadataType]:
+        empty = sum(1 for d in data if not d.text and not d.title)
+        return {"documents": len(data), "fingerprint": data.fingerprint(), "empty_documents": empty,
+                "name": data.name, "source": data.source}
+
+
+class QueriesMaterializer(FrameMaterializer):
+    ASSOCIATED_TYPES = (Queries,)
+    TITLE = "Queries"
+
+    def to_parts(self, data: Queries):
+        return data.to_frame(), {"name": data.name, "source": data.source}
+
+    def from_parts(self, frame, meta):
+        return Queries.from_frame(frame, name=meta["name"], source=meta["source"])
+
+    def extract_metadata(self, data: Queries) -> dict[str, MetadataType]:
+        lengths = [len(text.split()) for _, text in data]
+        return {"queries": len(data), "mean_words": round(sum(lengths) / max(1, len(lengths)), 2),
+                "name": data.name, "source": data.source}
+
+
+class QrelsMaterializer(FrameMaterializer):
+    ASSOCIATED_TYPES = (Qrels,)
+    TITLE = "Relevance judgments"
+
+    def to_parts(self, data: Qrels):
+        return data.to_frame(), {"name": data.name, "source": data.source}
+
+    def from_parts(self, frame, meta):
+        return Qrels.from_frame(frame, name=meta["name"], source=meta["source"])
+
+    def extract_metadata(self, data: Qrels) -> dict[str, MetadataType]:
+        relevant = sum(1 for docs in data.judgments.values() for rel in docs.values() if rel > 0)
+        return {"judgments": len(data), "queries": len(data.judgments), "relevant": relevant,
+                "name": data.name, "source": data.source}
+
+
+class RunMaterializer(FrameMaterializer):
+    ASSOCIATED_TYPES = (Run,)
+    TITLE = "Run"
+
+    def to_parts(self, data: Run):
+        return data.to_frame(), {"name": data.name}
+
+    def from_parts(self, frame, meta):
+        return Run.from_frame(frame, name=meta["name"])
+
+    def extract_metadata(self, data: Run) -> dict[str, MetadataType]:
+        depths = [len(docs) for docs in data.scores.values()]
+        return {"queries": len(data), "hits": sum(depths), "max_depth": max(depths, default=0), "name": data.name}
+
+
+class EvaluationResultMaterializer(FrameMaterializer):
+    ASSOCIATED_TYPES = (EvaluationResult,)
+    TITLE = "Evaluation"
+
+    def to_parts(self, data: EvaluationResult):
+        meta = {"system": data.system, "aggregate": data.aggregate, "measures": list(data.measures),
+                "metadata": data.metadata}
+        return data.to_frame(), meta
+
+    def from_parts(self, frame, meta):
+        return EvaluationResult(
+            system=meta["system"], aggregate=meta["aggregate"], per_query=frame.set_index("query_id"),
+            measures=tuple(meta["measures"]), metadata=meta["metadata"],
+        )
+
+    def preview_html(self, data: EvaluationResult) -> str:
+        return metrics_html([data])
+
+    def extract_metadata(self, data: EvaluationResult) -> dict[str, MetadataType]:
+        return {"system": data.system, "queries": data.num_queries, **data.metrics()}

@@ -1,0 +1,20 @@
+from typing import Optional
+
+from zenml import pipeline
+
+from steps.data.load_collection import load_collection
+from steps.evaluation.evaluate_run import evaluate_run
+from steps.retrieval.bm25_retrieve import bm25_retrieve
+
+
+@pipeline
+def evaluation_pipeline(
+    collection: str = "data/demo",
+    split: str = "test",
+    top_k: int = 1000,
+    max_queries: Optional[int] = None,
+) -> None:
+    """Evaluate BM25 on a labelled collection (a BEIR folder or an ir_datasets id)."""
+    corpus, queries, qrels = load_collection(collection=collection, split=split, max_queries=max_queries)
+    run = bm25_retrieve(corpus=corpus, queries=queries, top_k=top_k)
+    evaluate_run(run=run, qrels=qrels, system="bm25")

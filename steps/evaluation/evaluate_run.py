@@ -1,0 +1,35 @@
+import tempfile
+from pathlib import Path
+from typing import Annotated, List
+
+from zenml import log_metadata, step
+
+from synthir.data import Qrels, Run, write_run_trec
+from synthir.evaluation import DEFAULT_MEASURES, EvaluationResult, evaluate
+from synthir.evaluation.report import metrics_markdown, plot_per_query
+from synthir.tracking import log_artifact, log_metrics, log_params
+
+
+@step(experiment_tracker=True)
+def evaluate_run(
+    run: Run,
+    qrels: Qrels,
+    system: str = "bm25",
+    measures: List[str] = list(DEFAULT_MEASURES),
+) -> Annotated[EvaluationResult, "evaluation"]:
+    """Score a run with ir_measures; log figures, the run file, the per-query table and a plot to MLflow."""
+    result = evaluate(run, qrels, measures=measures, system=system)
+    print(metrics_markdown([result]))
+    log_params({"measures": ",".join(measures), "system": system}, prefix="eval.")
+    # Plain metric names (ndcg_at_10, ...) are shared by every pipeline so MLflow runs compare directly.
+    log_metrics(result.metrics())
+    log_metrics({"queries": result.num_queries}, prefix="eval.")
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        write_run_trec(run, folder / f"{system}.run", tag=system)
+        result.to_frame().to_csv(folder / f"{system}.per_query.tsv", sep="\t", index=False)
+        plot_per_query([result], folder / f"{system}.per_query.png")
+        for name in (f"{system}.run", f"{system}.per_query.tsv", f"{system}.per_query.png"):
+            log_artifact(folder / name, artifact_path="evaluation")
+    log_metadata(metadata={"system": system, **result.metrics()})
+    return result

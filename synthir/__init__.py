@@ -1,0 +1,3 @@
+"""synthir: synthetic training data for neural information retrieval (the domain library)."""
+
+__version__ = "0.1.0"

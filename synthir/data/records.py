@@ -1,0 +1,256 @@
+"""Typed records for IR data: corpora, queries, relevance judgments and runs.
+
+They are plain containers (dicts keyed by id, insertion-ordered) so that the library stays
+testable without ZenML; each converts to and from a pandas frame for the materializers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class Document:
+    doc_id: str
+    text: str
+    title: str = ""
+
+    @property
+    def contents(self) -> str:
+        """Title and text joined, the way BEIR/pyserini index a document."""
+        return f"{self.title} {self.text}".strip() if self.title else self.text
+
+
+@dataclass
+class ReadStats:
+    """What a reader saw besides the records it returned (for logs and artifact metadata)."""
+
+    lines: int = 0
+    skipped_bad_lines: int = 0
+    empty_texts: int = 0
+    dropped_judgments: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return {k: v for k, v in self.__dict__.items()}
+
+
+@dataclass
+class Corpus:
+    documents: dict[str, Document]
+    name: str = "corpus"
+    source: str = ""
+    stats: ReadStats = field(default_factory=ReadStats, compare=False)
+
+    def __len__(self) -> int:
+        return len(self.documents)
+
+    def __iter__(self) -> Iterator[Document]:
+        return iter(self.documents.values())
+
+    def __getitem__(self, doc_id: str) -> Document:
+        return self.documents[doc_id]
+
+    def __contains__(self, doc_id: object) -> bool:
+        return doc_id in self.documents
+
+    def fingerprint(self) -> str:
+        """Content hash, independent of document order and of where the corpus was read from."""
+        digest = hashlib.sha256()
+        for doc_id in sorted(self.documents):
+            doc = self.documents[doc_id]
+            for part in (doc.doc_id, doc.title, doc.text):
+                encoded = part.encode("utf-8")
+                # Length-prefix each field so ("ab", "c") and ("a", "bc") differ.
+                digest.update(len(encoded).to_bytes(8, "little"))
+                digest.update(encoded)
+        return digest.hexdigest()[:16]
+
+    def to_frame(self) -> pd.DataFrame:
+        docs = list(self.documents.values())
+        return pd.DataFrame(
+            {
+                "doc_id": [d.doc_id for d in docs],
+                "title": [d.title for d in docs],
+                "text": [d.text for d in docs],
+            }
+        )
+
+    @classmethod
+    def from_frame(cls, frame: pd.DataFrame, name: str = "corpus", source: str = "") -> Corpus:
+        documents = {
+            doc_id: Document(doc_id=doc_id, title=title, text=text)
+            for doc_id, title, text in zip(frame["doc_id"], frame["title"], frame["text"])
+        }
+        return cls(documents=documents, name=name, source=source)
+
+
+@dataclass
+class Queries:
+    queries: dict[str, str]
+    name: str = "queries"
+    source: str = ""
+    stats: ReadStats = field(default_factory=ReadStats, compare=False)
+
+    def __len__(self) -> int:
+        return len(self.queries)
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        return iter(self.queries.items())
+
+    def __getitem__(self, query_id: str) -> str:
+        return self.queries[query_id]
+
+    def __contains__(self, query_id: object) -> bool:
+        return query_id in self.queries
+
+    def subset(self, query_ids: set[str] | list[str]) -> Queries:
+        wanted = set(query_ids)
+        return Queries(
+            {qid: text for qid, text in self.queries.items() if qid in wanted},
+            name=self.name,
+            source=self.source,
+        )
+
+    def to_frame(self) -> pd.DataFrame:
+        return pd.DataFrame({"query_id": list(self.queries), "text": list(self.queries.values())})
+
+    @classmethod
+    def from_frame(cls, frame: pd.DataFrame, name: str = "queries", source: str = "") -> Queries:
+        return cls(dict(zip(frame["query_id"], frame["text"])), name=name, source=source)
+
+
+@dataclass
+class Qrels:
+    """Relevance judgments: query id -> document id -> graded relevance (0 = judged non-relevant)."""
+
+    judgments: dict[str, dict[str, int]]
+    name: str = "qrels"
+    source: str = ""
+    stats: ReadStats = field(default_factory=ReadStats, compare=False)
+
+    def __len__(self) -> int:
+        return sum(len(docs) for docs in self.judgments.values())
+
+    @property
+    def query_ids(self) -> list[str]:
+        return list(self.judgments)
+
+    def relevant(self, query_id: str, min_relevance: int = 1) -> set[str]:
+        return {d for d, rel in self.judgments.get(query_id, {}).items() if rel >= min_relevance}
+
+    def to_frame(self) -> pd.DataFrame:
+        rows = [(q, d, rel) for q, docs in self.judgments.items() for d, rel in docs.items()]
+        return pd.DataFrame(rows, columns=["query_id", "doc_id", "relevance"]).astype(
+            {"query_id": str, "doc_id": str, "relevance": "int64"}
+        )
+
+    @classmethod
+    def from_frame(cls, frame: pd.DataFrame, name: str = "qrels", source: str = "") -> Qrels:
+        judgments: dict[str, dict[str, int]] = {}
+        for qid, did, rel in zip(frame["query_id"], frame["doc_id"], frame["relevance"]):
+            judgments.setdefault(qid, {})[did] = int(rel)
+        return cls(judgments, name=name, source=source)
+
+
+@dataclass
+class Run:
+    """A ranking: query id -> document id -> score (higher is better)."""
+
+    scores: dict[str, dict[str, float]]
+    name: str = "run"
+
+    def __len__(self) -> int:
+        return len(self.scores)
+
+    def ranked(self, query_id: str) -> list[tuple[str, float]]:
+        """Documents of one query, best first; ties broken by document id for reproducible files."""
+        return sorted(self.scores.get(query_id, {}).items(), key=lambda item: (-item[1], item[0]))
+
+    def to_frame(self) -> pd.DataFrame:
+        rows = [
+            (qid, doc_id, rank, score)
+            for qid in self.scores
+            for rank, (doc_id, score) in enumerate(self.ranked(qid), start=1)
+        ]
+        return pd.DataFrame(rows, columns=["query_id", "doc_id", "rank", "score"]).astype(
+            {"query_id": str, "doc_id": str, "rank": "int64", "score": "float64"}
+        )
+
+    @classmethod
+    def from_frame(cls, frame: pd.DataFrame, name: str = "run") -> Run:
+        scores: dict[str, dict[str, float]] = {}
+        for qid, did, score in zip(frame["query_id"], frame["doc_id"], frame["score"]):
+            scores.setdefault(qid, {})[did] = float(score)
+        return cls(scores, name=name)
+
+
+@dataclass
+class Collection:
+    """A corpus with (optionally) queries and judgments: the unit an evaluation runs on."""
+
+    corpus: Corpus
+    queries: Queries
+    qrels: Qrels | None
+    name: str
+
+    def judged_queries(self) -> Queries:
+        if self.qrels is None:
+            return self.queries
+        return self.queries.subset(self.qrels.query_ids)
+
+
+def check_qrels_ids(
+    qrels: Qrels,
+    queries: Mapping[str, str] | Queries,
+    corpus: Corpus,
+    unknown_ids: str = "raise",
+) -> Qrels:
+    """Check that judgments name known queries and documents.
+
+    ``unknown_ids="raise"`` (default) fails naming the first offending ids; ``"drop"`` removes
+    those judgments, counts them in ``qrels.stats.dropped_judgments`` and returns the rest.
+    """
+    from synthir.data.errors import DataFormatError
+
+    if unknown_ids not in ("raise", "drop"):
+        raise ValueError(f"unknown_ids must be 'raise' or 'drop', got {unknown_ids!r}")
+    unknown_queries = [q for q in qrels.judgments if q not in queries]
+    unknown_docs = sorted(
+        {d for docs in qrels.judgments.values() for d in docs if d not in corpus}
+    )
+    if not unknown_queries and not unknown_docs:
+        return qrels
+    if unknown_ids == "raise":
+        parts = []
+        if unknown_queries:
+            parts.append(
+                f"{len(unknown_queries)} unknown query id(s) (first: {unknown_queries[:5]})"
+                f" not in {queries.source if isinstance(queries, Queries) else 'the queries'}"
+            )
+        if unknown_docs:
+            parts.append(
+                f"{len(unknown_docs)} unknown document id(s) (first: {unknown_docs[:5]}) not in {corpus.source}"
+            )
+        raise DataFormatError(
+            qrels.source,
+            None,
+            "judgments name " + " and ".join(parts)
+            + "; fix the files or set unknown_ids='drop' to drop those judgments",
+        )
+    kept: dict[str, dict[str, int]] = {}
+    dropped = 0
+    for qid, docs in qrels.judgments.items():
+        if qid not in queries:
+            dropped += len(docs)
+            continue
+        good = {d: rel for d, rel in docs.items() if d in corpus}
+        dropped += len(docs) - len(good)
+        if good:
+            kept[qid] = good
+    stats = ReadStats(**qrels.stats.as_dict())
+    stats.dropped_judgments += dropped
+    return Qrels(kept, name=qrels.name, source=qrels.source, stats=stats)

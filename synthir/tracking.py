@@ -1,0 +1,61 @@
+"""Thin MLflow logging helpers used by the steps.
+
+They log into the active MLflow run (ZenML's MLflow experiment tracker opens one per pipeline run)
+and do nothing, with one warning, when there is none, so the library stays usable without MLflow.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+logger = logging.getLogger(__name__)
+_warned = False
+
+
+def _active_run():
+    global _warned
+    import mlflow
+
+    run = mlflow.active_run()
+    if run is None and not _warned:
+        logger.warning("No active MLflow run: figures are not tracked (run through a stack with an MLflow tracker)")
+        _warned = True
+    return run
+
+
+def log_params(params: Mapping[str, Any], prefix: str = "") -> None:
+    if _active_run() is None:
+        return
+    import mlflow
+
+    flat = {f"{prefix}{key}": ("" if value is None else str(value))[:6000] for key, value in params.items()}
+    mlflow.log_params(flat)
+
+
+def log_metrics(metrics: Mapping[str, float], prefix: str = "", step: int | None = None) -> None:
+    if _active_run() is None:
+        return
+    import mlflow
+
+    finite = {f"{prefix}{k}": float(v) for k, v in metrics.items() if v is not None and math.isfinite(float(v))}
+    mlflow.log_metrics(finite, step=step)
+
+
+def log_artifact(path: str | Path, artifact_path: str | None = None) -> None:
+    if _active_run() is None:
+        return
+    import mlflow
+
+    mlflow.log_artifact(str(path), artifact_path=artifact_path)
+
+
+def set_tags(tags: Mapping[str, Any]) -> None:
+    if _active_run() is None:
+        return
+    import mlflow
+
+    mlflow.set_tags({k: str(v) for k, v in tags.items()})

@@ -1,0 +1,68 @@
+"""Test session set-up: every bit of ZenML, MLflow and cache state lives in one temp dir.
+
+The environment is set at import time, before anything imports zenml or mlflow.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SESSION_DIR = Path(tempfile.mkdtemp(prefix="synthir-tests-"))
+CISI_DIR = (PROJECT_ROOT.parent / "shared" / "data" / "cisi").resolve()
+DEMO_DIR = PROJECT_ROOT / "data" / "demo"
+
+os.environ.update(
+    {
+        "ZENML_CONFIG_PATH": str(SESSION_DIR / "zenml"),
+        "ZENML_REPOSITORY_PATH": str(SESSION_DIR / "repo"),
+        "ZENML_CUSTOM_SOURCE_ROOT": str(PROJECT_ROOT),
+        "ZENML_ANALYTICS_OPT_IN": "false",
+        "ZENML_LOGGING_COLORS_DISABLED": "true",
+        "AUTO_UPDATE_SETTINGS": "false",
+        "MLFLOW_DISABLE_TELEMETRY": "true",
+        "MLFLOW_TRACKING_URI": f"sqlite:///{SESSION_DIR / 'mlruns' / 'mlflow.db'}",
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "SYNTHIR_CACHE_DIR": str(SESSION_DIR / "cache"),
+        "IR_DATASETS_HOME": str(SESSION_DIR / "ir_datasets"),
+    }
+)
+(SESSION_DIR / "repo").mkdir(parents=True, exist_ok=True)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    shutil.rmtree(SESSION_DIR, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def session_dir() -> Path:
+    return SESSION_DIR
+
+
+@pytest.fixture(scope="session")
+def demo_dir() -> Path:
+    return DEMO_DIR
+
+
+@pytest.fixture(scope="session")
+def cisi_dir() -> Path:
+    if not (CISI_DIR / "corpus.jsonl").exists():
+        pytest.skip(f"CISI collection not found at {CISI_DIR} (needs ../shared/data/cisi beside the project)")
+    return CISI_DIR
+
+
+@pytest.fixture(scope="session")
+def zenml_stack() -> str:
+    """The project's local stack, registered in the session's temp ZenML store; returns the MLflow URI."""
+    import sys
+
+    sys.path.insert(0, str(PROJECT_ROOT / "infra"))
+    from local_stack import setup_local_stack
+
+    return setup_local_stack(SESSION_DIR / "mlruns", init_repo=SESSION_DIR / "repo")

@@ -1,0 +1,28 @@
+import pytest
+import yaml
+
+from helpers import PROJECT_ROOT, latest_mlflow_run, zenml_pipeline_run
+
+pytestmark = pytest.mark.integration
+
+
+def test_evaluation_pipeline_on_cisi(zenml_stack, cisi_dir, tmp_path):
+    config = yaml.safe_load((PROJECT_ROOT / "configs" / "evaluation.yaml").read_text())
+    config["parameters"]["collection"] = str(cisi_dir)
+    zenml_pipeline_run("pipelines.evaluation.evaluation_pipeline", config, tmp_path)
+
+    client, run = latest_mlflow_run(zenml_stack)
+    assert run.data.metrics["ndcg_at_10"] == pytest.approx(0.358, abs=0.005)
+    assert run.data.metrics["eval.queries"] == 76
+    assert {"rr_at_10", "r_at_100", "r_at_1000", "map"} <= set(run.data.metrics)
+    assert run.data.params["data.collection"] == str(cisi_dir)
+    artifacts = {a.path for a in client.list_artifacts(run.info.run_id, "evaluation")}
+    assert artifacts == {"evaluation/bm25.run", "evaluation/bm25.per_query.tsv", "evaluation/bm25.per_query.png"}
+
+    # The ZenML side: the evaluation artifact loads back with the same figure.
+    from zenml.client import Client
+
+    pipeline_run = Client().get_pipeline("evaluation_pipeline").last_run
+    assert pipeline_run.status == "completed"
+    evaluation = pipeline_run.steps["evaluate_run"].outputs["evaluation"][0].load()
+    assert evaluation.metrics()["ndcg_at_10"] == pytest.approx(run.data.metrics["ndcg_at_10"])

@@ -1,0 +1,72 @@
+"""Each materializer round-trips its type through the (temp) local artifact store, with metadata and a preview."""
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from materializers import (
+    CorpusMaterializer,
+    EvaluationResultMaterializer,
+    QrelsMaterializer,
+    QueriesMaterializer,
+    RunMaterializer,
+)
+from synthir.data import Corpus, Document, Qrels, Queries, Run
+from synthir.evaluation import evaluate
+
+CORPUS = Corpus({"1": Document("1", "text one", "Title"), "2": Document("2", "")}, name="demo", source="x.jsonl")
+QUERIES = Queries({"q1": "one two", "q2": "three"}, name="demo", source="q.jsonl")
+QRELS = Qrels({"q1": {"1": 2, "2": 0}}, name="demo", source="r.tsv")
+RUN = Run({"q1": {"1": 2.5, "2": 1.0}}, name="bm25")
+
+
+@pytest.fixture
+def artifact_dir(request) -> Path:
+    """A fresh folder inside the active (temp) local artifact store, which refuses paths outside it."""
+    from zenml.client import Client
+
+    folder = Path(Client().active_stack.artifact_store.path) / "tests" / request.node.name.replace("/", "_")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.mark.parametrize(
+    "materializer, data, compare",
+    [
+        (CorpusMaterializer, CORPUS, lambda a, b: a.documents == b.documents and a.fingerprint() == b.fingerprint()),
+        (QueriesMaterializer, QUERIES, lambda a, b: a.queries == b.queries and a.source == b.source),
+        (QrelsMaterializer, QRELS, lambda a, b: a.judgments == b.judgments),
+        (RunMaterializer, RUN, lambda a, b: a.scores == b.scores and a.name == b.name),
+    ],
+)
+def test_roundtrip(artifact_dir, materializer, data, compare):
+    instance = materializer(uri=str(artifact_dir))
+    instance.save(data)
+    assert (artifact_dir / "data.parquet").exists() and not list(artifact_dir.glob("*.pkl"))
+    assert compare(instance.load(type(data)), data)
+    metadata = instance.extract_metadata(data)
+    assert metadata and all(v is not None for v in metadata.values())
+    visualizations = instance.save_visualizations(data)
+    (path, kind), = visualizations.items()
+    assert kind == "html" and "<table" in Path(path).read_text()
+
+
+def test_corpus_metadata_counts_and_fingerprint(artifact_dir):
+    metadata = CorpusMaterializer(uri=str(artifact_dir)).extract_metadata(CORPUS)
+    assert metadata["documents"] == 2 and metadata["empty_documents"] == 1
+    assert metadata["fingerprint"] == CORPUS.fingerprint()
+
+
+def test_evaluation_result_roundtrip(artifact_dir):
+    result = evaluate(RUN, QRELS, system="bm25")
+    instance = EvaluationResultMaterializer(uri=str(artifact_dir))
+    instance.save(result)
+    loaded = instance.load(type(result))
+    assert loaded.aggregate == result.aggregate and loaded.system == "bm25"
+    pd.testing.assert_frame_equal(loaded.per_query, result.per_query)
+    assert json.loads((artifact_dir / "meta.json").read_text())["system"] == "bm25"
+    assert instance.extract_metadata(result)["ndcg_at_10"] == pytest.approx(1.0)
+    (path, _), = instance.save_visualizations(result).items()
+    assert "nDCG@10" in Path(path).read_text()
