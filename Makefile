@@ -37,6 +37,7 @@ test: setup
 
 benchmark: setup
 	$(BIN)/python benchmarks/bm25_throughput.py
+	$(BIN)/python benchmarks/generation_speed.py
 
 mlflow-ui: setup
 	$(BIN)/mlflow ui --backend-store-uri sqlite:///$(CURDIR)/mlruns/mlflow.db --port 5000

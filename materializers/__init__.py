@@ -6,8 +6,10 @@ from materializers.records import (
     QrelsMaterializer,
     QueriesMaterializer,
     RunMaterializer,
+    SyntheticQueriesMaterializer,
 )
 
 __all__ = [
     "CorpusMaterializer", "EvaluationResultMaterializer", "QrelsMaterializer", "QueriesMaterializer", "RunMaterializer",
+    "SyntheticQueriesMaterializer",
 ]

@@ -18,6 +18,7 @@ from zenml.materializers.base_materializer import BaseMaterializer
 from zenml.metadata.metadata_types import MetadataType
 
 from synthir.data.records import Corpus, Qrels, Queries, Run
+from synthir.data.synthetic import SyntheticQueries
 from synthir.evaluation.metrics import EvaluationResult
 from synthir.evaluation.report import metrics_html
 
@@ -161,3 +162,23 @@ class EvaluationResultMaterializer(FrameMaterializer):
 
     def extract_metadata(self, data: EvaluationResult) -> dict[str, MetadataType]:
         return {"system": data.system, "queries": data.num_queries, **data.metrics()}
+
+
+class SyntheticQueriesMaterializer(FrameMaterializer):
+    ASSOCIATED_TYPES = (SyntheticQueries,)
+    TITLE = "Synthetic queries"
+
+    def to_parts(self, data: SyntheticQueries):
+        return data.to_frame(), data.meta()
+
+    def from_parts(self, frame, meta):
+        return SyntheticQueries.from_frame(frame, **meta)
+
+    def preview_html(self, data: SyntheticQueries) -> str:
+        frame = data.to_frame()[["doc_id", "query", "doc_text", "prompt_id"]]
+        frame.insert(2, "mean_log_prob", [round(q.mean_log_prob, 3) for q in data])
+        return frame_to_html(frame, f"Synthetic queries ({data.prompt_id}, {data.generator})")
+
+    def extract_metadata(self, data: SyntheticQueries) -> dict[str, MetadataType]:
+        return {"queries": len(data), "documents": len({q.doc_id for q in data}), **data.lineage(),
+                **{k: float(v) for k, v in data.stats.items()}}

@@ -16,11 +16,15 @@ def evaluate_run(
     qrels: Qrels,
     system: str = "bm25",
     measures: List[str] = list(DEFAULT_MEASURES),
+    exclude_query_ids: List[str] = [],
 ) -> Annotated[EvaluationResult, "evaluation"]:
-    """Score a run with ir_measures; log figures, the run file, the per-query table and a plot to MLflow."""
-    result = evaluate(run, qrels, measures=measures, system=system)
+    """Score a run with ir_measures; log figures, the run file, the per-query table and a plot to MLflow.
+
+    ``exclude_query_ids``: judged queries to leave out (few-shot examples shown to a generator)."""
+    result = evaluate(run, qrels, measures=measures, system=system, exclude_query_ids=exclude_query_ids)
     print(metrics_markdown([result]))
-    log_params({"measures": ",".join(measures), "system": system}, prefix="eval.")
+    log_params({"measures": ",".join(measures), "system": system,
+                "excluded_queries": ",".join(exclude_query_ids)}, prefix="eval.")
     # Plain metric names (ndcg_at_10, ...) are shared by every pipeline so MLflow runs compare directly.
     log_metrics(result.metrics())
     log_metrics({"queries": result.num_queries}, prefix="eval.")

@@ -47,8 +47,17 @@ class EvaluationResult:
 
 
 def evaluate(
-    run: Run, qrels: Qrels, measures: tuple[str, ...] | list[str] = DEFAULT_MEASURES, system: str | None = None
+    run: Run,
+    qrels: Qrels,
+    measures: tuple[str, ...] | list[str] = DEFAULT_MEASURES,
+    system: str | None = None,
+    exclude_query_ids: set[str] | list[str] | None = None,
 ) -> EvaluationResult:
+    """Per-query and mean figures over the judged queries, minus ``exclude_query_ids`` (the queries a
+    promptagator prompt showed the generator as examples: evaluating on them would leak labels)."""
+    if exclude_query_ids:
+        excluded = set(exclude_query_ids)
+        qrels = Qrels({q: docs for q, docs in qrels.judgments.items() if q not in excluded}, name=qrels.name)
     parsed = [ir_measures.parse_measure(m) for m in measures]
     qrels_rows = [
         ir_measures.Qrel(qid, did, rel) for qid, docs in qrels.judgments.items() for did, rel in docs.items()

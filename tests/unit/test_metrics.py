@@ -41,3 +41,11 @@ def test_metric_keys_are_mlflow_safe():
     assert metric_key("nDCG@10") == "ndcg_at_10"
     assert metric_key("AP") == "map"
     assert metric_key("R@1000") == "r_at_1000"
+
+
+def test_excluded_queries_are_left_out():
+    qrels = Qrels({"q1": {"d1": 1}, "q2": {"d2": 1}})
+    run = Run({"q1": {"d1": 1.0}, "q2": {"d9": 1.0}})
+    assert evaluate(run, qrels, measures=["nDCG@10"]).aggregate["nDCG@10"] == pytest.approx(0.5)
+    result = evaluate(run, qrels, measures=["nDCG@10"], exclude_query_ids=["q2"])
+    assert list(result.per_query.index) == ["q1"] and result.aggregate["nDCG@10"] == pytest.approx(1.0)

@@ -1,0 +1,31 @@
+from typing import Annotated
+
+from zenml import log_metadata, step
+from zenml.logger import get_logger
+
+from synthir.data import Corpus, load_collection
+from synthir.tracking import log_params, set_tags
+
+logger = get_logger(__name__)
+
+
+# Never cached: the parameter is a location, and the files behind it may have changed.
+@step(enable_cache=False, experiment_tracker=True)
+def load_corpus(collection: str, on_bad_line: str = "raise") -> Annotated[Corpus, "corpus"]:
+    """Read the corpus of a collection (queries and judgments, if any, are not needed here)."""
+    from pathlib import Path
+
+    from synthir.data import read_corpus
+
+    path = Path(collection)
+    if path.exists():
+        corpus = read_corpus(path, on_bad_line=on_bad_line)
+    else:  # an ir_datasets id
+        corpus = load_collection(collection).corpus
+    fingerprint = corpus.fingerprint()
+    logger.info("Corpus %s: %d documents, fingerprint %s", corpus.name, len(corpus), fingerprint)
+    log_params({"collection": collection, "corpus_fingerprint": fingerprint, "documents": len(corpus)}, prefix="data.")
+    set_tags({"corpus_fingerprint": fingerprint, "collection": corpus.name})
+    log_metadata(metadata={"corpus_fingerprint": fingerprint, "documents": len(corpus),
+                           "read_stats": corpus.stats.as_dict()})
+    return corpus

@@ -1,0 +1,35 @@
+"""Generator backends: local transformers models and OpenAI-compatible servers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from synthir.generation.backends.base import Completion, DecodingParams, GeneratorBackend
+
+BACKEND_FIELDS = {
+    "local": {"model", "dtype", "device", "batch_size", "reuse_prefix_cache"},
+    "served": {"base_url", "model", "api_key", "concurrency", "timeout_s", "max_retries", "backoff_s"},
+}
+
+
+def make_backend(spec: dict[str, Any]) -> GeneratorBackend:
+    """Build a backend from a config mapping: ``{"backend": "local" | "served", ...its fields}``."""
+    spec = dict(spec)
+    kind = spec.pop("backend", "local")
+    if kind not in BACKEND_FIELDS:
+        raise ValueError(f"generator.backend must be one of {sorted(BACKEND_FIELDS)}, got {kind!r}")
+    unknown = set(spec) - BACKEND_FIELDS[kind]
+    if unknown:
+        raise ValueError(f"unknown field(s) {sorted(unknown)} for generator.backend={kind!r}; allowed: {sorted(BACKEND_FIELDS[kind])}")
+    if kind == "local":
+        from synthir.generation.backends.local import TransformersGenerator
+
+        return TransformersGenerator(**spec)
+    from synthir.generation.backends.served import OpenAICompletionsGenerator
+
+    if "base_url" not in spec or "model" not in spec:
+        raise ValueError("generator.backend=served needs base_url (e.g. http://vllm:8000/v1) and model")
+    return OpenAICompletionsGenerator(**spec)
+
+
+__all__ = ["BACKEND_FIELDS", "Completion", "DecodingParams", "GeneratorBackend", "make_backend"]

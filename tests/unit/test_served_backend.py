@@ -1,0 +1,124 @@
+"""The OpenAI-compatible backend against a small stub server on loopback."""
+
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from synthir.generation.backends import make_backend
+from synthir.generation.backends.base import DecodingParams
+from synthir.generation.backends.served import ServedModelError
+
+
+class Stub:
+    def __init__(self):
+        self.requests: list[dict] = []
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self.lock = threading.Lock()
+        self.fail_first: dict[str, int] = {}  # prompt substring -> how many 503s before success
+        self.slow_first: set[str] = set()  # prompt substrings whose first request sleeps past the timeout
+        self.status_for: dict[str, int] = {}  # prompt substring -> permanent status
+
+
+@pytest.fixture
+def stub():
+    state = Stub()
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_POST(self):
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            with state.lock:
+                state.requests.append(body)
+                state.in_flight += 1
+                state.max_in_flight = max(state.max_in_flight, state.in_flight)
+            try:
+                prompt = body["prompt"]
+                for key, status in state.status_for.items():
+                    if key in prompt:
+                        return self._send(status, {"error": {"message": "bad request: prompt too long"}})
+                for key in list(state.fail_first):
+                    if key in prompt and state.fail_first[key] > 0:
+                        state.fail_first[key] -= 1
+                        return self._send(503, {"error": "overloaded"})
+                for key in list(state.slow_first):
+                    if key in prompt:
+                        state.slow_first.discard(key)
+                        time.sleep(1.5)
+                time.sleep(0.05)
+                document = prompt.rsplit("Document: ", 1)[-1].split("\n")[0]
+                choices = [{"index": i, "text": f" query about {document} {i}\nExample 9:",
+                            "logprobs": {"token_logprobs": [-0.1, -0.2, None]}} for i in range(body["n"])]
+                self._send(200, {"choices": choices})
+            finally:
+                with state.lock:
+                    state.in_flight -= 1
+
+        def _send(self, status, payload):
+            data = json.dumps(payload).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    state.url = f"http://127.0.0.1:{server.server_address[1]}/v1"
+    yield state
+    server.shutdown()
+    server.server_close()
+
+
+def backend_for(stub, **kwargs):
+    spec = {"backend": "served", "base_url": stub.url, "model": "stub-model", "concurrency": 4,
+            "timeout_s": 1.0, "max_retries": 3, "backoff_s": 0.01} | kwargs
+    return make_backend(spec)
+
+
+def test_completions_in_order_with_concurrency(stub):
+    backend = backend_for(stub)
+    targets = [f"Document: doc{i}\nRelevant Query:" for i in range(12)]
+    done = []
+    results = backend.generate("PREFIX ", targets, DecodingParams(num_return_sequences=2, stop=["\n"]), on_batch=done.append)
+    assert [r[0].text for r in results] == [f" query about doc{i} 0" for i in range(12)]
+    assert results[3][1].text == " query about doc3 1"
+    assert results[0][0].token_logprobs == [-0.1, -0.2]
+    assert sum(done) == 12
+    assert 1 < stub.max_in_flight <= 4
+    request = stub.requests[0]
+    assert request["prompt"].startswith("PREFIX Document: doc") and request["stop"] == ["\n"]
+    assert request["temperature"] == 0.0 and request["logprobs"] == 1 and request["model"] == "stub-model"
+
+
+def test_retries_on_overload_and_timeouts(stub):
+    stub.fail_first = {"doc1": 2}
+    stub.slow_first = {"doc2"}
+    backend = backend_for(stub)
+    results = backend.generate("", ["Document: doc1\nQ:", "Document: doc2\nQ:"], DecodingParams())
+    assert [r[0].text for r in results] == [" query about doc1 0", " query about doc2 0"]
+    assert backend.retries == 3  # two 503s and one timeout
+
+
+def test_gives_up_with_a_clear_error(stub):
+    stub.fail_first = {"doc1": 10}
+    with pytest.raises(ServedModelError, match=r"/completions failed after 2 attempt\(s\): HTTP 503"):
+        backend_for(stub, max_retries=1).generate("", ["Document: doc1\nQ:"], DecodingParams())
+    stub.status_for = {"doc4": 400}
+    with pytest.raises(ServedModelError, match="answered 400: .*prompt too long"):
+        backend_for(stub).generate("", ["Document: doc4\nQ:"], DecodingParams())
+
+
+def test_backend_spec_validation():
+    with pytest.raises(ValueError, match="needs base_url"):
+        make_backend({"backend": "served", "model": "m"})
+    with pytest.raises(ValueError, match=r"unknown field\(s\) \['temprature'\]"):
+        make_backend({"backend": "served", "base_url": "http://x", "model": "m", "temprature": 1})
+    with pytest.raises(ValueError, match="generator.backend must be one of"):
+        make_backend({"backend": "vllm"})
