@@ -155,7 +155,8 @@ class TransformersGenerator(GeneratorBackend):
             [torch.log_softmax(step.float(), dim=-1).gather(1, new_tokens[:, t : t + 1]).squeeze(1)
              for t, step in enumerate(output.logits)], dim=1,
         ) if output.logits else torch.zeros_like(new_tokens, dtype=torch.float)
-        return [self._trim(new_tokens[row].tolist(), logprobs[row].tolist(), params.stop) for row in range(len(rows))]
+        return [trim_completion(self.tokenizer, new_tokens[row].tolist(), logprobs[row].tolist(), params.stop)
+                for row in range(len(rows))]
 
     def _stopping(self, stops: list[str]):
         """Stop-string criteria, built once per stop list (building one scans the whole vocabulary)."""
@@ -166,18 +167,20 @@ class TransformersGenerator(GeneratorBackend):
             self._stop_criteria[key] = StoppingCriteriaList([StopStringCriteria(self.tokenizer, list(stops))])
         return self._stop_criteria[key]
 
-    def _trim(self, tokens: list[int], logprobs: list[float], stops: list[str]) -> Completion:
-        """Cut at end-of-sequence and before the first stop string; keep the log-probs of kept tokens."""
-        eos = {self.tokenizer.eos_token_id, self.tokenizer.pad_token_id} - {None}
-        end = next((i for i, tok in enumerate(tokens) if tok in eos), len(tokens))
-        tokens, logprobs = tokens[:end], logprobs[:end]
-        text = self.tokenizer.decode(tokens, skip_special_tokens=True)
-        cut, stopped = cut_at_stop(text, stops)
-        if not stopped:
-            return Completion(cut, logprobs)
-        kept = 0
-        for kept in range(len(tokens) + 1):
-            if len(self.tokenizer.decode(tokens[:kept], skip_special_tokens=True)) > len(cut):
-                kept -= 1
-                break
-        return Completion(cut, logprobs[: max(kept, 0)])
+
+def trim_completion(tokenizer, tokens: list[int], logprobs: list[float], stops: list[str]) -> Completion:
+    """Cut at end-of-sequence and before the first stop string; keep the log-probs of the kept tokens.
+
+    Works on decoded text, so it is right for any vocabulary (a stop string may be part of a token,
+    or span several)."""
+    eos = {tokenizer.eos_token_id, tokenizer.pad_token_id} - {None}
+    end = next((i for i, token in enumerate(tokens) if token in eos), len(tokens))
+    tokens, logprobs = tokens[:end], logprobs[:end]
+    text = tokenizer.decode(tokens, skip_special_tokens=True)
+    cut, stopped = cut_at_stop(text, stops)
+    if not stopped:
+        return Completion(cut, logprobs)
+    kept = 0  # the longest token prefix whose text does not run past the cut
+    while kept < len(tokens) and len(tokenizer.decode(tokens[: kept + 1], skip_special_tokens=True)) <= len(cut):
+        kept += 1
+    return Completion(cut, logprobs[:kept])
