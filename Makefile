@@ -38,6 +38,7 @@ test: setup
 benchmark: setup
 	$(BIN)/python benchmarks/bm25_throughput.py
 	$(BIN)/python benchmarks/generation_speed.py
+	$(BIN)/python benchmarks/validation_throughput.py
 
 mlflow-ui: setup
 	$(BIN)/mlflow ui --backend-store-uri sqlite:///$(CURDIR)/mlruns/mlflow.db --port 5000

@@ -3,13 +3,17 @@
 from materializers.records import (
     CorpusMaterializer,
     EvaluationResultMaterializer,
+    FilteredQueriesMaterializer,
     QrelsMaterializer,
+    QuarantinedQueriesMaterializer,
     QueriesMaterializer,
     RunMaterializer,
     SyntheticQueriesMaterializer,
+    ValidationReportMaterializer,
 )
 
 __all__ = [
     "CorpusMaterializer", "EvaluationResultMaterializer", "QrelsMaterializer", "QueriesMaterializer", "RunMaterializer",
-    "SyntheticQueriesMaterializer",
+    "SyntheticQueriesMaterializer", "FilteredQueriesMaterializer", "QuarantinedQueriesMaterializer",
+    "ValidationReportMaterializer",
 ]

@@ -21,6 +21,7 @@ from synthir.data.records import Corpus, Qrels, Queries, Run
 from synthir.data.synthetic import SyntheticQueries
 from synthir.evaluation.metrics import EvaluationResult
 from synthir.evaluation.report import metrics_html
+from synthir.quality.validate import FilteredQueries, QuarantinedQueries, ValidationReport
 
 DATA_FILE = "data.parquet"
 META_FILE = "meta.json"
@@ -172,7 +173,7 @@ class SyntheticQueriesMaterializer(FrameMaterializer):
         return data.to_frame(), data.meta()
 
     def from_parts(self, frame, meta):
-        return SyntheticQueries.from_frame(frame, **meta)
+        return self.ASSOCIATED_TYPES[0].from_frame(frame, **meta)
 
     def preview_html(self, data: SyntheticQueries) -> str:
         frame = data.to_frame()[["doc_id", "query", "doc_text", "prompt_id"]]
@@ -182,3 +183,49 @@ class SyntheticQueriesMaterializer(FrameMaterializer):
     def extract_metadata(self, data: SyntheticQueries) -> dict[str, MetadataType]:
         return {"queries": len(data), "documents": len({q.doc_id for q in data}), **data.lineage(),
                 **{k: float(v) for k, v in data.stats.items()}}
+
+
+class FilteredQueriesMaterializer(SyntheticQueriesMaterializer):
+    ASSOCIATED_TYPES = (FilteredQueries,)
+    TITLE = "Filtered queries"
+
+
+class QuarantinedQueriesMaterializer(SyntheticQueriesMaterializer):
+    ASSOCIATED_TYPES = (QuarantinedQueries,)
+    TITLE = "Quarantined queries"
+
+    def preview_html(self, data: QuarantinedQueries) -> str:
+        frame = data.to_frame()[["doc_id", "query", "doc_text"]]
+        frame.insert(2, "reasons", [", ".join(q.extra.get("quarantine_reasons", [])) for q in data])
+        return frame_to_html(frame, f"Quarantined queries ({len(data)})")
+
+    def extract_metadata(self, data: QuarantinedQueries) -> dict[str, MetadataType]:
+        counts: dict[str, int] = {}
+        for q in data:
+            for reason in q.extra.get("quarantine_reasons", []):
+                counts[reason] = counts.get(reason, 0) + 1
+        return {"queries": len(data), **{f"reason.{k}": v for k, v in counts.items()}}
+
+
+class ValidationReportMaterializer(BaseMaterializer):
+    """JSON (counts per check and filter, GX's result) plus the HTML report for the dashboard."""
+
+    ASSOCIATED_TYPES = (ValidationReport,)
+    ASSOCIATED_ARTIFACT_TYPE = ArtifactType.DATA_ANALYSIS
+
+    def save(self, data: ValidationReport) -> None:
+        with self.artifact_store.open(os.path.join(self.uri, "report.json"), "w") as handle:
+            json.dump(data.to_dict(), handle, default=str)
+
+    def load(self, data_type: type[Any]) -> ValidationReport:
+        with self.artifact_store.open(os.path.join(self.uri, "report.json"), "r") as handle:
+            return ValidationReport.from_dict(json.load(handle))
+
+    def save_visualizations(self, data: ValidationReport) -> dict[str, VisualizationType]:
+        path = os.path.join(self.uri, "report.html")
+        with self.artifact_store.open(path, "w") as handle:
+            handle.write(data.to_html())
+        return {path: VisualizationType.HTML}
+
+    def extract_metadata(self, data: ValidationReport) -> dict[str, MetadataType]:
+        return {"failed": data.failed, **data.metrics()}

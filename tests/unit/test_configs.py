@@ -9,10 +9,12 @@ import yaml
 
 from synthir.generation import QueryGenerationConfig, load_prompt
 from synthir.generation.backends import BACKEND_FIELDS
+from synthir.quality import ChecksConfig, validate_filter_specs
 
 CONFIGS = sorted((Path(__file__).resolve().parents[2] / "configs").glob("*.yaml"))
 PIPELINES = {"evaluation": "pipelines.evaluation:evaluation_pipeline",
-             "generation": "pipelines.generation:generation_pipeline"}
+             "generation": "pipelines.generation:generation_pipeline",
+             "validation": "pipelines.validation:validation_pipeline"}
 
 
 def pipeline_for(path: Path):
@@ -40,7 +42,11 @@ def test_config_names_only_existing_parameters(path):
         assert set(parameters["decoding"]) <= fields
     if "prompt" in parameters:
         load_prompt(parameters["prompt"])
+    if "checks" in parameters:
+        ChecksConfig.from_dict(parameters["checks"])
+    if "filters" in parameters:
+        validate_filter_specs(parameters["filters"])
 
 
 def test_every_config_family_is_covered():
-    assert {pipeline_for(p).name for p in CONFIGS} == {"evaluation_pipeline", "generation_pipeline"}
+    assert {pipeline_for(p).name for p in CONFIGS} == {"evaluation_pipeline", "generation_pipeline", "validation_pipeline"}
