@@ -7,13 +7,15 @@ from materializers.records import (
     QrelsMaterializer,
     QuarantinedQueriesMaterializer,
     QueriesMaterializer,
+    RerankerModelMaterializer,
     RunMaterializer,
     SyntheticQueriesMaterializer,
+    TriplesMaterializer,
     ValidationReportMaterializer,
 )
 
 __all__ = [
     "CorpusMaterializer", "EvaluationResultMaterializer", "QrelsMaterializer", "QueriesMaterializer", "RunMaterializer",
     "SyntheticQueriesMaterializer", "FilteredQueriesMaterializer", "QuarantinedQueriesMaterializer",
-    "ValidationReportMaterializer",
+    "ValidationReportMaterializer", "TriplesMaterializer", "RerankerModelMaterializer",
 ]

@@ -10,6 +10,8 @@ from __future__ import annotations
 import html
 import json
 import os
+import tempfile
+from pathlib import Path
 from typing import Any, ClassVar
 
 import pandas as pd
@@ -22,6 +24,8 @@ from synthir.data.synthetic import SyntheticQueries
 from synthir.evaluation.metrics import EvaluationResult
 from synthir.evaluation.report import metrics_html
 from synthir.quality.validate import FilteredQueries, QuarantinedQueries, ValidationReport
+from synthir.training.artifacts import RerankerModel
+from synthir.training.triples import Triples
 
 DATA_FILE = "data.parquet"
 META_FILE = "meta.json"
@@ -229,3 +233,57 @@ class ValidationReportMaterializer(BaseMaterializer):
 
     def extract_metadata(self, data: ValidationReport) -> dict[str, MetadataType]:
         return {"failed": data.failed, **data.metrics()}
+
+
+class TriplesMaterializer(FrameMaterializer):
+    ASSOCIATED_TYPES = (Triples,)
+    TITLE = "Training triples (query, positive, BM25 hard negative)"
+
+    def to_parts(self, data: Triples):
+        return data.frame, {"corpus_fingerprint": data.corpus_fingerprint}
+
+    def from_parts(self, frame, meta):
+        return Triples(frame, corpus_fingerprint=meta["corpus_fingerprint"])
+
+    def extract_metadata(self, data: Triples) -> dict[str, MetadataType]:
+        return {"triples": len(data), "queries": int(data.frame["query_id"].nunique()) if len(data) else 0,
+                "corpus_fingerprint": data.corpus_fingerprint}
+
+
+class RerankerModelMaterializer(BaseMaterializer):
+    """The model folder copied into the artifact store, with its lineage in ``reranker.json``."""
+
+    ASSOCIATED_TYPES = (RerankerModel,)
+    ASSOCIATED_ARTIFACT_TYPE = ArtifactType.MODEL
+
+    def save(self, data: RerankerModel) -> None:
+        from zenml.io import fileio
+
+        target = os.path.join(self.uri, "model")
+        for path in Path(data.model_dir).rglob("*"):
+            if path.is_file():
+                destination = os.path.join(target, str(path.relative_to(data.model_dir)))
+                fileio.makedirs(os.path.dirname(destination))
+                fileio.copy(str(path), destination, overwrite=True)
+        meta = {"model_type": data.model_type, "base_model": data.base_model, "lineage": data.lineage,
+                "training": data.training}
+        with self.artifact_store.open(os.path.join(self.uri, "reranker.json"), "w") as handle:
+            json.dump(meta, handle)
+
+    def load(self, data_type: type[Any]) -> RerankerModel:
+        from zenml.io import fileio
+
+        with self.artifact_store.open(os.path.join(self.uri, "reranker.json"), "r") as handle:
+            meta = json.load(handle)
+        local = Path(tempfile.mkdtemp(prefix="synthir-reranker-"))
+        source = os.path.join(self.uri, "model")
+        for directory, _, files in fileio.walk(source):
+            relative = os.path.relpath(str(directory), source)
+            (local / relative).mkdir(parents=True, exist_ok=True)
+            for name in files:
+                fileio.copy(os.path.join(str(directory), str(name)), str(local / relative / str(name)), overwrite=True)
+        return RerankerModel(model_dir=local, **meta)
+
+    def extract_metadata(self, data: RerankerModel) -> dict[str, MetadataType]:
+        return {"model_type": data.model_type, "base_model": data.base_model, **data.lineage,
+                **{f"training.{k}": v for k, v in data.training.items()}}

@@ -25,7 +25,10 @@ def zenml_pipeline_run(source: str, config: dict, tmp_path: Path, timeout: int =
         assert result.returncode != 0, "the pipeline was expected to fail but succeeded"
         return result
     if result.returncode != 0:
-        raise AssertionError(f"zenml pipeline run failed ({result.returncode}):\n{result.stdout[-4000:]}\n{result.stderr[-8000:]}")
+        output = result.stdout + result.stderr
+        errors = [line for line in output.splitlines() if "Error" in line or "Exception" in line or "failed" in line]
+        raise AssertionError(f"zenml pipeline run failed ({result.returncode}):\n" + "\n".join(errors[-20:])
+                             + f"\n--- output tail ---\n{output[-3000:]}")
     return result
 
 

@@ -10,11 +10,13 @@ import yaml
 from synthir.generation import QueryGenerationConfig, load_prompt
 from synthir.generation.backends import BACKEND_FIELDS
 from synthir.quality import ChecksConfig, validate_filter_specs
+from synthir.training import RerankerTrainingConfig
 
 CONFIGS = sorted((Path(__file__).resolve().parents[2] / "configs").glob("*.yaml"))
 PIPELINES = {"evaluation": "pipelines.evaluation:evaluation_pipeline",
              "generation": "pipelines.generation:generation_pipeline",
-             "validation": "pipelines.validation:validation_pipeline"}
+             "validation": "pipelines.validation:validation_pipeline",
+             "training": "pipelines.training:training_pipeline"}
 
 
 def pipeline_for(path: Path):
@@ -46,7 +48,9 @@ def test_config_names_only_existing_parameters(path):
         ChecksConfig.from_dict(parameters["checks"])
     if "filters" in parameters:
         validate_filter_specs(parameters["filters"])
+    if "training" in parameters:
+        RerankerTrainingConfig(**parameters["training"])
 
 
 def test_every_config_family_is_covered():
-    assert {pipeline_for(p).name for p in CONFIGS} == {"evaluation_pipeline", "generation_pipeline", "validation_pipeline"}
+    assert {pipeline_for(p).name for p in CONFIGS} == {"evaluation_pipeline", "generation_pipeline", "validation_pipeline", "training_pipeline"}

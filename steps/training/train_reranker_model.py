@@ -1,0 +1,40 @@
+import tempfile
+import time
+from pathlib import Path
+from typing import Annotated, Any, Dict, Optional
+
+from zenml import log_metadata, step
+from zenml.logger import get_logger
+
+from synthir.data.synthetic import SyntheticQueries
+from synthir.generation.generate import config_hash
+from synthir.retrieval.bm25 import default_cache_dir
+from synthir.tracking import log_metrics, log_params
+from synthir.training import RerankerTrainingConfig, Triples, train_reranker
+from synthir.training.artifacts import RerankerModel
+
+logger = get_logger(__name__)
+
+
+@step(experiment_tracker=True)
+def train_reranker_model(
+    triples: Triples, queries: SyntheticQueries, training: Dict[str, Any] = {}, checkpoint_root: Optional[str] = None
+) -> Annotated[RerankerModel, "reranker"]:
+    """Train a bi-encoder or cross-encoder on the triples; checkpoints resume a killed run."""
+    config = RerankerTrainingConfig(**training)
+    run_hash = config_hash(config, triples.corpus_fingerprint, len(triples), queries.config_hash)
+    root = Path(checkpoint_root) if checkpoint_root else default_cache_dir() / "training"
+    started = time.perf_counter()
+    result = train_reranker(triples, config, root / run_hash)
+    seconds = time.perf_counter() - started
+    log_params({k: v for k, v in vars(config).items()}, prefix="training.")
+    for step_index, loss in enumerate(result.losses):
+        log_metrics({"loss_curve": loss}, prefix="training.", step=step_index)
+    figures = {"steps": float(result.steps), "final_loss": result.losses[-1] if result.losses else float("nan"),
+               "seconds": seconds, "pairs_per_s": len(triples) * config.epochs / max(seconds, 1e-9)}
+    log_metrics(figures, prefix="training.")
+    lineage = {**{k: str(v) for k, v in queries.lineage().items()}, "config_hash": run_hash,
+               "filters": str(queries.stats.get("filters", ""))}
+    log_metadata(metadata={"model_type": config.model_type, **figures})
+    return RerankerModel(model_dir=result.model_dir, model_type=config.model_type, base_model=config.base_model,
+                         lineage=lineage, training=figures)

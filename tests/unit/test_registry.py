@@ -1,0 +1,82 @@
+"""Promotion logic against a real MLflow sqlite store: promote, refuse a regression, roll back."""
+
+import mlflow
+import pandas as pd
+import pytest
+
+from synthir import registry
+from synthir.models import resolve_model
+
+
+@pytest.fixture
+def client(tmp_path, monkeypatch):
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    mlflow.set_tracking_uri(uri)
+    experiment = mlflow.MlflowClient(uri).create_experiment("t", artifact_location=(tmp_path / "artifacts").as_uri())
+    mlflow.set_experiment(experiment_id=experiment)
+    yield mlflow.MlflowClient(uri)
+    mlflow.set_tracking_uri(None)
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory):
+    """A reranker folder (zero-shot MiniLM) to log: training is tested elsewhere."""
+    import shutil
+
+    target = tmp_path_factory.mktemp("reranker") / "model"
+    shutil.copytree(resolve_model("package:all-minilm-l6-v2"), target)
+    (target / "synthir_reranker.txt").write_text("bi-encoder")
+    return target
+
+
+def new_version(client, model_dir, ndcg: float) -> str:
+    with mlflow.start_run():
+        uri = registry.log_reranker(model_dir)
+    return registry.register_version(uri, "inpars-reranker", {"ndcg_at_10": ndcg, "prompt_id": "inpars@v1"}, client)
+
+
+def test_decide_rules():
+    assert registry.decide("ndcg_at_10", 0.45, bm25=0.36, production=None, margin=0.01).promoted
+    refused = registry.decide("ndcg_at_10", 0.365, bm25=0.36, production=None, margin=0.01)
+    assert not refused.promoted and "does not beat BM25" in refused.reason
+    regression = registry.decide("ndcg_at_10", 0.44, bm25=0.36, production=0.45, margin=0.0)
+    assert not regression.promoted and "does not beat production 0.4500" in regression.reason
+    assert registry.decide("ndcg_at_10", 0.46, bm25=0.36, production=0.45, margin=0.005).promoted
+
+
+def test_promote_refuse_and_roll_back(client, model_dir):
+    v1 = new_version(client, model_dir, 0.44)
+    registry.apply_decision("inpars-reranker", v1, registry.decide("ndcg_at_10", 0.44, 0.36, None, 0.01), client)
+    assert str(registry.production_version("inpars-reranker", client).version) == v1
+    assert client.get_model_version("inpars-reranker", v1).tags["promotion.decision"] == "promoted"
+
+    v2 = new_version(client, model_dir, 0.43)  # a regression: refused, production unchanged
+    registry.apply_decision("inpars-reranker", v2, registry.decide("ndcg_at_10", 0.43, 0.36, 0.44, 0.01), client)
+    tags = client.get_model_version("inpars-reranker", v2).tags
+    assert tags["promotion.decision"] == "refused" and tags["promotion.production"] == "0.440000"
+    assert str(registry.production_version("inpars-reranker", client).version) == v1
+
+    v3 = new_version(client, model_dir, 0.47)
+    registry.apply_decision("inpars-reranker", v3, registry.decide("ndcg_at_10", 0.47, 0.36, 0.44, 0.01), client)
+    assert str(registry.production_version("inpars-reranker", client).version) == v3
+    assert registry.rollback("inpars-reranker", client) == v1
+    assert str(registry.production_version("inpars-reranker", client).version) == v1
+
+    registry.promote("inpars-reranker", v2, reason="by hand", client=client)
+    assert str(registry.production_version("inpars-reranker", client).version) == v2
+
+    # the production model loads anywhere through the registry URI and scores pairs
+    model = mlflow.pyfunc.load_model("models:/inpars-reranker@production")
+    scores = model.predict(pd.DataFrame({"query": ["how do bees make honey"] * 2,
+                                         "document": ["Bees turn nectar into honey.", "Solar panels make electricity."]}))
+    assert scores[0] > scores[1]
+
+
+def test_rollback_without_history_is_refused(client, model_dir):
+    with pytest.raises(RuntimeError, match="no production alias"):
+        registry.rollback("inpars-reranker", client)
+    v1 = new_version(client, model_dir, 0.44)
+    registry.promote("inpars-reranker", v1, client=client)
+    with pytest.raises(RuntimeError, match="first production version"):
+        registry.rollback("inpars-reranker", client)

@@ -1,0 +1,70 @@
+import pytest
+
+from synthir.data import Qrels, load_collection
+from synthir.data.synthetic import SyntheticQueries, SyntheticQuery
+from synthir.training import Reranker, RerankerTrainingConfig, build_triples, train_reranker
+
+
+@pytest.fixture(scope="module")
+def demo(demo_dir):
+    return load_collection(demo_dir)
+
+
+def synthetic(demo, count=24):
+    rows = []
+    for doc in list(demo.corpus)[:count]:
+        rows.append(SyntheticQuery(doc_id=doc.doc_id, query=" ".join(doc.title.lower().split()[:6]), log_probs=[-1.0],
+                                   doc_text=doc.contents, extra={"index": 0}))
+    return SyntheticQueries(rows, corpus_fingerprint=demo.corpus.fingerprint())
+
+
+def test_triples_exclude_positives_and_judged_documents(demo):
+    queries = synthetic(demo)
+    first = queries.queries[0]
+    qid = f"{first.doc_id}-0"
+    # pretend a second document is judged relevant for the first query: it must never be a negative
+    judged_doc = next(d for d in demo.corpus.documents if d != first.doc_id)
+    triples = build_triples(queries, demo.corpus, negatives_per_query=5, depth=50, seed=1,
+                            judged=Qrels({qid: {judged_doc: 1}}))
+    frame = triples.frame
+    assert len(frame) == 5 * len(queries)
+    assert (frame["pos_id"] != frame["neg_id"]).all()
+    assert judged_doc not in set(frame[frame["query_id"] == qid]["neg_id"])
+    again = build_triples(queries, demo.corpus, negatives_per_query=5, depth=50, seed=1, judged=Qrels({qid: {judged_doc: 1}}))
+    assert again.frame.equals(frame)  # seeded
+
+
+def test_triples_tsv(demo, tmp_path):
+    triples = build_triples(synthetic(demo, 3), demo.corpus, seed=0)
+    lines = triples.write_tsv(tmp_path / "triples.tsv").read_text().splitlines()
+    assert len(lines) == 3 and all(len(line.split("\t")) == 3 for line in lines)
+
+
+def judged_pairs(demo) -> SyntheticQueries:
+    """The demo's hand-written queries with a relevant document: paraphrases, so not trivially easy."""
+    rows = []
+    for qid, text in demo.queries:
+        doc_id = sorted(demo.qrels.relevant(qid, 2))[0]
+        rows.append(SyntheticQuery(doc_id=doc_id, query=text, doc_text=demo.corpus[doc_id].contents, extra={"index": 0}))
+    return SyntheticQueries(rows)
+
+
+@pytest.mark.parametrize("model_type", ["bi-encoder", "cross-encoder"])
+def test_tiny_training_run_lowers_the_loss(demo, tmp_path, model_type):
+    triples = build_triples(judged_pairs(demo), demo.corpus, negatives_per_query=1, seed=0)  # 40 triples
+    config = RerankerTrainingConfig(model_type=model_type, epochs=4, batch_size=8,
+                                    learning_rate=1e-4 if model_type == "bi-encoder" else 3e-4,
+                                    max_length=96, logging_steps=1, save_steps=10, warmup_ratio=0.0)
+    result = train_reranker(triples, config, tmp_path / model_type)
+    steps_per_epoch = result.steps // 4
+    assert result.steps > 0 and len(result.losses) == result.steps
+    first_epoch = sum(result.losses[:steps_per_epoch]) / steps_per_epoch
+    last_epoch = sum(result.losses[-steps_per_epoch:]) / steps_per_epoch
+    assert last_epoch < first_epoch, result.losses
+    assert (tmp_path / model_type / "checkpoints").is_dir()
+    reranker = Reranker(result.model_dir)
+    assert reranker.model_type == model_type
+    doc = demo.corpus["d001"]
+    other = demo.corpus["d200"]
+    scores = reranker.score([doc.title.lower()] * 2, [doc.contents, other.contents], ["d001", "d200"])
+    assert scores[0] > scores[1]
