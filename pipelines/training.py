@@ -19,7 +19,7 @@ def training_pipeline(
     negative_depth: int = 100,
     training: Dict[str, Any] = {},
     rerank_depth: int = 100,
-    fusion_weight: Union[float, str, None] = 0.3,
+    fusion_weight: Union[float, str, None] = 0.7,
     registry_name: str = "inpars-reranker",
     promotion_margin: float = 0.005,
     exclude_query_ids: List[str] = [],

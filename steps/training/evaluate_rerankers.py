@@ -26,7 +26,7 @@ def evaluate_rerankers(
     queries: Queries,
     qrels: Qrels,
     depth: int = 100,
-    fusion_weight: Union[float, str, None] = 0.3,
+    fusion_weight: Union[float, str, None] = 0.7,
     dev_fraction: float = 0.3,
     seed: int = 42,
     registry_name: str = "inpars-reranker",

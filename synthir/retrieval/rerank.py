@@ -16,6 +16,9 @@ def rerank(run: Run, queries: Queries, corpus: Corpus, reranker, depth: int = 10
            show_progress: bool = True) -> Run:
     """Reranker scores for each query's top ``depth`` first-stage documents (deeper hits are dropped)."""
     scores: dict[str, dict[str, float]] = {}
+    if hasattr(reranker, "precompute"):
+        wanted = list(dict.fromkeys(d for qid, _ in queries for d, _ in run.ranked(qid)[:depth]))
+        reranker.precompute(wanted, [corpus[d].contents for d in wanted])
     for qid, text in tqdm(list(queries), desc=f"Rerank ({name})", unit="q", disable=not show_progress):
         doc_ids = [d for d, _ in run.ranked(qid)[:depth]]
         if not doc_ids:

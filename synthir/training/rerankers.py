@@ -4,6 +4,9 @@
   BM25 hard negative of each triple); the Promptagator/GPL route, offline from all-MiniLM-L6-v2.
 - ``cross-encoder``: sentence-transformers CrossEncoder with a fresh one-logit head on any encoder,
   binary cross-entropy on (query, positive)=1 / (query, negative)=0.
+- ``monot5``: a seq2seq model trained as in InPars: input "Query: ... Document: ... Relevant:",
+  target "true" or "false"; the score is the log-probability of "true" against "false" at the first
+  decoder step. Needs a T5 checkpoint (e.g. ``hf:castorini/monot5-base-msmarco``, or ``hf:t5-base``).
 
 Training writes checkpoints every ``save_steps`` into ``<output_dir>/checkpoints`` and resumes from
 the last one when started again; the trainers show progress bars and, inside an MLflow run, log
@@ -12,6 +15,7 @@ their loss curves to it.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -22,7 +26,8 @@ import torch
 from synthir.training.triples import Triples
 
 logger = logging.getLogger(__name__)
-MODEL_TYPES = ("bi-encoder", "cross-encoder")
+MODEL_TYPES = ("bi-encoder", "cross-encoder", "monot5")
+MONOT5_TEMPLATE = "Query: {query} Document: {document} Relevant:"
 
 
 @dataclass
@@ -54,14 +59,17 @@ def _training_args(args_class, config: RerankerTrainingConfig, output_dir: Path)
     on_gpu = torch.cuda.is_available()
     # bf16 autocast: on GPUs that support it, and on CPUs with AVX512-BF16/AMX (~2x faster steps here)
     bf16 = torch.cuda.is_bf16_supported() if on_gpu else (config.cpu_bf16 and cpu_supports_bf16())
+    # transformers 5 takes the warm-up fraction as a float `warmup_steps`; sentence-transformers keeps `warmup_ratio`
+    names = {f.name for f in dataclasses.fields(args_class)}
+    warmup = {"warmup_ratio": config.warmup_ratio} if "warmup_ratio" in names else {"warmup_steps": config.warmup_ratio}
     return args_class(
+        **warmup,
         output_dir=str(output_dir / "checkpoints"),
         learning_rate=config.learning_rate,
         num_train_epochs=config.epochs,
         max_steps=config.max_steps,
         per_device_train_batch_size=config.batch_size,
         gradient_accumulation_steps=config.gradient_accumulation_steps,
-        warmup_ratio=config.warmup_ratio,
         seed=config.seed,
         save_strategy="steps",
         save_steps=config.save_steps,
@@ -100,6 +108,8 @@ def train_reranker(triples: Triples, config: RerankerTrainingConfig, output_dir:
     frame = triples.frame
     if frame.empty:
         raise ValueError("no training triples: every query was filtered out or had no negative")
+    if config.model_type == "monot5":
+        return _train_monot5(frame, base, config, output_dir)
     if config.model_type == "bi-encoder":
         from sentence_transformers import SentenceTransformer, SentenceTransformerTrainer, SentenceTransformerTrainingArguments
         from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
@@ -135,32 +145,83 @@ def train_reranker(triples: Triples, config: RerankerTrainingConfig, output_dir:
     return TrainingResult(model_dir, losses, int(output.global_step), asdict(config))
 
 
+def _train_monot5(frame, base: str, config: RerankerTrainingConfig, output_dir: Path) -> TrainingResult:
+    from datasets import Dataset
+    from transformers import AutoModelForSeq2SeqLM, AutoTokenizer, DataCollatorForSeq2Seq, Seq2SeqTrainer, Seq2SeqTrainingArguments
+
+    tokenizer = AutoTokenizer.from_pretrained(base)
+    model = AutoModelForSeq2SeqLM.from_pretrained(base)
+    pairs = Dataset.from_dict({
+        "source": [MONOT5_TEMPLATE.format(query=q, document=d) for q, d in zip(frame["query"], frame["positive"])]
+        + [MONOT5_TEMPLATE.format(query=q, document=d) for q, d in zip(frame["query"], frame["negative"])],
+        "target": ["true"] * len(frame) + ["false"] * len(frame),
+    }).shuffle(seed=config.seed)
+
+    def tokenize(batch):
+        encoded = tokenizer(batch["source"], max_length=config.max_length, truncation=True)
+        encoded["labels"] = tokenizer(text_target=batch["target"], max_length=4, truncation=True)["input_ids"]
+        return encoded
+
+    dataset = pairs.map(tokenize, batched=True, remove_columns=["source", "target"])
+    trainer = Seq2SeqTrainer(model=model, args=_training_args(Seq2SeqTrainingArguments, config, output_dir),
+                             train_dataset=dataset, data_collator=DataCollatorForSeq2Seq(tokenizer, model=model))
+    output = trainer.train(resume_from_checkpoint=_last_checkpoint(output_dir))
+    losses = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry] or [float(output.training_loss)]
+    model_dir = output_dir / "model"
+    model.save_pretrained(str(model_dir))
+    tokenizer.save_pretrained(str(model_dir))
+    (model_dir / "synthir_reranker.txt").write_text("monot5")
+    return TrainingResult(model_dir, losses, int(output.global_step), asdict(config))
+
+
 class Reranker:
     """Scores (query, document) pairs with a trained or zero-shot model."""
 
     def __init__(self, path: str | Path, model_type: str | None = None, max_length: int = 256, batch_size: int = 64):
-        from synthir.generation.backends.local import pick_device
+        from synthir.generation.backends.local import pick_device, pick_dtype
 
         path = Path(path)
         marker = path / "synthir_reranker.txt"
         self.model_type = model_type or (marker.read_text().strip() if marker.exists() else "bi-encoder")
         self.batch_size = batch_size
         device = pick_device("auto")
+        dtype = pick_dtype("auto", device)  # bf16 inference where supported (~2.5x on this CPU)
         if self.model_type == "bi-encoder":
             from sentence_transformers import SentenceTransformer
 
-            self.model = SentenceTransformer(str(path), device=device)
+            self.model = SentenceTransformer(str(path), device=device, model_kwargs={"dtype": dtype})
             self.model.max_seq_length = max_length
         elif self.model_type == "cross-encoder":
             from sentence_transformers.cross_encoder import CrossEncoder
 
-            self.model = CrossEncoder(str(path), max_length=max_length, device=device)
+            self.model = CrossEncoder(str(path), max_length=max_length, device=device, model_kwargs={"dtype": dtype})
+        elif self.model_type == "monot5":
+            from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
+
+            self.tokenizer = AutoTokenizer.from_pretrained(str(path))
+            self.model = AutoModelForSeq2SeqLM.from_pretrained(str(path)).to(device).eval()
+            self.max_length = max_length
+            # first token of each word: "▁true"/"▁false" for T5's vocabulary, "t"/"f" for byte-level ones
+            self.true_false = [self.tokenizer(word, add_special_tokens=False).input_ids[0] for word in ("true", "false")]
         else:
             raise ValueError(f"unknown reranker type {self.model_type!r}; expected one of {MODEL_TYPES}")
         self._doc_cache: dict[str, torch.Tensor] = {}
 
+    def precompute(self, doc_ids: Sequence[str], documents: Sequence[str]) -> None:
+        """Embed many documents in one call (sorted by length inside sentence-transformers): far faster
+        than per-query batches when reranking a whole run. A no-op for pairwise models."""
+        if self.model_type != "bi-encoder":
+            return
+        todo = [(d, t) for d, t in dict(zip(doc_ids, documents)).items() if d not in self._doc_cache]
+        if todo:
+            embedded = self.model.encode([t for _, t in todo], batch_size=self.batch_size, normalize_embeddings=True,
+                                         convert_to_tensor=True, show_progress_bar=False)
+            self._doc_cache.update(zip((d for d, _ in todo), embedded))
+
     def score(self, queries: Sequence[str], documents: Sequence[str], doc_ids: Sequence[str] | None = None) -> list[float]:
         """Scores for aligned (query, document) pairs; bi-encoder document embeddings are cached by id."""
+        if self.model_type == "monot5":
+            return self._score_monot5(queries, documents)
         if self.model_type == "cross-encoder":
             return [float(s) for s in self.model.predict(list(zip(queries, documents)), batch_size=self.batch_size,
                                                          show_progress_bar=False)]
@@ -177,3 +238,17 @@ class Reranker:
         d = torch.stack([self._doc_cache[k] for k in keys])
         return (q * d).sum(dim=1).float().tolist()
 
+
+    @torch.inference_mode()
+    def _score_monot5(self, queries: Sequence[str], documents: Sequence[str]) -> list[float]:
+        scores: list[float] = []
+        start_id = self.model.config.decoder_start_token_id
+        for begin in range(0, len(queries), self.batch_size):
+            texts = [MONOT5_TEMPLATE.format(query=q, document=d)
+                     for q, d in zip(queries[begin : begin + self.batch_size], documents[begin : begin + self.batch_size])]
+            inputs = self.tokenizer(texts, max_length=self.max_length, truncation=True, padding=True,
+                                    return_tensors="pt").to(self.model.device)
+            decoder = torch.full((len(texts), 1), start_id, dtype=torch.long, device=self.model.device)
+            logits = self.model(**inputs, decoder_input_ids=decoder).logits[:, 0, self.true_false]
+            scores.extend(torch.log_softmax(logits.float(), dim=-1)[:, 0].tolist())
+        return scores

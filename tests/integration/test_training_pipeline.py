@@ -35,7 +35,7 @@ def test_training_pipeline_registers_and_gates(zenml_stack, demo_dir, tmp_path):
     (first,) = client.search_model_versions("name='test-reranker'")
     tags = first.tags
     assert tags["prompt_id"] == "inpars@v1" and tags["generator"] == "hand" and tags["corpus_fingerprint"]
-    assert tags["config_hash"] and tags["model_type"] == "bi-encoder" and tags["fusion_weight"] == "0.3"
+    assert tags["config_hash"] and tags["model_type"] == "bi-encoder" and tags["fusion_weight"] == "0.7"
     # on the demo, the fused candidate beats BM25 (0.775) by far more than the margin
     assert tags["promotion.decision"] == "promoted"
     assert str(client.get_model_version_by_alias("test-reranker", "production").version) == "1"
