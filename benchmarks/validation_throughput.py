@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from synthir.data import load_collection
-from synthir.data.synthetic import SyntheticQueries, SyntheticQuery
+from synthir.data.synthetic import SyntheticQuery
 from synthir.quality import ChecksConfig
 from synthir.quality.checks import measure_queries, run_checks
 from synthir.quality.filters import consistency_filter, reranker_filter, scores_filter

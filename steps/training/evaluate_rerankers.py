@@ -1,7 +1,7 @@
 import random
 import tempfile
 from pathlib import Path
-from typing import Annotated, Any, Dict, List, Optional, Tuple, Union
+from typing import Annotated, Any, Dict, List, Tuple, Union
 
 from zenml import log_metadata, step
 from zenml.logger import get_logger

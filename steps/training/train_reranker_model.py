@@ -1,4 +1,3 @@
-import tempfile
 import time
 from pathlib import Path
 from typing import Annotated, Any, Dict, Optional
