@@ -32,6 +32,6 @@ def training_pipeline(
     triples = build_training_triples(synthetic, corpus, negatives_per_query=negatives_per_query,
                                      depth=negative_depth, seed=seed)
     model = train_reranker_model(triples, synthetic, training=training)
-    comparison, _ = evaluate_rerankers(model, corpus, queries, qrels, depth=rerank_depth, fusion_weight=fusion_weight,
+    comparison, _ = evaluate_rerankers(model, corpus, queries, qrels, synthetic, depth=rerank_depth, fusion_weight=fusion_weight,
                                        seed=seed, registry_name=registry_name, exclude_query_ids=exclude_query_ids)
     register_reranker(model, comparison, registry_name=registry_name, margin=promotion_margin)

@@ -7,6 +7,7 @@ from zenml import log_metadata, step
 from zenml.logger import get_logger
 
 from synthir.data import Corpus, Qrels, Queries
+from synthir.data.synthetic import SyntheticQueries
 from synthir.evaluation import EvaluationResult, evaluate
 from synthir.evaluation.report import metrics_markdown, plot_per_query
 from synthir.models import resolve_model
@@ -25,6 +26,7 @@ def evaluate_rerankers(
     corpus: Corpus,
     queries: Queries,
     qrels: Qrels,
+    training_queries: SyntheticQueries,
     depth: int = 100,
     fusion_weight: Union[float, str, None] = 0.7,
     dev_fraction: float = 0.3,
@@ -33,10 +35,17 @@ def evaluate_rerankers(
     exclude_query_ids: List[str] = [],
 ) -> Tuple[Annotated[Dict[str, Any], "comparison"], Annotated[EvaluationResult, "candidate_evaluation"]]:
     """BM25, the zero-shot base model, the trained model (alone and fused) and the current production
-    version, all on the same judged queries. ``fusion_weight: tune`` picks it on a dev split."""
+    version, all on the same judged queries. ``fusion_weight: tune`` picks it on a dev split.
+
+    Judged queries shown to the generator as few-shot examples (promptagator) are left out
+    automatically, as are ``exclude_query_ids``."""
     from synthir import registry
 
-    judged = [q for q in qrels.query_ids if q in queries and q not in set(exclude_query_ids)]
+    excluded = set(exclude_query_ids) | set(training_queries.fewshot_query_ids)
+    if training_queries.fewshot_query_ids:
+        logger.info("Excluding %d few-shot example queries from evaluation: %s", len(training_queries.fewshot_query_ids),
+                    training_queries.fewshot_query_ids)
+    judged = [q for q in qrels.query_ids if q in queries and q not in excluded]
     dev_ids: set = set()
     if fusion_weight == "tune":
         shuffled = sorted(judged)
@@ -82,8 +91,8 @@ def evaluate_rerankers(
     for result in results:
         log_metrics(result.metrics(), prefix=f"eval.{result.system}.")
     log_metrics(candidate.metrics())  # the run's headline figures: same names as every other pipeline
-    log_params({"depth": depth, "fusion_weight": weight, "test_queries": len(test_ids), "dev_queries": len(dev_ids)},
-               prefix="eval.")
+    log_params({"depth": depth, "fusion_weight": weight, "test_queries": len(test_ids), "dev_queries": len(dev_ids),
+                "excluded_queries": ",".join(sorted(excluded))}, prefix="eval.")
     with tempfile.TemporaryDirectory() as tmp:
         log_artifact(plot_per_query(results, Path(tmp) / "rerankers.per_query.png"), "evaluation")
     comparison = {
