@@ -1,8 +1,9 @@
-from typing import Optional
+from typing import List, Optional
 
 from zenml import pipeline
 
 from steps.data.load_collection import load_collection
+from steps.evaluation.compare_rerankers import compare_rerankers
 from steps.evaluation.evaluate_run import evaluate_run
 from steps.retrieval.bm25_retrieve import bm25_retrieve
 
@@ -13,8 +14,14 @@ def evaluation_pipeline(
     split: str = "test",
     top_k: int = 1000,
     max_queries: Optional[int] = None,
+    rerankers: List[str] = [],
+    rerank_depth: int = 100,
+    fusion_weight: Optional[float] = None,
 ) -> None:
-    """Evaluate BM25 on a labelled collection (a BEIR folder or an ir_datasets id)."""
+    """Evaluate BM25 on a labelled collection (a BEIR folder or an ir_datasets id), and optionally
+    rerankers (zero-shot, ``registry:inpars-reranker@production``, a folder) over its top ``rerank_depth``."""
     corpus, queries, qrels = load_collection(collection=collection, split=split, max_queries=max_queries)
     run = bm25_retrieve(corpus=corpus, queries=queries, top_k=top_k)
     evaluate_run(run=run, qrels=qrels, system="bm25")
+    if rerankers:
+        compare_rerankers(run, corpus, queries, qrels, rerankers=rerankers, depth=rerank_depth, fusion_weight=fusion_weight)

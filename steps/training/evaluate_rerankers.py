@@ -76,10 +76,7 @@ def evaluate_rerankers(
     production = registry.production_version(registry_name)
     production_figure = None
     if production is not None:
-        import mlflow
-
-        local = Path(mlflow.artifacts.download_artifacts(f"models:/{registry_name}@production"))
-        model_dir = next(p.parent for p in local.rglob("synthir_reranker.txt"))
+        model_dir = resolve_model(f"registry:{registry_name}@production")
         prod_run = rerank(bm25, all_queries, corpus, Reranker(model_dir), depth=depth, name="production")
         prod_weight = production.tags.get("fusion_weight")
         if prod_weight not in (None, "", "None"):

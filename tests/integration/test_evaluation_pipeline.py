@@ -26,3 +26,15 @@ def test_evaluation_pipeline_on_cisi(zenml_stack, cisi_dir, tmp_path):
     assert pipeline_run.status == "completed"
     evaluation = pipeline_run.steps["evaluate_run"].outputs["evaluation"][0].load()
     assert evaluation.metrics()["ndcg_at_10"] == pytest.approx(run.data.metrics["ndcg_at_10"])
+
+
+def test_evaluation_pipeline_compares_rerankers_on_the_demo(zenml_stack, demo_dir, tmp_path):
+    config = yaml.safe_load((PROJECT_ROOT / "configs" / "evaluation.yaml").read_text())
+    config["parameters"].update({"collection": str(demo_dir), "rerankers": ["package:all-minilm-l6-v2"]})
+    zenml_pipeline_run("pipelines.evaluation.evaluation_pipeline", config, tmp_path)
+
+    client, run = latest_mlflow_run(zenml_stack)
+    assert run.data.params["compare.reranker0"] == "package:all-minilm-l6-v2"
+    # zero-shot MiniLM re-scoring beats BM25 on the demo's paraphrased queries
+    assert run.data.metrics["eval.reranker0.ndcg_at_10"] > run.data.metrics["ndcg_at_10"]
+    assert "evaluation/rerankers.per_query.png" in {a.path for a in client.list_artifacts(run.info.run_id, "evaluation")}

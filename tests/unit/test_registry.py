@@ -71,6 +71,11 @@ def test_promote_refuse_and_roll_back(client, model_dir):
     scores = model.predict(pd.DataFrame({"query": ["how do bees make honey"] * 2,
                                          "document": ["Bees turn nectar into honey.", "Solar panels make electricity."]}))
     assert scores[0] > scores[1]
+    from synthir.models import ModelNotAvailableError
+
+    assert (resolve_model("registry:inpars-reranker@production") / "synthir_reranker.txt").exists()
+    with pytest.raises(ModelNotAvailableError, match="could not load models:/nope@production"):
+        resolve_model("registry:nope@production")
 
 
 def test_rollback_without_history_is_refused(client, model_dir):

@@ -1,0 +1,44 @@
+import tempfile
+from pathlib import Path
+from typing import Annotated, List, Optional
+
+from zenml import step
+
+from synthir.data import Corpus, Qrels, Queries, Run
+from synthir.evaluation import evaluate
+from synthir.evaluation.report import metrics_markdown, plot_per_query
+from synthir.models import resolve_model
+from synthir.retrieval.rerank import fuse, rerank
+from synthir.tracking import log_artifact, log_metrics, log_params
+from synthir.training import Reranker
+
+
+@step(experiment_tracker=True)
+def compare_rerankers(
+    bm25_run: Run,
+    corpus: Corpus,
+    queries: Queries,
+    qrels: Qrels,
+    rerankers: List[str] = [],
+    depth: int = 100,
+    fusion_weight: Optional[float] = None,
+) -> Annotated[str, "comparison_table"]:
+    """BM25 and each reranker (a packaged zero-shot model, ``registry:inpars-reranker@production`` or a
+    folder) re-scoring BM25's top ``depth``, on the same queries; a table and a per-query plot."""
+    results = [evaluate(bm25_run, qrels, system="bm25")]
+    for position, ref in enumerate(rerankers):
+        path = resolve_model(ref)
+        marker = path / "synthir_reranker.txt"
+        model = Reranker(path, model_type=None if marker.exists() else "bi-encoder")
+        run = rerank(bm25_run, queries, corpus, model, depth=depth, name=ref)
+        if fusion_weight is not None:
+            run = fuse(run, bm25_run, fusion_weight)
+        result = evaluate(run, qrels, system=f"reranker{position}")
+        results.append(result)
+        log_params({f"reranker{position}": ref}, prefix="compare.")
+        log_metrics(result.metrics(), prefix=f"eval.reranker{position}.")
+    table = metrics_markdown(results)
+    print(table)
+    with tempfile.TemporaryDirectory() as tmp:
+        log_artifact(plot_per_query(results, Path(tmp) / "rerankers.per_query.png"), "evaluation")
+    return table
