@@ -15,7 +15,8 @@ export AUTO_UPDATE_SETTINGS := false
 .PHONY: setup stack quickstart test benchmark mlflow-ui clean
 
 $(STAMP): pyproject.toml requirements-models.txt
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@# (re)create the venv when missing or broken, e.g. left half-made by an interrupted set-up
+	@$(BIN)/python -m pip --version >/dev/null 2>&1 || $(PYTHON) -m venv --clear $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	# torch is pinned to the CPU build in pyproject; installing it first keeps pip from choosing a CUDA wheel
 	$(BIN)/python -m pip install --quiet "torch==2.13.0"
