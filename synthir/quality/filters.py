@@ -77,34 +77,16 @@ def scores_filter(rows: list[SyntheticQuery], keep: int | float = 0.5) -> list[S
 
 def relevance_scores(rows: list[SyntheticQuery], model: str = "package:all-minilm-l6-v2",
                      model_type: str = "bi-encoder", batch_size: int = 64, max_length: int = 256) -> list[float]:
-    from synthir.generation.backends.local import pick_device, pick_dtype
+    """(query, source document) scores from the same ``Reranker`` the training side uses: bf16 where
+    supported, and a bi-encoder embeds each document once however many queries share it."""
     from synthir.models import resolve_model
+    from synthir.training.rerankers import Reranker
 
-    path = str(resolve_model(model))
-    device = pick_device("auto")
-    dtype = pick_dtype("auto", device)  # bf16 where the CPU/GPU has it: ~2.5x faster on this CPU
-    if model_type == "bi-encoder":
-        from sentence_transformers import SentenceTransformer
-
-        encoder = SentenceTransformer(path, device=device, model_kwargs={"dtype": dtype})
-        encoder.max_seq_length = max_length
-        queries = encoder.encode([r.query for r in rows], batch_size=batch_size, normalize_embeddings=True,
-                                 convert_to_tensor=True, show_progress_bar=False)
-        # Each document once: a corpus has several queries per document, and documents are the long inputs.
-        unique = list(dict.fromkeys(r.doc_id for r in rows))
-        text_of = {r.doc_id: r.doc_text for r in rows}
-        embedded = encoder.encode([text_of[d] for d in unique], batch_size=batch_size, normalize_embeddings=True,
-                                  convert_to_tensor=True, show_progress_bar=False)
-        position = {d: i for i, d in enumerate(unique)}
-        documents = embedded[[position[r.doc_id] for r in rows]]
-        return (queries * documents).sum(dim=1).float().tolist()
-    if model_type == "cross-encoder":
-        from sentence_transformers import CrossEncoder
-
-        scorer = CrossEncoder(path, max_length=max_length, device=device, model_kwargs={"dtype": dtype})
-        return [float(s) for s in scorer.predict([(r.query, r.doc_text) for r in rows], batch_size=batch_size,
-                                                 show_progress_bar=False)]
-    raise ValueError(f"reranker.model_type must be 'bi-encoder' or 'cross-encoder', got {model_type!r}")
+    if model_type not in ("bi-encoder", "cross-encoder"):
+        raise ValueError(f"reranker.model_type must be 'bi-encoder' or 'cross-encoder', got {model_type!r}")
+    scorer = Reranker(resolve_model(model), model_type=model_type, max_length=max_length, batch_size=batch_size)
+    scorer.precompute([r.doc_id for r in rows], [r.doc_text for r in rows])
+    return scorer.score([r.query for r in rows], [r.doc_text for r in rows], [r.doc_id for r in rows])
 
 
 def reranker_filter(rows: list[SyntheticQuery], keep: int | float = 0.5, **kwargs: Any) -> list[SyntheticQuery]:
