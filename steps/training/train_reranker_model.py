@@ -32,8 +32,7 @@ def train_reranker_model(
     figures = {"steps": float(result.steps), "final_loss": result.losses[-1] if result.losses else float("nan"),
                "seconds": seconds, "pairs_per_s": len(triples) * config.epochs / max(seconds, 1e-9)}
     log_metrics(figures, prefix="training.")
-    lineage = {**{k: str(v) for k, v in queries.lineage().items()}, "config_hash": run_hash,
-               "filters": str(queries.stats.get("filters", ""))}
+    lineage = {**queries.lineage(), "config_hash": run_hash}
     log_metadata(metadata={"model_type": config.model_type, **figures})
     return RerankerModel(model_dir=result.model_dir, model_type=config.model_type, base_model=config.base_model,
                          lineage=lineage, training=figures)

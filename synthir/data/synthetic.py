@@ -56,6 +56,7 @@ class SyntheticQueries:
     # exclude them.
     fewshot_query_ids: list[str] = field(default_factory=list)
     stats: dict[str, float] = field(default_factory=dict)
+    filters: list[str] = field(default_factory=list)  # validation filters applied, in order, e.g. "scores(keep=0.8)"
 
     def __len__(self) -> int:
         return len(self.queries)
@@ -65,7 +66,8 @@ class SyntheticQueries:
 
     def lineage(self) -> dict[str, str]:
         return {"generator": self.generator, "prompt_id": self.prompt_id,
-                "corpus_fingerprint": self.corpus_fingerprint, "config_hash": self.config_hash}
+                "corpus_fingerprint": self.corpus_fingerprint, "config_hash": self.config_hash,
+                "filters": ",".join(self.filters)}
 
     def to_frame(self) -> pd.DataFrame:
         rows = []
@@ -91,7 +93,8 @@ class SyntheticQueries:
 
     def meta(self) -> dict[str, Any]:
         return {"generator": self.generator, "prompt_id": self.prompt_id, "corpus_fingerprint": self.corpus_fingerprint,
-                "config_hash": self.config_hash, "fewshot_query_ids": self.fewshot_query_ids, "stats": self.stats}
+                "config_hash": self.config_hash, "fewshot_query_ids": self.fewshot_query_ids, "stats": self.stats,
+                "filters": self.filters}
 
 
 def write_inpars_jsonl(queries: SyntheticQueries, path: str | Path) -> Path:

@@ -133,4 +133,6 @@ def filter_queries(queries: SyntheticQueries, filters: list[dict[str, Any]], cor
                                 "filters": [{"name": s.name, "params": s.params, "before": s.before, "after": s.after} for s in steps]})
     meta = queries.meta()
     meta["stats"] = {**meta.get("stats", {}), "kept_after_validation": float(len(rows))}
+    meta["filters"] = [*meta.get("filters", []),
+                       *(f"{s.name}({', '.join(f'{k}={v}' for k, v in s.params.items())})" for s in steps)]
     return FilteredQueries(rows, **meta), final

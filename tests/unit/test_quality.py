@@ -115,6 +115,7 @@ def test_consistency_filter_round_trip():
     assert [r.query for r in kept] == ["honey bees nectar flowers", "green tea oxidation"]
     assert final.filters == [{"name": "consistency", "params": {"top_k": 1}, "before": 3, "after": 2}]
     assert final.kept == 2
+    assert kept.filters == ["consistency(top_k=1)"] and kept.lineage()["filters"] == "consistency(top_k=1)"
 
 
 def test_filters_compose_in_order_and_validate_specs():
