@@ -36,6 +36,15 @@ os.environ.update(
 (SESSION_DIR / "repo").mkdir(parents=True, exist_ok=True)
 
 
+def pytest_sessionstart(session):
+    # The ZenML repository must exist before anything creates a Client: a Client made earlier (by a
+    # materializer test, say) would keep using the global config, and the stack that the `zenml_stack`
+    # fixture activates would not be the one `zenml pipeline run` subprocesses see.
+    from zenml.client import Client
+
+    Client.initialize(root=SESSION_DIR / "repo")
+
+
 def pytest_sessionfinish(session, exitstatus):
     shutil.rmtree(SESSION_DIR, ignore_errors=True)
 
