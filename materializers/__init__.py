@@ -1,6 +1,7 @@
 """ZenML materializers for synthir's domain types (registered when this package is imported)."""
 
 from materializers.records import (
+    CompiledQueryProgramMaterializer,
     CorpusMaterializer,
     EvaluationResultMaterializer,
     FilteredQueriesMaterializer,
@@ -15,6 +16,7 @@ from materializers.records import (
 )
 
 __all__ = [
+    "CompiledQueryProgramMaterializer",
     "CorpusMaterializer", "EvaluationResultMaterializer", "QrelsMaterializer", "QueriesMaterializer", "RunMaterializer",
     "SyntheticQueriesMaterializer", "FilteredQueriesMaterializer", "QuarantinedQueriesMaterializer",
     "ValidationReportMaterializer", "TriplesMaterializer", "RerankerModelMaterializer",

@@ -23,6 +23,7 @@ from synthir.data.records import Corpus, Qrels, Queries, Run
 from synthir.data.synthetic import SyntheticQueries
 from synthir.evaluation.metrics import EvaluationResult
 from synthir.evaluation.report import metrics_html
+from synthir.generation.dspy_programs import CompiledQueryProgram
 from synthir.quality.validate import FilteredQueries, QuarantinedQueries, ValidationReport
 from synthir.training.artifacts import RerankerModel
 from synthir.training.triples import Triples
@@ -287,3 +288,44 @@ class RerankerModelMaterializer(BaseMaterializer):
     def extract_metadata(self, data: RerankerModel) -> dict[str, MetadataType]:
         return {"model_type": data.model_type, "base_model": data.base_model, **data.lineage,
                 **{f"training.{k}": v for k, v in data.training.items()}}
+
+
+class CompiledQueryProgramMaterializer(BaseMaterializer):
+    """DSPy's JSON state (``program.json``) plus ``meta.json``, and an HTML card of its demos."""
+
+    ASSOCIATED_TYPES = (CompiledQueryProgram,)
+    ASSOCIATED_ARTIFACT_TYPE = ArtifactType.MODEL
+
+    def save(self, data: CompiledQueryProgram) -> None:
+        from zenml.io import fileio
+
+        with tempfile.TemporaryDirectory(prefix="synthir-dspy-") as tmp:
+            data.save(tmp)
+            for name in ("program.json", "meta.json"):
+                fileio.copy(str(Path(tmp) / name), os.path.join(self.uri, name), overwrite=True)
+
+    def load(self, data_type: type[Any]) -> CompiledQueryProgram:
+        from zenml.io import fileio
+
+        with tempfile.TemporaryDirectory(prefix="synthir-dspy-") as tmp:  # load() reads it all into memory
+            for name in ("program.json", "meta.json"):
+                fileio.copy(os.path.join(self.uri, name), os.path.join(tmp, name), overwrite=True)
+            return CompiledQueryProgram.load(tmp)
+
+    def save_visualizations(self, data: CompiledQueryProgram) -> dict[str, VisualizationType]:
+        rows = [{"document": d.get("document", ""), "reasoning": d.get("reasoning", ""), "query": d.get("query", "")}
+                for d in data.demos]
+        frame = pd.DataFrame(rows, columns=["document", "reasoning", "query"])
+        figures = "".join(f"<li>{html.escape(k)}: {v:.4g}</li>" for k, v in sorted(data.figures.items())
+                          if isinstance(v, (int, float)))
+        page = frame_to_html(frame, f"DSPy program {data.prompt_id}: {len(rows)} demo(s)").replace(
+            "</body>", f"<h4>Figures</h4><ul>{figures}</ul></body>")
+        path = os.path.join(self.uri, "program.html")
+        with self.artifact_store.open(path, "w") as handle:
+            handle.write(page)
+        return {path: VisualizationType.HTML}
+
+    def extract_metadata(self, data: CompiledQueryProgram) -> dict[str, MetadataType]:
+        return {"prompt_id": data.prompt_id, "kind": data.kind, "demos": len(data.demos), "generator": data.generator,
+                "optimiser": str(data.optimiser.get("optimiser", "")), "corpus_fingerprint": data.corpus_fingerprint,
+                **{k: float(v) for k, v in data.figures.items() if isinstance(v, (int, float))}}

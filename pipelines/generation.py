@@ -5,6 +5,7 @@ from zenml import pipeline
 from steps.data.load_corpus import load_corpus
 from steps.generation.generate_synthetic_queries import generate_synthetic_queries
 from steps.generation.import_inpars_queries import import_inpars_queries
+from steps.generation.optimise_query_program import optimise_query_program
 
 
 @pipeline
@@ -18,13 +19,28 @@ def generation_pipeline(
     decoding: Dict[str, Any] = {},
     seed: int = 42,
     import_inpars: Optional[str] = None,
+    dspy_program: Optional[str] = None,
+    dspy: Dict[str, Any] = {},
+    optimise: Optional[Dict[str, Any]] = None,
 ) -> None:
-    """Synthetic queries for a corpus (or imported from an InPars JSONL file)."""
+    """Synthetic queries for a corpus (or imported from an InPars JSONL file).
+
+    DSPy prompts (``prompt: dspy-cot``): ``dspy_program`` names a saved compiled program; or
+    ``optimise: {optimisation: {...}, metric: {...}}`` compiles one first, in this run, on this corpus."""
     corpus = load_corpus(collection=collection)
     if import_inpars:
         import_inpars_queries(corpus=corpus, path=import_inpars)
-    else:
-        generate_synthetic_queries(
-            corpus=corpus, prompt=prompt, num_examples=num_examples, examples_from=examples_from,
-            generator=generator, max_generations=max_generations, seed=seed, decoding=decoding,
-        )
+        return
+    query_program = None
+    if optimise is not None:
+        unknown = set(optimise) - {"optimisation", "metric"}
+        if unknown:
+            raise ValueError(f"optimise: unknown key(s) {sorted(unknown)}; allowed: ['metric', 'optimisation']")
+        query_program = optimise_query_program(corpus=corpus, generator=generator,
+                                               optimisation=optimise.get("optimisation", {}),
+                                               metric=optimise.get("metric", {}))
+    generate_synthetic_queries(
+        corpus=corpus, prompt=prompt, num_examples=num_examples, examples_from=examples_from,
+        generator=generator, max_generations=max_generations, seed=seed, decoding=decoding,
+        query_program=query_program, dspy_program=dspy_program, dspy=dspy,
+    )

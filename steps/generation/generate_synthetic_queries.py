@@ -6,6 +6,7 @@ from zenml import log_metadata, step
 from zenml.logger import get_logger
 
 from synthir.data import Corpus, load_collection
+from synthir.generation.dspy_programs import CompiledQueryProgram
 from synthir.data.synthetic import SyntheticQueries, write_inpars_jsonl
 from synthir.generation import QueryGenerationConfig, generate_queries, load_prompt, make_backend, with_collection_examples
 from synthir.retrieval.bm25 import default_cache_dir
@@ -26,9 +27,22 @@ def generate_synthetic_queries(
     seed: int = 42,
     decoding: Dict[str, Any] = {},
     checkpoint_root: Optional[str] = None,
+    query_program: Optional[CompiledQueryProgram] = None,
+    dspy_program: Optional[str] = None,
+    dspy: Dict[str, Any] = {},
 ) -> Annotated[SyntheticQueries, "synthetic_queries"]:
-    """Generate queries for a seeded sample of the corpus; resumes from checkpoint shards."""
+    """Generate queries for a seeded sample of the corpus; resumes from checkpoint shards.
+
+    ``prompt: dspy-cot`` / ``dspy-predict`` runs a DSPy program: the ``query_program`` artifact (from
+    ``optimise_query_program``), else the one saved at ``dspy_program``, else the uncompiled program
+    (zero-shot, or seeded with ``num_examples`` InPars examples). ``dspy`` holds ``retries``,
+    ``max_tokens`` and ``fallback_prompt`` (the static template used when the model breaks the format;
+    null: none)."""
     config = QueryGenerationConfig(max_generations=max_generations, seed=seed, **decoding)
+    root = Path(checkpoint_root) if checkpoint_root else default_cache_dir() / "generation"
+    if prompt.startswith("dspy-") or query_program is not None or dspy_program:
+        return _generate_with_dspy(corpus, prompt, num_examples, generator, config, root, query_program,
+                                   dspy_program, dspy)
     template = load_prompt(prompt, num_examples=num_examples)
     backend = make_backend(generator)
     if template.kind == "promptagator":
@@ -38,21 +52,64 @@ def generate_synthetic_queries(
         with_collection_examples(template, corpus, labelled.queries, labelled.qrels,
                                  num_examples or template.num_examples or 4, seed,
                                  truncate=lambda text: backend.truncate(text, config.max_doc_tokens // 2))
-    root = Path(checkpoint_root) if checkpoint_root else default_cache_dir() / "generation"
     run = generate_queries(corpus, backend, template, config, checkpoint_root=root)
     queries = run.queries
 
     log_params({"prompt": template.full_id, "num_examples": len(template.selected_examples()),
                 **{f"generator_{k}": v for k, v in backend.describe().items()},
                 **{k: v for k, v in vars(config).items()}}, prefix="generation.")
-    log_metrics(run.figures, prefix="generation.")
-    set_tags({"generator": backend.name, "prompt_id": template.full_id})
     if queries.fewshot_query_ids:
         logger.info("Few-shot example query ids (excluded from evaluation): %s", queries.fewshot_query_ids)
+    _record(queries, run.figures)
+    return queries
+
+
+DSPY_OPTIONS = {"retries", "max_tokens", "fallback_prompt"}
+
+
+def _generate_with_dspy(corpus, prompt, num_examples, generator, config, root, query_program, dspy_program, options):
+    from synthir.generation.dspy_programs import generate_queries_with_program, make_dspy_lm, program_kind, zero_shot_or_seeded
+
+    unknown = set(options) - DSPY_OPTIONS
+    if unknown:
+        raise ValueError(f"dspy: unknown option(s) {sorted(unknown)}; allowed: {sorted(DSPY_OPTIONS)}")
+    if query_program is not None:
+        program = query_program
+    elif dspy_program:
+        program = CompiledQueryProgram.load(dspy_program)
+    else:
+        program = zero_shot_or_seeded(program_kind(prompt), load_prompt("inpars"), num_examples or 0)
+    if prompt.startswith("dspy-") and program_kind(prompt) != program.kind:
+        raise ValueError(f"prompt {prompt!r} asks for a dspy-{program_kind(prompt)} program, but the program "
+                         f"given ({dspy_program or 'query_program artifact'}) is dspy-{program.kind}")
+    max_tokens = int(options.get("max_tokens", 128))
+    lm, backend = make_dspy_lm(generator, max_tokens=max_tokens)
+    fallback_prompt = options.get("fallback_prompt", "inpars")
+    fallback = load_prompt(fallback_prompt, num_examples=2) if fallback_prompt else None
+    run = generate_queries_with_program(corpus, program, lm, config, backend=backend, fallback_template=fallback,
+                                        checkpoint_root=root, retries=int(options.get("retries", 1)),
+                                        max_tokens=max_tokens)
+    log_params({"prompt": program.prompt_id, "dspy_kind": program.kind, "dspy_demos": len(program.demos),
+                "dspy_fallback_prompt": fallback.full_id if fallback else "none",
+                **{f"generator_{k}": v for k, v in generator.items() if k != "api_key"},
+                **{k: v for k, v in vars(config).items()}}, prefix="generation.")
+    with tempfile.TemporaryDirectory() as tmp:
+        log_artifact(program.save(Path(tmp) / "query_program") / "program.json", "generation")
+    figures = run.figures
+    if figures.get("dspy_fallbacks") or figures.get("dspy_failed"):
+        logger.warning("DSPy %s: %d fallback(s) to the static template, %d failed (of %d documents)", program.prompt_id,
+                       int(figures["dspy_fallbacks"]), int(figures["dspy_failed"]), int(figures["documents"]))
+    _record(run.queries, figures)
+    return run.queries
+
+
+def _record(queries: SyntheticQueries, figures: Dict[str, float]) -> None:
+    """Figures, tags and the queries (InPars JSONL) to MLflow; figures to the artifact's metadata."""
+    log_metrics(figures, prefix="generation.")
+    set_tags({"generator": queries.generator, "prompt_id": queries.prompt_id})
     if len(queries) <= MAX_ROWS_LOGGED_TO_MLFLOW:
         with tempfile.TemporaryDirectory() as tmp:
             log_artifact(write_inpars_jsonl(queries, Path(tmp) / "synthetic_queries.inpars.jsonl"), "generation")
-    log_metadata(metadata={"prompt_id": template.full_id, "generator": backend.name, **run.figures})
+    log_metadata(metadata={"prompt_id": queries.prompt_id, "generator": queries.generator, **figures})
     logger.info("Generated %d queries for %d documents (%.2f docs/s, empty rate %.3f)", len(queries),
-                int(run.figures["documents"]), run.figures["docs_per_s"], run.figures["empty_rate"])
-    return queries
+                int(figures["documents"]), figures["docs_per_s"], figures["empty_rate"])

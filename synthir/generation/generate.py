@@ -94,44 +94,29 @@ def generate_queries(
     sample = sample_documents(corpus, config.max_generations, config.seed)
     run_hash = config_hash(config, template.full_id, [e.id for e in template.selected_examples()],
                            backend.describe(), corpus.fingerprint())
-    checkpoint = Path(checkpoint_root) / run_hash if checkpoint_root else None
-    done = _read_shards(checkpoint) if checkpoint else {}
-    todo = [d for d in sample.documents if d.doc_id not in done]
-    if done:
-        logger.info("Resuming: %d document(s) already generated in %s, %d to go", len(done), checkpoint, len(todo))
     prefix = template.prefix()
     params = config.decoding(template.stop)
     fewshot_ids = [e.id for e in template.selected_examples()]
-    started = time.perf_counter()
-    generated_docs = 0
-    next_shard = _next_shard_index(checkpoint) if checkpoint else 0
-    with tqdm(total=len(sample.documents), initial=len(sample.documents) - len(todo), desc="Generating queries",
-              unit="doc", disable=not show_progress) as bar:
-        for start in range(0, len(todo), config.shard_size):
-            shard_docs = todo[start : start + config.shard_size]
-            targets = [template.target(backend.truncate(d.contents, config.max_doc_tokens)) for d in shard_docs]
-            completions = backend.generate(prefix, targets, params, on_batch=bar.update)
-            rows: list[SyntheticQuery] = []
-            for doc, target, outs in zip(shard_docs, targets, completions):
-                for index, completion in enumerate(outs):
-                    query, extra = template.parse(completion.text)
-                    rows.append(SyntheticQuery(
-                        doc_id=doc.doc_id, query=query, log_probs=completion.token_logprobs,
-                        prompt_id=template.full_id, generator=backend.name, doc_text=doc.contents,
-                        prompt_text=prefix + target if config.keep_prompt_text else "",
-                        fewshot_examples=fewshot_ids, extra={"index": index, **extra},
-                    ))
-            if checkpoint:
-                _write_shard(checkpoint, next_shard, rows)
-                next_shard += 1
-            for row in rows:
-                done.setdefault(row.doc_id, []).append(row)
-            generated_docs += len(shard_docs)
-            if on_shard:
-                on_shard(len(done), len(sample.documents))
-    seconds = time.perf_counter() - started
-    ordered = [row for d in sample.documents for row in sorted(done[d.doc_id], key=lambda r: r.extra.get("index", 0))]
-    figures = _figures(ordered, generated_docs, seconds, sample)
+
+    def produce(shard_docs: list[Document], advance: Callable[[int], object]) -> list[SyntheticQuery]:
+        targets = [template.target(backend.truncate(d.contents, config.max_doc_tokens)) for d in shard_docs]
+        completions = backend.generate(prefix, targets, params, on_batch=advance)
+        rows: list[SyntheticQuery] = []
+        for doc, target, outs in zip(shard_docs, targets, completions):
+            for index, completion in enumerate(outs):
+                query, extra = template.parse(completion.text)
+                rows.append(SyntheticQuery(
+                    doc_id=doc.doc_id, query=query, log_probs=completion.token_logprobs,
+                    prompt_id=template.full_id, generator=backend.name, doc_text=doc.contents,
+                    prompt_text=prefix + target if config.keep_prompt_text else "",
+                    fewshot_examples=fewshot_ids, extra={"index": index, **extra},
+                ))
+        return rows
+
+    checkpoint = Path(checkpoint_root) / run_hash if checkpoint_root else None
+    ordered, generated_docs, seconds = run_sharded(sample.documents, produce, config.shard_size, checkpoint,
+                                                   show_progress=show_progress, on_shard=on_shard)
+    figures = generation_figures(ordered, generated_docs, seconds, sample)
     queries = SyntheticQueries(
         ordered, generator=backend.name, prompt_id=template.full_id, corpus_fingerprint=corpus.fingerprint(),
         config_hash=run_hash, fewshot_query_ids=fewshot_ids if template.kind == "promptagator" else [],
@@ -140,7 +125,45 @@ def generate_queries(
     return GenerationRun(queries, figures)
 
 
-def _figures(rows: list[SyntheticQuery], generated_docs: int, seconds: float, sample: SampledDocuments) -> dict[str, float]:
+Producer = Callable[[list[Document], Callable[[int], object]], list[SyntheticQuery]]
+
+
+def run_sharded(
+    documents: list[Document],
+    produce: Producer,
+    shard_size: int,
+    checkpoint: Path | None,
+    show_progress: bool = True,
+    on_shard: Callable[[int, int], None] | None = None,
+    desc: str = "Generating queries",
+) -> tuple[list[SyntheticQuery], int, float]:
+    """Call ``produce(shard_documents, advance)`` shard by shard, writing each shard's rows atomically
+    to ``checkpoint`` and skipping the documents earlier shards there cover.
+
+    Returns the rows in document order, the number of documents generated now, and the seconds taken."""
+    done = _read_shards(checkpoint) if checkpoint else {}
+    todo = [d for d in documents if d.doc_id not in done]
+    if done:
+        logger.info("Resuming: %d document(s) already generated in %s, %d to go", len(done), checkpoint, len(todo))
+    started = time.perf_counter()
+    next_shard = _next_shard_index(checkpoint) if checkpoint else 0
+    with tqdm(total=len(documents), initial=len(documents) - len(todo), desc=desc, unit="doc",
+              disable=not show_progress) as bar:
+        for start in range(0, len(todo), shard_size):
+            rows = produce(todo[start : start + shard_size], bar.update)
+            if checkpoint:
+                _write_shard(checkpoint, next_shard, rows)
+                next_shard += 1
+            for row in rows:
+                done.setdefault(row.doc_id, []).append(row)
+            if on_shard:
+                on_shard(len(done), len(documents))
+    seconds = time.perf_counter() - started
+    ordered = [row for d in documents for row in sorted(done.get(d.doc_id, []), key=lambda r: r.extra.get("index", 0))]
+    return ordered, len(todo), seconds
+
+
+def generation_figures(rows: list[SyntheticQuery], generated_docs: int, seconds: float, sample: SampledDocuments) -> dict[str, float]:
     lengths = [len(r.query.split()) for r in rows]
     tokens = sum(len(r.log_probs) for r in rows)
     empty = sum(1 for r in rows if not r.query)

@@ -29,6 +29,7 @@ class FewShotExample:
     document: str
     query: str
     bad_question: str = ""
+    reasoning: str = ""  # why the query fits the document: the seed demos of DSPy chain-of-thought
 
 
 @dataclass
@@ -122,7 +123,8 @@ def _from_spec(spec: Any, path: Path) -> PromptTemplate:
         if spec["kind"] == "gbq" and not example.get("bad_question"):
             raise DataFormatError(path, None, f"examples[{i}] of a gbq template needs 'bad_question'")
         examples.append(FewShotExample(id=str(example.get("id", i)), document=" ".join(str(example["document"]).split()),
-                                       query=str(example["query"]).strip(), bad_question=str(example.get("bad_question", "")).strip()))
+                                       query=str(example["query"]).strip(), bad_question=str(example.get("bad_question", "")).strip(),
+                                       reasoning=" ".join(str(example.get("reasoning", "")).split())))
     stop = spec.get("stop", ["\n"])
     if not isinstance(stop, list) or not all(isinstance(s, str) and s for s in stop):
         raise DataFormatError(path, None, "stop must be a list of non-empty strings")

@@ -80,6 +80,24 @@ class BM25Index:
         seconds = _build_index(corpus, index_path, config)
         return cls(IndexInfo(index_path, fingerprint, len(corpus), seconds, cached=False), config)
 
+    def searcher(self):
+        """A single-query pyserini ``LuceneSearcher`` with this index's BM25 parameters (interactive use,
+        metrics called one query at a time); batch work goes through ``search``."""
+        bootstrap()
+        from pyserini.search.lucene import LuceneSearcher
+
+        searcher = LuceneSearcher(str(self.info.path))
+        searcher.set_bm25(self.config.k1, self.config.b)
+        return searcher
+
+    def rank_of(self, query: str, doc_id: str, k: int = 10, searcher=None) -> int | None:
+        """The 1-based rank of ``doc_id`` in the BM25 top ``k`` for ``query``; None when it is not there."""
+        text = " ".join(query.split())
+        if not text:
+            return None
+        hits = (searcher or self.searcher()).search(text, k=k)
+        return next((i for i, hit in enumerate(hits, start=1) if hit.docid == doc_id), None)
+
     def search(self, queries: Queries, k: int = 1000, show_progress: bool = True) -> Run:
         """BM25 top-k for every query.
 

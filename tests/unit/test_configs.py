@@ -9,6 +9,8 @@ import yaml
 
 from synthir.generation import QueryGenerationConfig, load_prompt
 from synthir.generation.backends import BACKEND_FIELDS
+from synthir.generation.dspy_optimise import PromptOptimisationConfig, SelfRetrievalMetricConfig
+from synthir.generation.dspy_programs import LITELLM_FIELDS, program_kind
 from synthir.quality import ChecksConfig, validate_filter_specs
 from synthir.training import RerankerTrainingConfig
 
@@ -16,7 +18,10 @@ CONFIGS = sorted((Path(__file__).resolve().parents[2] / "configs").glob("*.yaml"
 PIPELINES = {"evaluation": "pipelines.evaluation:evaluation_pipeline",
              "generation": "pipelines.generation:generation_pipeline",
              "validation": "pipelines.validation:validation_pipeline",
-             "training": "pipelines.training:training_pipeline"}
+             "training": "pipelines.training:training_pipeline",
+             "optimise": "pipelines.optimise_prompt:optimise_prompt_pipeline",
+             # presets named after the method; they run the generation pipeline until the end-to-end one exists
+             "inpars": "pipelines.generation:generation_pipeline"}
 
 
 def pipeline_for(path: Path):
@@ -38,12 +43,24 @@ def test_config_names_only_existing_parameters(path):
     parameters = config.get("parameters", {})
     if "generator" in parameters:
         spec = dict(parameters["generator"])
-        assert set(spec) - {"backend"} <= BACKEND_FIELDS[spec.get("backend", "local")]
+        allowed = LITELLM_FIELDS if spec.get("backend") == "litellm" else BACKEND_FIELDS[spec.get("backend", "local")]
+        assert set(spec) - {"backend"} <= allowed
     if "decoding" in parameters:
         fields = {f.name for f in dataclasses.fields(QueryGenerationConfig)}
         assert set(parameters["decoding"]) <= fields
     if "prompt" in parameters:
-        load_prompt(parameters["prompt"])
+        if parameters["prompt"].startswith("dspy-"):
+            program_kind(parameters["prompt"])
+        else:
+            load_prompt(parameters["prompt"])
+    if "optimisation" in parameters:
+        PromptOptimisationConfig.from_dict(parameters["optimisation"])
+    if "metric" in parameters:
+        SelfRetrievalMetricConfig.from_dict(parameters["metric"])
+    if "optimise" in parameters:
+        assert set(parameters["optimise"]) <= {"optimisation", "metric"}
+        PromptOptimisationConfig.from_dict(parameters["optimise"].get("optimisation"))
+        SelfRetrievalMetricConfig.from_dict(parameters["optimise"].get("metric"))
     if "checks" in parameters:
         ChecksConfig.from_dict(parameters["checks"])
     if "filters" in parameters:
@@ -53,4 +70,5 @@ def test_config_names_only_existing_parameters(path):
 
 
 def test_every_config_family_is_covered():
-    assert {pipeline_for(p).name for p in CONFIGS} == {"evaluation_pipeline", "generation_pipeline", "validation_pipeline", "training_pipeline"}
+    assert {pipeline_for(p).name for p in CONFIGS} == {"evaluation_pipeline", "generation_pipeline", "validation_pipeline",
+                                                          "training_pipeline", "optimise_prompt_pipeline"}

@@ -70,3 +70,21 @@ def test_evaluation_result_roundtrip(artifact_dir):
     assert instance.extract_metadata(result)["ndcg_at_10"] == pytest.approx(1.0)
     (path, _), = instance.save_visualizations(result).items()
     assert "nDCG@10" in Path(path).read_text()
+
+
+def test_compiled_query_program_roundtrip_with_demo_card(artifact_dir):
+    from materializers import CompiledQueryProgramMaterializer
+    from synthir.generation.dspy_programs import CompiledQueryProgram, build_program, seed_demos
+    from synthir.generation.prompts import FewShotExample
+
+    program = build_program("cot")
+    program.predict.demos = seed_demos([FewShotExample(id="e", document="Bees <make> honey.", query="how is honey made",
+                                                       reasoning="About honey.")], "cot")
+    data = CompiledQueryProgram.from_program(program, "cot", figures={"dev_compiled_metric": 0.42})
+    instance = CompiledQueryProgramMaterializer(uri=str(artifact_dir))
+    instance.save(data)
+    loaded = instance.load(CompiledQueryProgram)
+    assert loaded.prompt_id == data.prompt_id and loaded.demos == data.demos
+    page = Path(next(iter(instance.save_visualizations(data)))).read_text()
+    assert "how is honey made" in page and "&lt;make&gt;" in page and "dev_compiled_metric" in page
+    assert instance.extract_metadata(data)["demos"] == 1

@@ -1,0 +1,18 @@
+from typing import Any, Dict
+
+from zenml import pipeline
+
+from steps.data.load_corpus import load_corpus
+from steps.generation.optimise_query_program import optimise_query_program
+
+
+@pipeline
+def optimise_prompt_pipeline(
+    collection: str = "data/demo",
+    generator: Dict[str, Any] = {"backend": "local", "model": "package:smollm2-135m-instruct"},
+    optimisation: Dict[str, Any] = {},
+    metric: Dict[str, Any] = {},
+) -> None:
+    """Compile a DSPy query program (the ``query_program`` artifact) for a corpus, without labels."""
+    corpus = load_corpus(collection=collection)
+    optimise_query_program(corpus=corpus, generator=generator, optimisation=optimisation, metric=metric)

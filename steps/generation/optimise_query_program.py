@@ -1,0 +1,56 @@
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any, Dict
+
+from zenml import log_metadata, step
+from zenml.logger import get_logger
+
+from synthir.data import Corpus
+from synthir.generation import load_prompt
+from synthir.generation.dspy_optimise import (
+    PromptOptimisationConfig,
+    SelfRetrievalMetricConfig,
+    optimise_program,
+)
+from synthir.generation.dspy_programs import (
+    CompiledQueryProgram,
+    make_dspy_lm,
+)
+from synthir.tracking import log_artifact, log_metrics, log_params, set_tags
+
+logger = get_logger(__name__)
+
+
+@step(experiment_tracker=True)
+def optimise_query_program(
+    corpus: Corpus,
+    generator: Dict[str, Any] = {"backend": "local", "model": "package:smollm2-135m-instruct"},
+    optimisation: Dict[str, Any] = {},
+    metric: Dict[str, Any] = {},
+) -> Annotated[CompiledQueryProgram, "query_program"]:
+    """Compile a DSPy query program on the corpus without labels: the metric rewards queries that
+    retrieve their own source document and penalises copying it."""
+    config = PromptOptimisationConfig.from_dict(optimisation)
+    metric_config = SelfRetrievalMetricConfig.from_dict(metric)
+    lm, backend = make_dspy_lm(generator, max_tokens=config.max_tokens)
+    seed_template = load_prompt(config.seed_prompt, num_examples=2)
+
+    def truncate(text: str) -> str:
+        return backend.truncate(text, config.max_doc_tokens) if backend else " ".join(text.split()[: config.max_doc_tokens])
+
+    result = optimise_program(corpus, lm, config, metric_config, seed_template=seed_template, truncate=truncate)
+    program = result.program
+    log_params({**vars(config), **{f"metric_{k}": v for k, v in vars(metric_config).items()},
+                **{f"generator_{k}": v for k, v in generator.items() if k != "api_key"}}, prefix="optimise_prompt.")
+    log_metrics(result.figures, prefix="optimise_prompt.")
+    set_tags({"query_program": program.prompt_id})
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = program.save(Path(tmp) / "query_program")
+        log_artifact(folder / "program.json", "optimise_prompt")
+        log_artifact(folder / "meta.json", "optimise_prompt")
+    log_metadata(metadata={"prompt_id": program.prompt_id, **result.figures})
+    logger.info("Query program %s: %d demo(s); dev metric %.3f (zero-shot %.3f), copy rate %.3f, self-retrieval@10 %.3f",
+                program.prompt_id, len(program.demos), result.figures["dev_selected_metric"],
+                result.figures.get("dev_zero_shot_metric", float("nan")), result.figures["dev_selected_copy_rate"],
+                result.figures["dev_selected_self_retrieval_at_10"])
+    return program
