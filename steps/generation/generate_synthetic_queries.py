@@ -6,8 +6,8 @@ from zenml import log_metadata, step
 from zenml.logger import get_logger
 
 from synthir.data import Corpus, load_collection
-from synthir.generation.dspy_programs import CompiledQueryProgram
 from synthir.data.synthetic import SyntheticQueries, write_inpars_jsonl
+from synthir.generation.dspy_programs import CompiledQueryProgram
 from synthir.generation import QueryGenerationConfig, generate_queries, load_prompt, make_backend, with_collection_examples
 from synthir.retrieval.bm25 import default_cache_dir
 from synthir.tracking import log_artifact, log_metrics, log_params, set_tags

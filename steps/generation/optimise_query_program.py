@@ -12,10 +12,7 @@ from synthir.generation.dspy_optimise import (
     SelfRetrievalMetricConfig,
     optimise_program,
 )
-from synthir.generation.dspy_programs import (
-    CompiledQueryProgram,
-    make_dspy_lm,
-)
+from synthir.generation.dspy_programs import CompiledQueryProgram, document_truncation, make_dspy_lm
 from synthir.tracking import log_artifact, log_metrics, log_params, set_tags
 
 logger = get_logger(__name__)
@@ -34,11 +31,8 @@ def optimise_query_program(
     metric_config = SelfRetrievalMetricConfig.from_dict(metric)
     lm, backend = make_dspy_lm(generator, max_tokens=config.max_tokens)
     seed_template = load_prompt(config.seed_prompt, num_examples=2)
-
-    def truncate(text: str) -> str:
-        return backend.truncate(text, config.max_doc_tokens) if backend else " ".join(text.split()[: config.max_doc_tokens])
-
-    result = optimise_program(corpus, lm, config, metric_config, seed_template=seed_template, truncate=truncate)
+    result = optimise_program(corpus, lm, config, metric_config, seed_template=seed_template,
+                              truncate=document_truncation(backend, config.max_doc_tokens))
     program = result.program
     log_params({**vars(config), **{f"metric_{k}": v for k, v in vars(metric_config).items()},
                 **{f"generator_{k}": v for k, v in generator.items() if k != "api_key"}}, prefix="optimise_prompt.")

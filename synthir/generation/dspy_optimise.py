@@ -32,6 +32,7 @@ from synthir.generation.dspy_programs import (
     the_predictor,
 )
 from synthir.generation.prompts import PromptTemplate
+from synthir.quality.checks import ChecksConfig
 from synthir.quality.text import exact_copy, lcs_ratio, ngram_share
 
 logger = logging.getLogger(__name__)
@@ -97,9 +98,12 @@ class PromptOptimisationConfig:
         return _from_dict(cls, data, "optimisation")
 
 
-def is_copy(query: str, document: str, ngram_max: float = 0.8, lcs_max: float = 0.9) -> bool:
-    """The validation checks' verdict (exact substring, trigram share or LCS above their limits)."""
-    return exact_copy(query, document) or ngram_share(query, document, 3) > ngram_max or lcs_ratio(query, document) > lcs_max
+def is_copy(query: str, document: str, checks: ChecksConfig | None = None) -> bool:
+    """The validation checks' copy verdict (exact substring, n-gram share or LCS above their limits)."""
+    checks = checks or ChecksConfig()
+    return (exact_copy(query, document)
+            or ngram_share(query, document, checks.copy_ngram.n) > checks.copy_ngram.max_share
+            or lcs_ratio(query, document) > checks.copy_lcs.max_ratio)
 
 
 class SelfRetrievalMetric:
@@ -132,7 +136,10 @@ class SelfRetrievalMetric:
     def score(self, query: str, doc_id: str, document: str) -> float:
         if not query.strip():
             return 0.0
-        return self.retrieval_score(query, doc_id, document) - self.config.copy_penalty * ngram_share(query, document, 3)
+        return self._penalised(self.retrieval_score(query, doc_id, document), query, document)
+
+    def _penalised(self, retrieval: float, query: str, document: str) -> float:
+        return retrieval - self.config.copy_penalty * ngram_share(query, document, 3)
 
     def __call__(self, example, prediction, trace=None):
         value = self.score(getattr(prediction, "query", "") or "", example.doc_id, example.full_text)
@@ -142,11 +149,13 @@ class SelfRetrievalMetric:
         """Share retrieving their source in the top k, mean metric, copy rate: for a set of queries."""
         hits, scores, copies = 0, [], 0
         for query, doc in zip(queries, documents):
-            if self.config.retrieval == "bm25":
-                rank = self.index.rank_of(query, doc.doc_id, self.config.k, searcher=self._searcher) if query.strip() else None
-                hits += rank is not None
-            scores.append(self.score(query, doc.doc_id, doc.contents))
-            copies += bool(query.strip()) and is_copy(query, doc.contents)
+            if not query.strip():
+                scores.append(0.0)
+                continue
+            retrieval = self.retrieval_score(query, doc.doc_id, doc.contents)  # one search per query
+            hits += retrieval > 0  # bm25: 1/rank, positive only within the top k
+            scores.append(self._penalised(retrieval, query, doc.contents))
+            copies += is_copy(query, doc.contents)
         n = max(1, len(queries))
         out = {"metric": sum(scores) / n, "copy_rate": copies / n}
         if self.config.retrieval == "bm25":

@@ -522,6 +522,13 @@ def source_figures(rows: Sequence[SyntheticQuery]) -> dict[str, float]:
             **{f"dspy_problem_{k}": float(v) for k, v in sorted(problems.items())}}
 
 
+def document_truncation(backend, max_doc_tokens: int) -> Callable[[str], str]:
+    """Truncation to the generator's tokens on a local backend; words stand in for tokens on endpoints."""
+    if backend is not None:
+        return lambda text: backend.truncate(text, max_doc_tokens)
+    return lambda text: " ".join(text.split()[:max_doc_tokens])
+
+
 def generate_queries_with_program(
     corpus: Corpus,
     compiled: CompiledQueryProgram,
@@ -550,10 +557,7 @@ def generate_queries_with_program(
                            describe, retries, max_tokens, corpus.fingerprint())
     demo_ids = [f"demo-{i}" for i in range(len(compiled.demos))]
 
-    def truncate(text: str) -> str:
-        if backend is not None:
-            return backend.truncate(text, config.max_doc_tokens)
-        return " ".join(text.split()[: config.max_doc_tokens])  # endpoints: words as a proxy for tokens
+    truncate = document_truncation(backend, config.max_doc_tokens)
 
     def produce(shard_docs: list[Document], advance) -> list[SyntheticQuery]:
         outputs, _ = predict_queries(program, lm, [truncate(d.contents) for d in shard_docs], fallback=fallback,
