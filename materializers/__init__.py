@@ -5,6 +5,8 @@ from materializers.records import (
     CorpusMaterializer,
     EvaluationResultMaterializer,
     FilteredQueriesMaterializer,
+    GeneratorModelMaterializer,
+    PreferencePairsMaterializer,
     QrelsMaterializer,
     QuarantinedQueriesMaterializer,
     QueriesMaterializer,
@@ -20,4 +22,5 @@ __all__ = [
     "CorpusMaterializer", "EvaluationResultMaterializer", "QrelsMaterializer", "QueriesMaterializer", "RunMaterializer",
     "SyntheticQueriesMaterializer", "FilteredQueriesMaterializer", "QuarantinedQueriesMaterializer",
     "ValidationReportMaterializer", "TriplesMaterializer", "RerankerModelMaterializer",
+    "GeneratorModelMaterializer", "PreferencePairsMaterializer",
 ]

@@ -7,6 +7,7 @@ the dashboard).
 
 from __future__ import annotations
 
+import hashlib
 import html
 import json
 import os
@@ -19,13 +20,14 @@ from zenml.enums import ArtifactType, VisualizationType
 from zenml.materializers.base_materializer import BaseMaterializer
 from zenml.metadata.metadata_types import MetadataType
 
+from synthir.cpo.preferences import PreferencePairs
 from synthir.data.records import Corpus, Qrels, Queries, Run
 from synthir.data.synthetic import SyntheticQueries
 from synthir.evaluation.metrics import EvaluationResult
 from synthir.evaluation.report import metrics_html
 from synthir.generation.dspy_programs import CompiledQueryProgram
 from synthir.quality.validate import FilteredQueries, QuarantinedQueries, ValidationReport
-from synthir.training.artifacts import RerankerModel
+from synthir.training.artifacts import GeneratorModel, RerankerModel
 from synthir.training.triples import Triples
 
 DATA_FILE = "data.parquet"
@@ -77,6 +79,18 @@ class FrameMaterializer(BaseMaterializer):
     def preview_html(self, data: Any) -> str:
         frame, _ = self.to_parts(data)
         return frame_to_html(frame, self.TITLE)
+
+    def compute_content_hash(self, data: Any) -> str:
+        """Rows + metadata: ZenML keys step caching on this instead of the artifact id, so an unchanged
+        collection read again (a new artifact) still lets the steps after it hit the cache."""
+        frame, meta = self.to_parts(data)
+        try:
+            rows = pd.util.hash_pandas_object(frame, index=False)
+        except TypeError:  # list-valued columns (log-probs): hash their text
+            rows = pd.util.hash_pandas_object(frame.astype(str), index=False)
+        digest = hashlib.sha256(rows.values.tobytes())
+        digest.update(json.dumps(meta, sort_keys=True, default=str).encode())
+        return digest.hexdigest()
 
     def save_visualizations(self, data: Any) -> dict[str, VisualizationType]:
         path = os.path.join(self.uri, PREVIEW_FILE)
@@ -251,6 +265,28 @@ class TriplesMaterializer(FrameMaterializer):
                 "corpus_fingerprint": data.corpus_fingerprint}
 
 
+def copy_folder_to_store(local: Path, uri: str) -> None:
+    from zenml.io import fileio
+
+    for path in Path(local).rglob("*"):
+        if path.is_file():
+            destination = os.path.join(uri, str(path.relative_to(local)))
+            fileio.makedirs(os.path.dirname(destination))
+            fileio.copy(str(path), destination, overwrite=True)
+
+
+def copy_folder_from_store(uri: str, prefix: str) -> Path:
+    from zenml.io import fileio
+
+    local = Path(tempfile.mkdtemp(prefix=prefix))
+    for directory, _, files in fileio.walk(uri):
+        relative = os.path.relpath(str(directory), uri)
+        (local / relative).mkdir(parents=True, exist_ok=True)
+        for name in files:
+            fileio.copy(os.path.join(str(directory), str(name)), str(local / relative / str(name)), overwrite=True)
+    return local
+
+
 class RerankerModelMaterializer(BaseMaterializer):
     """The model folder copied into the artifact store, with its lineage in ``reranker.json``."""
 
@@ -258,36 +294,73 @@ class RerankerModelMaterializer(BaseMaterializer):
     ASSOCIATED_ARTIFACT_TYPE = ArtifactType.MODEL
 
     def save(self, data: RerankerModel) -> None:
-        from zenml.io import fileio
-
-        target = os.path.join(self.uri, "model")
-        for path in Path(data.model_dir).rglob("*"):
-            if path.is_file():
-                destination = os.path.join(target, str(path.relative_to(data.model_dir)))
-                fileio.makedirs(os.path.dirname(destination))
-                fileio.copy(str(path), destination, overwrite=True)
+        copy_folder_to_store(data.model_dir, os.path.join(self.uri, "model"))
         meta = {"model_type": data.model_type, "base_model": data.base_model, "lineage": data.lineage,
                 "training": data.training}
         with self.artifact_store.open(os.path.join(self.uri, "reranker.json"), "w") as handle:
             json.dump(meta, handle)
 
     def load(self, data_type: type[Any]) -> RerankerModel:
-        from zenml.io import fileio
-
         with self.artifact_store.open(os.path.join(self.uri, "reranker.json"), "r") as handle:
             meta = json.load(handle)
-        local = Path(tempfile.mkdtemp(prefix="synthir-reranker-"))
-        source = os.path.join(self.uri, "model")
-        for directory, _, files in fileio.walk(source):
-            relative = os.path.relpath(str(directory), source)
-            (local / relative).mkdir(parents=True, exist_ok=True)
-            for name in files:
-                fileio.copy(os.path.join(str(directory), str(name)), str(local / relative / str(name)), overwrite=True)
-        return RerankerModel(model_dir=local, **meta)
+        return RerankerModel(model_dir=copy_folder_from_store(os.path.join(self.uri, "model"), "synthir-reranker-"), **meta)
 
     def extract_metadata(self, data: RerankerModel) -> dict[str, MetadataType]:
         return {"model_type": data.model_type, "base_model": data.base_model, **data.lineage,
                 **{f"training.{k}": v for k, v in data.training.items()}}
+
+
+class GeneratorModelMaterializer(BaseMaterializer):
+    """The tuned generator's folder (merged weights or adapter) plus ``generator.json``, and an HTML
+    card of its lineage and training figures."""
+
+    ASSOCIATED_TYPES = (GeneratorModel,)
+    ASSOCIATED_ARTIFACT_TYPE = ArtifactType.MODEL
+
+    def save(self, data: GeneratorModel) -> None:
+        copy_folder_to_store(data.model_dir, os.path.join(self.uri, "model"))
+        meta = {"base_model": data.base_model, "format": data.format, "prompt_id": data.prompt_id,
+                "lineage": data.lineage, "training": data.training}
+        with self.artifact_store.open(os.path.join(self.uri, "generator.json"), "w") as handle:
+            json.dump(meta, handle)
+
+    def load(self, data_type: type[Any]) -> GeneratorModel:
+        with self.artifact_store.open(os.path.join(self.uri, "generator.json"), "r") as handle:
+            meta = json.load(handle)
+        return GeneratorModel(model_dir=copy_folder_from_store(os.path.join(self.uri, "model"), "synthir-generator-"), **meta)
+
+    def save_visualizations(self, data: GeneratorModel) -> dict[str, VisualizationType]:
+        rows = [{"field": k, "value": v} for k, v in [("base_model", data.base_model), ("format", data.format),
+                                                      ("prompt_id", data.prompt_id), *sorted(data.lineage.items()),
+                                                      *[(f"training.{k}", f"{v:.4g}") for k, v in sorted(data.training.items())]]]
+        path = os.path.join(self.uri, "generator.html")
+        with self.artifact_store.open(path, "w") as handle:
+            handle.write(frame_to_html(pd.DataFrame(rows), f"Query generator ({data.format}) tuned from {data.base_model}"))
+        return {path: VisualizationType.HTML}
+
+    def extract_metadata(self, data: GeneratorModel) -> dict[str, MetadataType]:
+        return {"base_model": data.base_model, "format": data.format, "prompt_id": data.prompt_id, **data.lineage,
+                **{f"training.{k}": v for k, v in data.training.items()}}
+
+
+class PreferencePairsMaterializer(FrameMaterializer):
+    ASSOCIATED_TYPES = (PreferencePairs,)
+    TITLE = "CPO preference pairs (ALMA rule: highest QueryEval score chosen, lowest rejected)"
+
+    def to_parts(self, data: PreferencePairs):
+        return data.frame, data.meta()
+
+    def from_parts(self, frame, meta):
+        return PreferencePairs(frame, **meta)
+
+    def preview_html(self, data: PreferencePairs) -> str:
+        columns = ["doc_id", "reference", "teacher", "student", "reference_score", "teacher_score", "student_score",
+                   "chosen_source", "rejected_source"]
+        return frame_to_html(data.frame[columns], self.TITLE)
+
+    def extract_metadata(self, data: PreferencePairs) -> dict[str, MetadataType]:
+        return {"pairs": len(data), "teacher": data.teacher, "student": data.student, "prompt_id": data.prompt_id,
+                **{k: float(v) for k, v in data.figures.items()}}
 
 
 class CompiledQueryProgramMaterializer(BaseMaterializer):

@@ -8,6 +8,17 @@ from steps.generation.import_inpars_queries import import_inpars_queries
 from steps.generation.optimise_query_program import optimise_query_program
 
 
+def optimise_if_configured(corpus, generator: Dict[str, Any], optimise: Optional[Dict[str, Any]]):
+    """The ``optimise_query_program`` step when ``optimise: {optimisation: ..., metric: ...}`` is set, else None."""
+    if optimise is None:
+        return None
+    unknown = set(optimise) - {"optimisation", "metric"}
+    if unknown:
+        raise ValueError(f"optimise: unknown key(s) {sorted(unknown)}; allowed: ['metric', 'optimisation']")
+    return optimise_query_program(corpus=corpus, generator=generator, optimisation=optimise.get("optimisation", {}),
+                                  metric=optimise.get("metric", {}))
+
+
 @pipeline
 def generation_pipeline(
     collection: str = "data/demo",
@@ -31,14 +42,7 @@ def generation_pipeline(
     if import_inpars:
         import_inpars_queries(corpus=corpus, path=import_inpars)
         return
-    query_program = None
-    if optimise is not None:
-        unknown = set(optimise) - {"optimisation", "metric"}
-        if unknown:
-            raise ValueError(f"optimise: unknown key(s) {sorted(unknown)}; allowed: ['metric', 'optimisation']")
-        query_program = optimise_query_program(corpus=corpus, generator=generator,
-                                               optimisation=optimise.get("optimisation", {}),
-                                               metric=optimise.get("metric", {}))
+    query_program = optimise_if_configured(corpus, generator, optimise)
     generate_synthetic_queries(
         corpus=corpus, prompt=prompt, num_examples=num_examples, examples_from=examples_from,
         generator=generator, max_generations=max_generations, seed=seed, decoding=decoding,

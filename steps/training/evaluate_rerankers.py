@@ -20,7 +20,8 @@ from synthir.training.artifacts import RerankerModel
 logger = get_logger(__name__)
 
 
-@step(experiment_tracker=True)
+# Never cached: the outcome depends on the registry's current production version, not only on the inputs.
+@step(enable_cache=False, experiment_tracker=True)
 def evaluate_rerankers(
     reranker: RerankerModel,
     corpus: Corpus,

@@ -9,7 +9,8 @@ from synthir.tracking import set_tags
 from synthir.training.artifacts import RerankerModel
 
 
-@step(experiment_tracker=True)
+# Never cached: the outcome depends on the registry's current production version, not only on the inputs.
+@step(enable_cache=False, experiment_tracker=True)
 def register_reranker(
     reranker: RerankerModel, comparison: Dict[str, Any], registry_name: str = "inpars-reranker", margin: float = 0.005
 ) -> Annotated[Dict[str, Any], "promotion"]:

@@ -32,8 +32,8 @@ from synthir.generation.dspy_programs import (
     the_predictor,
 )
 from synthir.generation.prompts import PromptTemplate
-from synthir.quality.checks import ChecksConfig
-from synthir.quality.text import exact_copy, lcs_ratio, ngram_share
+from synthir.quality.checks import is_copy
+from synthir.quality.text import ngram_share
 
 logger = logging.getLogger(__name__)
 
@@ -96,14 +96,6 @@ class PromptOptimisationConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> PromptOptimisationConfig:
         return _from_dict(cls, data, "optimisation")
-
-
-def is_copy(query: str, document: str, checks: ChecksConfig | None = None) -> bool:
-    """The validation checks' copy verdict (exact substring, n-gram share or LCS above their limits)."""
-    checks = checks or ChecksConfig()
-    return (exact_copy(query, document)
-            or ngram_share(query, document, checks.copy_ngram.n) > checks.copy_ngram.max_share
-            or lcs_ratio(query, document) > checks.copy_lcs.max_ratio)
 
 
 class SelfRetrievalMetric:

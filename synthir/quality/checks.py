@@ -107,6 +107,14 @@ class ChecksConfig:
         return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name).enabled}
 
 
+def is_copy(query: str, document: str, checks: ChecksConfig | None = None) -> bool:
+    """The validation checks' copy verdict (exact substring, n-gram share or LCS above their limits)."""
+    checks = checks or ChecksConfig()
+    return (exact_copy(query, document)
+            or ngram_share(query, document, checks.copy_ngram.n) > checks.copy_ngram.max_share
+            or lcs_ratio(query, document) > checks.copy_lcs.max_ratio)
+
+
 def measure_queries(rows: list[SyntheticQuery], config: ChecksConfig) -> pd.DataFrame:
     """One row per query with the measures the expectations test."""
     seen: set[str] = set()

@@ -51,7 +51,10 @@ class RerankerTrainingConfig:
             raise ValueError(f"model_type must be one of {MODEL_TYPES}, got {self.model_type!r}")
 
 
-def _training_args(args_class, config: RerankerTrainingConfig, output_dir: Path):
+def training_arguments(args_class, config, output_dir: Path, **extra):
+    """Trainer arguments shared by reranker and generator training (``config`` has the common fields:
+    learning_rate, epochs, max_steps, batch_size, gradient_accumulation_steps, seed, save_steps,
+    logging_steps, warmup_ratio, cpu_bf16); ``extra`` adds the trainer-specific ones."""
     import mlflow
 
     from synthir.generation.backends.local import cpu_supports_bf16
@@ -79,10 +82,11 @@ def _training_args(args_class, config: RerankerTrainingConfig, output_dir: Path)
         use_cpu=not on_gpu,
         report_to=["mlflow"] if mlflow.active_run() else "none",
         dataloader_drop_last=False,
+        **extra,
     )
 
 
-def _last_checkpoint(output_dir: Path) -> str | None:
+def last_checkpoint(output_dir: Path) -> str | None:
     from transformers.trainer_utils import get_last_checkpoint
 
     folder = output_dir / "checkpoints"
@@ -118,7 +122,7 @@ def train_reranker(triples: Triples, config: RerankerTrainingConfig, output_dir:
         model.max_seq_length = config.max_length
         dataset = Dataset.from_dict({"anchor": list(frame["query"]), "positive": list(frame["positive"]),
                                      "negative": list(frame["negative"])})
-        trainer = SentenceTransformerTrainer(model=model, args=_training_args(SentenceTransformerTrainingArguments, config, output_dir),
+        trainer = SentenceTransformerTrainer(model=model, args=training_arguments(SentenceTransformerTrainingArguments, config, output_dir),
                                              train_dataset=dataset, loss=MultipleNegativesRankingLoss(model))
     else:
         from sentence_transformers.cross_encoder import CrossEncoder, CrossEncoderTrainer, CrossEncoderTrainingArguments
@@ -130,9 +134,9 @@ def train_reranker(triples: Triples, config: RerankerTrainingConfig, output_dir:
             "document": list(frame["positive"]) + list(frame["negative"]),
             "label": [1.0] * len(frame) + [0.0] * len(frame),
         }).shuffle(seed=config.seed)
-        trainer = CrossEncoderTrainer(model=model, args=_training_args(CrossEncoderTrainingArguments, config, output_dir),
+        trainer = CrossEncoderTrainer(model=model, args=training_arguments(CrossEncoderTrainingArguments, config, output_dir),
                                       train_dataset=dataset, loss=BinaryCrossEntropyLoss(model))
-    resume = _last_checkpoint(output_dir)
+    resume = last_checkpoint(output_dir)
     if resume:
         logger.info("Resuming reranker training from %s", resume)
     output = trainer.train(resume_from_checkpoint=resume)
@@ -163,9 +167,9 @@ def _train_monot5(frame, base: str, config: RerankerTrainingConfig, output_dir: 
         return encoded
 
     dataset = pairs.map(tokenize, batched=True, remove_columns=["source", "target"])
-    trainer = Seq2SeqTrainer(model=model, args=_training_args(Seq2SeqTrainingArguments, config, output_dir),
+    trainer = Seq2SeqTrainer(model=model, args=training_arguments(Seq2SeqTrainingArguments, config, output_dir),
                              train_dataset=dataset, data_collator=DataCollatorForSeq2Seq(tokenizer, model=model))
-    output = trainer.train(resume_from_checkpoint=_last_checkpoint(output_dir))
+    output = trainer.train(resume_from_checkpoint=last_checkpoint(output_dir))
     losses = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry] or [float(output.training_loss)]
     model_dir = output_dir / "model"
     model.save_pretrained(str(model_dir))

@@ -51,7 +51,7 @@ def test_training_pipeline_registers_and_gates(zenml_stack, demo_dir, tmp_path):
     # on the demo, the fused candidate beats BM25 (0.775) by far more than the margin
     assert tags["promotion.decision"] == "promoted"
     assert str(client.get_model_version_by_alias("test-reranker", "production").version) == "1"
-    assert float(tags["promotion.candidate"]) > 0 and float(tags["promotion.bm25"]) == pytest.approx(bm25_without_q01(demo_dir), abs=1e-5)
+    assert float(tags["promotion.candidate"]) > 0 and float(tags["promotion.baseline"]) == pytest.approx(bm25_without_q01(demo_dir), abs=1e-5)
     _, run = latest_mlflow_run(zenml_stack)
     assert {"eval.bm25.ndcg_at_10", "eval.zero-shot.ndcg_at_10", "eval.trained.ndcg_at_10", "eval.fused.ndcg_at_10",
             "ndcg_at_10", "training.final_loss"} <= set(run.data.metrics)

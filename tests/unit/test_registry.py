@@ -37,12 +37,12 @@ def new_version(client, model_dir, ndcg: float) -> str:
 
 
 def test_decide_rules():
-    assert registry.decide("ndcg_at_10", 0.45, bm25=0.36, production=None, margin=0.01).promoted
-    refused = registry.decide("ndcg_at_10", 0.365, bm25=0.36, production=None, margin=0.01)
+    assert registry.decide("ndcg_at_10", 0.45, baseline=0.36, production=None, margin=0.01).promoted
+    refused = registry.decide("ndcg_at_10", 0.365, baseline=0.36, production=None, margin=0.01)
     assert not refused.promoted and "does not beat BM25" in refused.reason
-    regression = registry.decide("ndcg_at_10", 0.44, bm25=0.36, production=0.45, margin=0.0)
+    regression = registry.decide("ndcg_at_10", 0.44, baseline=0.36, production=0.45, margin=0.0)
     assert not regression.promoted and "does not beat production 0.4500" in regression.reason
-    assert registry.decide("ndcg_at_10", 0.46, bm25=0.36, production=0.45, margin=0.005).promoted
+    assert registry.decide("ndcg_at_10", 0.46, baseline=0.36, production=0.45, margin=0.005).promoted
 
 
 def test_promote_refuse_and_roll_back(client, model_dir):

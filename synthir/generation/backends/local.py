@@ -18,7 +18,7 @@ from collections.abc import Callable
 import torch
 
 from synthir.generation.backends.base import Completion, DecodingParams, GeneratorBackend, cut_at_stop
-from synthir.models import resolve_model
+from synthir.models import pin_registry_ref, resolve_model
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +54,7 @@ class TransformersGenerator(GeneratorBackend):
     ):
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
+        model = pin_registry_ref(model)  # "registry:x@production" -> "registry:x/7": lineage names the version
         self.name = model
         self.device = pick_device(device)
         self.dtype = pick_dtype(dtype, self.device)

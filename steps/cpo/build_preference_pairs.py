@@ -1,0 +1,49 @@
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any, Dict, Optional
+
+from zenml import log_metadata, step
+from zenml.logger import get_logger
+
+from synthir.cpo import PreferenceConfig, PreferencePairs, QueryEvalConfig, QueryEvalScorer
+from synthir.cpo import build_preference_pairs as build_pairs
+from synthir.data import Corpus
+from synthir.data.synthetic import SyntheticQueries
+from synthir.generation import load_prompt, make_backend
+from synthir.retrieval.bm25 import default_cache_dir
+from synthir.tracking import log_artifact, log_metrics, log_params, set_tags
+
+logger = get_logger(__name__)
+
+
+@step(experiment_tracker=True)
+def build_preference_pairs(
+    corpus: Corpus,
+    references: SyntheticQueries,
+    teacher: Dict[str, Any] = {"backend": "local", "model": "package:gemma3-270m"},
+    student: Dict[str, Any] = {"backend": "local", "model": "package:smollm2-135m-instruct"},
+    prompt: str = "inpars",
+    num_examples: int = 2,
+    preferences: Dict[str, Any] = {},
+    query_eval: Dict[str, Any] = {},
+    checkpoint_root: Optional[str] = None,
+) -> Annotated[PreferencePairs, "preference_pairs"]:
+    """Teacher and student queries for the referenced documents, QueryEval scores, ALMA chosen/rejected.
+    Generation checkpoints shard by shard, so a killed run resumes."""
+    config = PreferenceConfig.from_dict(preferences)
+    scorer = QueryEvalScorer(corpus, QueryEvalConfig.from_dict(query_eval))
+    template = load_prompt(prompt, num_examples=num_examples)
+    root = Path(checkpoint_root) if checkpoint_root else default_cache_dir() / "preferences"
+    pairs = build_pairs(corpus, references, lambda: make_backend(teacher), lambda: make_backend(student),
+                                   template, scorer, config, checkpoint_root=root)
+    log_params({**vars(config), "prompt": template.full_id, "teacher": pairs.teacher, "student": pairs.student,
+                "reference_source": pairs.reference_source, **{f"query_eval_{k}": v for k, v in vars(scorer.config).items()}},
+               prefix="preferences.")
+    log_metrics(pairs.figures, prefix="preferences.")
+    set_tags({"teacher": pairs.teacher, "student": pairs.student})
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "preference_pairs.jsonl"
+        pairs.frame.to_json(path, orient="records", lines=True, force_ascii=False)
+        log_artifact(path, "preferences")
+    log_metadata(metadata={"teacher": pairs.teacher, "student": pairs.student, **pairs.figures})
+    return pairs

@@ -1,0 +1,49 @@
+import time
+from pathlib import Path
+from typing import Annotated, Any, Dict, Optional
+
+from zenml import log_metadata, step
+from zenml.logger import get_logger
+
+from synthir.cpo import CPOTrainingConfig, PreferencePairs, train_generator
+from synthir.generation.generate import config_hash
+from synthir.retrieval.bm25 import default_cache_dir
+from synthir.tracking import log_metrics, log_params
+from synthir.training.artifacts import GeneratorModel
+
+logger = get_logger(__name__)
+
+
+@step(experiment_tracker=True)
+def train_cpo_generator(
+    pairs: PreferencePairs, cpo: Dict[str, Any] = {}, checkpoint_root: Optional[str] = None
+) -> Annotated[GeneratorModel, "generator"]:
+    """CPO + LoRA on the preference pairs (TRL); checkpoints resume a killed run."""
+    config = CPOTrainingConfig.from_dict(cpo)
+    if config.base_model != pairs.student and not config.base_model.startswith("registry:"):
+        logger.warning("Tuning %s on pairs whose student was %s: the prompts and rejected queries came from another model",
+                       config.base_model, pairs.student)
+    run_hash = config_hash(config, pairs.corpus_fingerprint, len(pairs), pairs.teacher, pairs.student,
+                           sorted(pairs.frame["chosen"]))
+    root = Path(checkpoint_root) if checkpoint_root else default_cache_dir() / "cpo"
+    started = time.perf_counter()
+    result = train_generator(pairs, config, root / run_hash, prompt_id=pairs.prompt_id)
+    seconds = time.perf_counter() - started
+    log_params(vars(config), prefix="cpo.")
+    for index, entry in enumerate(result.history):  # the training curves, under the pipeline's own names too
+        log_metrics({k.replace("/", "_"): v for k, v in entry.items() if k not in ("epoch", "step")}, prefix="cpo.curve.",
+                    step=int(entry.get("step", index)))
+    last = result.history[-1] if result.history else {}
+    figures = {"steps": float(result.steps), "final_loss": result.losses[-1], "seconds": seconds,
+               "steps_per_s": result.steps / max(seconds, 1e-9), "pairs_per_s": len(pairs) * config.epochs / max(seconds, 1e-9),
+               "adapter_norm": result.adapter_norm, "pairs": float(len(pairs)),
+               **{f"final_{k.replace('/', '_')}": v for k, v in last.items() if k.startswith(("rewards/", "nll_loss"))}}
+    log_metrics(figures, prefix="cpo.")
+    log_metadata(metadata=figures)
+    lineage = {"teacher": pairs.teacher, "student": pairs.student, "reference_source": pairs.reference_source,
+               "corpus_fingerprint": pairs.corpus_fingerprint, "prompt_id": pairs.prompt_id, "config_hash": run_hash,
+               "loss_type": config.loss_type}
+    logger.info("CPO: %d steps in %.0f s, final loss %.3f, adapter norm %.4f", result.steps, seconds, figures["final_loss"],
+                result.adapter_norm)
+    return GeneratorModel(model_dir=result.model_dir, base_model=config.base_model, format=config.save,
+                          prompt_id=pairs.prompt_id, lineage=lineage, training=figures)

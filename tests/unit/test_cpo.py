@@ -1,0 +1,209 @@
+"""CPO building blocks: the ALMA rule, QueryEval scores, a tiny real CPO run that registers a
+generator version, and the copy-rate guard of the promotion gate."""
+
+import math
+
+import mlflow
+import pandas as pd
+import pytest
+
+from synthir import registry
+from synthir.cpo import (
+    Candidate,
+    CPOTrainingConfig,
+    PreferenceConfig,
+    PreferencePairs,
+    QueryEvalConfig,
+    alma_select,
+    bm25_softmax,
+    references_from_qrels,
+    train_generator,
+)
+from synthir.cpo.preferences import completion
+from synthir.data import load_collection
+from synthir.generation import load_prompt
+
+R, T, S = "reference", "teacher", "student"
+
+
+def pick(*triples):
+    selected = alma_select([Candidate(source, query, score) for source, query, score in triples])
+    return None if selected is None else (selected[0].source, selected[1].source)
+
+
+def test_alma_chosen_is_highest_rejected_is_lowest():
+    assert pick((R, "ref query", 0.5), (T, "teacher query", 0.9), (S, "student query", 0.2)) == (T, S)
+    assert pick((R, "ref query", 0.7), (T, "teacher query", 0.1), (S, "student query", 0.4)) == (R, T)
+    assert pick((R, "ref query", 0.1), (T, "teacher query", 0.3), (S, "student query", 0.8)) == (S, R)
+
+
+def test_alma_drops_ties_and_identical_texts():
+    assert pick((R, "a", 0.5), (T, "b", 0.5), (S, "c", 0.5)) is None  # no preference at all
+    assert pick((R, "a", 0.5), (T, "b", 0.5 + 1e-9), (S, "c", 0.5)) is None  # within the tie tolerance
+    # the best and the worst are the same query (case and punctuation aside)
+    assert pick((R, "How do bees fly?", 0.9), (S, "how do bees fly", 0.1)) is None
+    assert pick((R, "only one", 0.9)) is None
+
+
+def test_alma_breaks_ties_by_source_priority():
+    # reference and teacher share the top: the reference is chosen; teacher and student share the bottom: the student is rejected
+    assert pick((R, "a", 0.9), (T, "b", 0.9), (S, "c", 0.1)) == (R, S)
+    assert pick((R, "a", 0.9), (T, "b", 0.1), (S, "c", 0.1)) == (R, S)
+
+
+def test_bm25_softmax_is_a_distribution_over_the_whole_corpus():
+    hits = {"d1": 12.0, "d2": 9.0, "d3": 3.0}
+    total = sum(bm25_softmax(hits, d, corpus_size=10) for d in hits) + 7 * bm25_softmax(hits, "unseen", corpus_size=10)
+    assert total == pytest.approx(1.0)
+    assert bm25_softmax(hits, "d1", 10) > bm25_softmax(hits, "d2", 10) > bm25_softmax(hits, "unseen", 10)
+    # a higher temperature flattens it; large scores do not overflow
+    assert bm25_softmax(hits, "d1", 10, temperature=5.0) < bm25_softmax(hits, "d1", 10)
+    assert math.isfinite(bm25_softmax({"d1": 5000.0}, "d1", 10)) and bm25_softmax({"d1": 5000.0}, "d1", 10) == pytest.approx(1.0)
+
+
+def test_config_errors_name_the_field():
+    with pytest.raises(ValueError, match="loss_type"):
+        CPOTrainingConfig(loss_type="dpo")
+    with pytest.raises(ValueError, match=r"cpo: unknown key\(s\) \['lr'\]"):
+        CPOTrainingConfig.from_dict({"lr": 1e-4})
+    with pytest.raises(ValueError, match="preferences: unknown"):
+        PreferenceConfig.from_dict({"teacher": "x"})
+    with pytest.raises(ValueError, match="bm25_temperature"):
+        QueryEvalConfig(bm25_temperature=0)
+
+
+@pytest.fixture(scope="module")
+def demo(demo_dir):
+    return load_collection(str(demo_dir))
+
+
+@pytest.fixture(scope="module")
+def scorer(demo):
+    from synthir.cpo import QueryEvalScorer
+
+    return QueryEvalScorer(demo.corpus)
+
+
+def test_query_eval_rewards_on_topic_queries_and_penalises_copies(demo, scorer):
+    refs = references_from_qrels(demo.queries, demo.qrels, demo.corpus)
+    row = refs.queries[0]
+    other = next(r for r in refs if demo.corpus[r.doc_id].contents != demo.corpus[row.doc_id].contents
+                 and not set(r.query.split()) & set(row.query.split()))
+    copied = " ".join(demo.corpus[row.doc_id].text.split()[:12])
+    on_topic, off_topic, copy, empty = scorer.score([row.query, other.query, copied, ""], [row.doc_id] * 4)
+    assert 0 < off_topic.score < on_topic.score <= 1
+    assert 0 <= on_topic.similarity <= 1 and 0 <= on_topic.retrieval <= 1
+    assert copy.is_copy and copy.copy_share == 1.0 and not on_topic.is_copy
+    # the copy penalty takes back what copying gains on retrieval and similarity
+    assert copy.score == pytest.approx(0.5 * copy.similarity + 0.5 * copy.retrieval - 0.5 * 1.0)
+    assert empty.empty and empty.score == 0.0 and empty.rank is None
+    summary = scorer.summary([on_topic, off_topic, copy, empty])
+    assert summary["copy_rate"] == 0.25 and summary["empty_rate"] == 0.25 and summary["queries"] == 4
+
+
+def test_references_from_qrels_cover_every_relevant_pair(demo):
+    refs = references_from_qrels(demo.queries, demo.qrels, demo.corpus)
+    expected = sum(len(demo.qrels.relevant(q) & demo.corpus.documents.keys()) for q in demo.qrels.judgments if q in demo.queries)
+    assert len(refs) == expected and all(r.query == demo.queries[r.extra["query_id"]] for r in refs)
+
+
+def tiny_pairs(demo) -> PreferencePairs:
+    template = load_prompt("inpars", num_examples=2)
+    refs = references_from_qrels(demo.queries, demo.qrels, demo.corpus).queries[:4]
+    rows = [{"doc_id": r.doc_id, "prompt": template.render(demo.corpus[r.doc_id].contents[:400]),
+             "chosen": completion(r.query, template), "rejected": completion(demo.corpus[r.doc_id].text[:60], template),
+             "chosen_source": "reference", "rejected_source": "student", "chosen_score": 0.8, "rejected_score": 0.2,
+             "reference": r.query, "teacher": "", "student": demo.corpus[r.doc_id].text[:60],
+             "reference_score": 0.8, "teacher_score": 0.0, "student_score": 0.2} for r in refs]
+    return PreferencePairs(pd.DataFrame(rows), teacher="none", student="package:smollm2-135m-instruct",
+                           prompt_id=template.full_id, reference_source="qrels", corpus_fingerprint=demo.corpus.fingerprint())
+
+
+@pytest.fixture
+def mlflow_store(tmp_path, monkeypatch):
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    mlflow.set_tracking_uri(uri)
+    experiment = mlflow.MlflowClient(uri).create_experiment("cpo", artifact_location=(tmp_path / "artifacts").as_uri())
+    mlflow.set_experiment(experiment_id=experiment)
+    yield mlflow.MlflowClient(uri)
+    mlflow.set_tracking_uri(None)
+
+
+def test_tiny_cpo_run_moves_the_adapter_and_registers_a_loadable_version(demo, tmp_path, mlflow_store):
+    from synthir.generation import make_backend
+    from synthir.generation.backends import DecodingParams
+    from synthir.models import resolve_model
+
+    pairs = tiny_pairs(demo)
+    config = CPOTrainingConfig(max_steps=2, batch_size=2, learning_rate=1e-3, lora_r=4, lora_alpha=8, save="adapter",
+                               logging_steps=1, save_steps=1)
+    result = train_generator(pairs, config, tmp_path / "cpo", prompt_id=pairs.prompt_id)
+    assert result.steps == 2 and len(result.losses) == 2 and all(math.isfinite(x) for x in result.losses)
+    assert result.adapter_norm > 0  # LoRA B starts at zero: training moved it
+    assert {"rewards/margins", "nll_loss"} <= set(result.history[0])
+    assert (result.model_dir / "adapter_model.safetensors").exists() and result.model_dir == result.adapter_dir
+    assert list((tmp_path / "cpo" / "checkpoints").glob("checkpoint-*")), "checkpoints are written for resume"
+
+    with mlflow.start_run():
+        uri = registry.log_generator(result.model_dir)
+    version = registry.register_version(uri, registry.GENERATOR_NAME, {"loss_type": "sigmoid"}, mlflow_store)
+    assert mlflow_store.get_registered_model(registry.GENERATOR_NAME).description.startswith("Query generators")
+    registry.promote(registry.GENERATOR_NAME, version, client=mlflow_store)
+    folder = resolve_model(f"registry:{registry.GENERATOR_NAME}@production")  # the adapter, merged into its base once
+    assert (folder / "model.safetensors").exists() and (folder / "config.json").exists()
+    backend = make_backend({"backend": "local", "model": f"registry:{registry.GENERATOR_NAME}@production", "batch_size": 2})
+    assert backend.name == f"registry:{registry.GENERATOR_NAME}/{version}"  # lineage names the version, not the alias
+    template = load_prompt("inpars", num_examples=2)
+    out = backend.generate(template.prefix(), [template.target(demo.corpus.documents[pairs.frame.doc_id[0]].contents[:300])],
+                           DecodingParams(max_new_tokens=16, stop=template.stop))
+    assert out[0][0].text.strip()
+
+
+def figures(query_eval: float, copy_rate: float) -> dict:
+    return {"query_eval": query_eval, "copy_rate": copy_rate, "self_retrieval": 0.5}
+
+
+def test_copy_rate_guard_refuses_a_better_scoring_generator_that_copies_more():
+    base = figures(0.50, 0.02)
+    ok = registry.decide_generator(figures(0.60, 0.05), base, None, margin=0.005, max_copy_rate_increase=0.05)
+    assert ok.promoted, ok.reason
+    copier = registry.decide_generator(figures(0.70, 0.20), base, None, margin=0.005, max_copy_rate_increase=0.05)
+    assert not copier.promoted and "copy rate 0.200 rose beyond 0.020" in copier.reason
+    assert copier.guards["copy_rate"] == 0.20
+    # production copies less than the base: its rate is the reference
+    against_production = registry.decide_generator(figures(0.70, 0.04), base, figures(0.60, 0.0), margin=0.005,
+                                                   max_copy_rate_increase=0.03)
+    assert not against_production.promoted and "rose beyond 0.000" in against_production.reason
+    # no copy problem, but no gain over production either: the ordinary gate refuses
+    flat = registry.decide_generator(figures(0.60, 0.0), base, figures(0.60, 0.0), margin=0.005, max_copy_rate_increase=0.05)
+    assert not flat.promoted and "does not beat production" in flat.reason
+
+
+def test_refused_generator_keeps_production_where_it_was(mlflow_store, tmp_path):
+    folder = tmp_path / "gen"
+    folder.mkdir()
+    (folder / "synthir_generator.json").write_text('{"format": "adapter", "base_model": "package:smollm2-135m-instruct"}')
+    versions = []
+    for _ in range(2):
+        with mlflow.start_run():
+            uri = registry.log_generator(folder)
+        versions.append(registry.register_version(uri, registry.GENERATOR_NAME, {}, mlflow_store))
+    base = figures(0.5, 0.0)
+    registry.apply_decision(registry.GENERATOR_NAME, versions[0],
+                            registry.decide_generator(figures(0.6, 0.0), base, None, 0.005, 0.05), mlflow_store)
+    refused = registry.decide_generator(figures(0.9, 0.3), base, figures(0.6, 0.0), 0.005, 0.05, previous_production=versions[0])
+    registry.apply_decision(registry.GENERATOR_NAME, versions[1], refused, mlflow_store)
+    assert str(registry.production_version(registry.GENERATOR_NAME, mlflow_store).version) == versions[0]
+    tags = mlflow_store.get_model_version(registry.GENERATOR_NAME, versions[1]).tags
+    assert tags["promotion.decision"] == "refused" and float(tags["promotion.copy_rate"]) == pytest.approx(0.3)
+    assert tags["promotion.baseline_name"] == "base generator"
+
+
+def test_unknown_registry_alias_is_a_clear_error(mlflow_store):
+    from synthir.models import ModelNotAvailableError, pin_registry_ref
+
+    with pytest.raises(ModelNotAvailableError, match="no version of 'inpars-generator' has the alias 'production'"):
+        pin_registry_ref("registry:inpars-generator@production")
+    assert pin_registry_ref("package:smollm2-135m-instruct") == "package:smollm2-135m-instruct"
+    assert pin_registry_ref("registry:inpars-generator/3") == "registry:inpars-generator/3"
