@@ -1,5 +1,5 @@
 # Two commands do everything (see README):
-#   make quickstart   set up (venv, installs, zenml init, local stack) and run the quickstart pipeline
+#   make quickstart   set up (venv, installs, zenml init, local stack) and run the quickstart (InPars end to end)
 #   make test         set up if needed and run the test suite
 SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
@@ -30,7 +30,7 @@ stack: setup
 	$(BIN)/python infra/local_stack.py
 
 quickstart: stack
-	$(BIN)/zenml pipeline run pipelines.evaluation.evaluation_pipeline -c configs/evaluation.yaml
+	$(BIN)/zenml pipeline run pipelines.inpars.inpars_pipeline -c configs/quickstart.yaml
 	@echo "Done. See the figures above; browse them with: make mlflow-ui"
 
 test: setup
@@ -40,6 +40,7 @@ benchmark: setup
 	$(BIN)/python benchmarks/bm25_throughput.py
 	$(BIN)/python benchmarks/generation_speed.py
 	$(BIN)/python benchmarks/validation_throughput.py
+	$(BIN)/python benchmarks/pipeline_step_costs.py
 
 mlflow-ui: setup
 	$(BIN)/mlflow ui --backend-store-uri sqlite:///$(CURDIR)/mlruns/mlflow.db --port 5000

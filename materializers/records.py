@@ -287,6 +287,14 @@ def copy_folder_from_store(uri: str, prefix: str) -> Path:
     return local
 
 
+def save_model_card(materializer: BaseMaterializer, name: str, title: str, fields: list[tuple[str, Any]]) -> dict[str, VisualizationType]:
+    """A model's lineage and training figures as an HTML table for the dashboard."""
+    path = os.path.join(materializer.uri, name)
+    with materializer.artifact_store.open(path, "w") as handle:
+        handle.write(frame_to_html(pd.DataFrame([{"field": k, "value": v} for k, v in fields]), title))
+    return {path: VisualizationType.HTML}
+
+
 class RerankerModelMaterializer(BaseMaterializer):
     """The model folder copied into the artifact store, with its lineage in ``reranker.json``."""
 
@@ -304,6 +312,11 @@ class RerankerModelMaterializer(BaseMaterializer):
         with self.artifact_store.open(os.path.join(self.uri, "reranker.json"), "r") as handle:
             meta = json.load(handle)
         return RerankerModel(model_dir=copy_folder_from_store(os.path.join(self.uri, "model"), "synthir-reranker-"), **meta)
+
+    def save_visualizations(self, data: RerankerModel) -> dict[str, VisualizationType]:
+        return save_model_card(self, "reranker.html", f"Reranker ({data.model_type}) trained from {data.base_model}",
+                              [("model_type", data.model_type), ("base_model", data.base_model), *sorted(data.lineage.items()),
+                               *[(f"training.{k}", f"{v:.4g}") for k, v in sorted(data.training.items())]])
 
     def extract_metadata(self, data: RerankerModel) -> dict[str, MetadataType]:
         return {"model_type": data.model_type, "base_model": data.base_model, **data.lineage,
@@ -330,13 +343,10 @@ class GeneratorModelMaterializer(BaseMaterializer):
         return GeneratorModel(model_dir=copy_folder_from_store(os.path.join(self.uri, "model"), "synthir-generator-"), **meta)
 
     def save_visualizations(self, data: GeneratorModel) -> dict[str, VisualizationType]:
-        rows = [{"field": k, "value": v} for k, v in [("base_model", data.base_model), ("format", data.format),
-                                                      ("prompt_id", data.prompt_id), *sorted(data.lineage.items()),
-                                                      *[(f"training.{k}", f"{v:.4g}") for k, v in sorted(data.training.items())]]]
-        path = os.path.join(self.uri, "generator.html")
-        with self.artifact_store.open(path, "w") as handle:
-            handle.write(frame_to_html(pd.DataFrame(rows), f"Query generator ({data.format}) tuned from {data.base_model}"))
-        return {path: VisualizationType.HTML}
+        return save_model_card(self, "generator.html", f"Query generator ({data.format}) tuned from {data.base_model}",
+                               [("base_model", data.base_model), ("format", data.format), ("prompt_id", data.prompt_id),
+                                *sorted(data.lineage.items()),
+                                *[(f"training.{k}", f"{v:.4g}") for k, v in sorted(data.training.items())]])
 
     def extract_metadata(self, data: GeneratorModel) -> dict[str, MetadataType]:
         return {"base_model": data.base_model, "format": data.format, "prompt_id": data.prompt_id, **data.lineage,

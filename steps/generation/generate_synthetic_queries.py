@@ -1,14 +1,15 @@
 import tempfile
 from pathlib import Path
-from typing import Annotated, Any, Dict, Optional
+from typing import Annotated, Any, Dict, List, Optional
 
 from zenml import log_metadata, step
 from zenml.logger import get_logger
 
 from synthir.data import Corpus, load_collection
 from synthir.data.synthetic import SyntheticQueries, write_inpars_jsonl
-from synthir.generation.dspy_programs import CompiledQueryProgram
 from synthir.generation import QueryGenerationConfig, generate_queries, load_prompt, make_backend, with_collection_examples
+from synthir.generation.dspy_programs import CompiledQueryProgram
+from synthir.generation.shards import shard_corpus
 from synthir.retrieval.bm25 import default_cache_dir
 from synthir.tracking import log_artifact, log_metrics, log_params, set_tags
 
@@ -30,6 +31,7 @@ def generate_synthetic_queries(
     query_program: Optional[CompiledQueryProgram] = None,
     dspy_program: Optional[str] = None,
     dspy: Dict[str, Any] = {},
+    shard: Optional[List[int]] = None,
 ) -> Annotated[SyntheticQueries, "synthetic_queries"]:
     """Generate queries for a seeded sample of the corpus; resumes from checkpoint shards.
 
@@ -37,12 +39,21 @@ def generate_synthetic_queries(
     ``optimise_query_program``), else the one saved at ``dspy_program``, else the uncompiled program
     (zero-shot, or seeded with ``num_examples`` InPars examples). ``dspy`` holds ``retries``,
     ``max_tokens`` and ``fallback_prompt`` (the static template used when the model breaks the format;
-    null: none)."""
+    null: none).
+
+    ``shard: [index, count]`` generates only that round-robin share of the seeded document sample
+    (the inpars pipeline fans generation out this way and merges the shards)."""
+    target = corpus
+    if shard is not None:
+        target = shard_corpus(corpus, max_generations, seed, *shard)
+        max_generations = None
     config = QueryGenerationConfig(max_generations=max_generations, seed=seed, **decoding)
     root = Path(checkpoint_root) if checkpoint_root else default_cache_dir() / "generation"
     if prompt.startswith("dspy-") or query_program is not None or dspy_program:
-        return _generate_with_dspy(corpus, prompt, num_examples, generator, config, root, query_program,
-                                   dspy_program, dspy)
+        queries = _generate_with_dspy(target, prompt, num_examples, generator, config, root, query_program,
+                                      dspy_program, dspy)
+        queries.corpus_fingerprint = corpus.fingerprint()  # a shard's queries are for the whole corpus
+        return queries
     template = load_prompt(prompt, num_examples=num_examples)
     backend = make_backend(generator)
     if template.kind == "promptagator":
@@ -52,8 +63,9 @@ def generate_synthetic_queries(
         with_collection_examples(template, corpus, labelled.queries, labelled.qrels,
                                  num_examples or template.num_examples or 4, seed,
                                  truncate=lambda text: backend.truncate(text, config.max_doc_tokens // 2))
-    run = generate_queries(corpus, backend, template, config, checkpoint_root=root)
+    run = generate_queries(target, backend, template, config, checkpoint_root=root)
     queries = run.queries
+    queries.corpus_fingerprint = corpus.fingerprint()  # a shard's queries are for the whole corpus
 
     log_params({"prompt": template.full_id, "num_examples": len(template.selected_examples()),
                 **{f"generator_{k}": v for k, v in backend.describe().items()},

@@ -22,9 +22,12 @@ PIPELINES = {"evaluation": "pipelines.evaluation:evaluation_pipeline",
              "training": "pipelines.training:training_pipeline",
              "optimise": "pipelines.optimise_prompt:optimise_prompt_pipeline",
              "cpo": "pipelines.cpo:cpo_pipeline",
-             # presets named after the method; they run the generation pipeline until the end-to-end one exists
-             "inpars": "pipelines.generation:generation_pipeline"}
-PRESETS = {"inpars_plus_cpo": "pipelines.cpo:cpo_pipeline"}  # presets whose pipeline is not their family's
+             "inpars": "pipelines.inpars:inpars_pipeline",  # the method presets: inpars_v1, inpars_v2, inpars_plus_*
+             "promptagator": "pipelines.inpars:inpars_pipeline",
+             "quickstart": "pipelines.inpars:inpars_pipeline",
+             "retraining": "pipelines.retraining:retraining_pipeline"}
+PRESETS: dict = {}  # configs whose pipeline is not their family's
+STEP_NAMES = {p.stem for p in (Path(__file__).resolve().parents[2] / "steps").glob("*/*.py") if p.stem != "__init__"}
 
 
 def pipeline_for(path: Path):
@@ -43,12 +46,26 @@ def test_config_names_only_existing_parameters(path):
     accepted = set(inspect.signature(pipeline.entrypoint).parameters)
     assert set(config.get("parameters", {})) <= accepted, f"{path.name}: unknown {set(config['parameters']) - accepted}"
     assert set(config) <= {"parameters", "settings", "steps", "enable_cache", "run_name", "schedule", "model"}
-    parameters = config.get("parameters", {})
+    assert set(config.get("steps", {})) <= STEP_NAMES, f"{path.name}: steps: {set(config['steps']) - STEP_NAMES} are no step"
+    if "schedule" in config:
+        from zenml.config.schedule import Schedule
+
+        Schedule(**config["schedule"])
+    check_parameters(config.get("parameters", {}), path.name)
+
+
+def check_parameters(parameters: dict, where: str) -> None:
+    """Every nested block of a config is parsed by the dataclass or validator that will read it."""
+    if "inpars" in parameters:  # the retraining pipeline's stage parameters
+        from pipelines.inpars import check_stage_parameters
+
+        check_stage_parameters(parameters["inpars"], f"{where}: inpars")
+        check_parameters(parameters["inpars"], f"{where}: inpars")
     for key in ("generator", "teacher", "student"):
         if key in parameters:
             spec = dict(parameters[key])
             allowed = LITELLM_FIELDS if spec.get("backend") == "litellm" else BACKEND_FIELDS[spec.get("backend", "local")]
-            assert set(spec) - {"backend"} <= allowed, f"{path.name}: {key}: unknown {set(spec) - {'backend'} - allowed}"
+            assert set(spec) - {"backend"} <= allowed, f"{where}: {key}: unknown {set(spec) - {'backend'} - allowed}"
     if "evaluation_generator" in parameters:
         assert set(parameters["evaluation_generator"]) <= BACKEND_FIELDS["local"] - {"model"}
     if "preferences" in parameters:
@@ -83,4 +100,23 @@ def test_config_names_only_existing_parameters(path):
 
 def test_every_config_family_is_covered():
     assert {pipeline_for(p).name for p in CONFIGS} == {"evaluation_pipeline", "generation_pipeline", "validation_pipeline",
-                                                          "training_pipeline", "optimise_prompt_pipeline", "cpo_pipeline"}
+                                                          "training_pipeline", "optimise_prompt_pipeline", "cpo_pipeline",
+                                                          "inpars_pipeline", "retraining_pipeline"}
+
+
+def test_the_method_presets_exist():
+    names = {p.stem for p in CONFIGS}
+    assert {"quickstart", "inpars_v1", "inpars_v2", "promptagator", "inpars_plus_cpo", "inpars_plus_dspy"} <= names
+    for name in ("quickstart", "inpars_v1", "inpars_v2", "promptagator", "inpars_plus_cpo", "inpars_plus_dspy"):
+        assert pipeline_for(next(p for p in CONFIGS if p.stem == name)).name == "inpars_pipeline"
+
+
+def test_inpars_pipeline_and_stages_take_the_same_parameters():
+    from pipelines.inpars import STAGE_PARAMETERS, inpars_pipeline
+
+    assert list(inspect.signature(inpars_pipeline.entrypoint).parameters) == ["collection", *STAGE_PARAMETERS]
+    for name in STAGE_PARAMETERS:
+        from pipelines.inpars import inpars_stages
+
+        assert inspect.signature(inpars_pipeline.entrypoint).parameters[name].default == \
+            inspect.signature(inpars_stages).parameters[name].default, name

@@ -119,18 +119,7 @@ def tiny_pairs(demo) -> PreferencePairs:
                            prompt_id=template.full_id, reference_source="qrels", corpus_fingerprint=demo.corpus.fingerprint())
 
 
-@pytest.fixture
-def mlflow_store(tmp_path, monkeypatch):
-    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
-    mlflow.set_tracking_uri(uri)
-    experiment = mlflow.MlflowClient(uri).create_experiment("cpo", artifact_location=(tmp_path / "artifacts").as_uri())
-    mlflow.set_experiment(experiment_id=experiment)
-    yield mlflow.MlflowClient(uri)
-    mlflow.set_tracking_uri(None)
-
-
-def test_tiny_cpo_run_moves_the_adapter_and_registers_a_loadable_version(demo, tmp_path, mlflow_store):
+def test_tiny_cpo_run_moves_the_adapter_and_registers_a_loadable_version(demo, tmp_path, client):
     from synthir.generation import make_backend
     from synthir.generation.backends import DecodingParams
     from synthir.models import resolve_model
@@ -147,9 +136,9 @@ def test_tiny_cpo_run_moves_the_adapter_and_registers_a_loadable_version(demo, t
 
     with mlflow.start_run():
         uri = registry.log_generator(result.model_dir)
-    version = registry.register_version(uri, registry.GENERATOR_NAME, {"loss_type": "sigmoid"}, mlflow_store)
-    assert mlflow_store.get_registered_model(registry.GENERATOR_NAME).description.startswith("Query generators")
-    registry.promote(registry.GENERATOR_NAME, version, client=mlflow_store)
+    version = registry.register_version(uri, registry.GENERATOR_NAME, {"loss_type": "sigmoid"}, client)
+    assert client.get_registered_model(registry.GENERATOR_NAME).description.startswith("Query generators")
+    registry.promote(registry.GENERATOR_NAME, version, client=client)
     folder = resolve_model(f"registry:{registry.GENERATOR_NAME}@production")  # the adapter, merged into its base once
     assert (folder / "model.safetensors").exists() and (folder / "config.json").exists()
     backend = make_backend({"backend": "local", "model": f"registry:{registry.GENERATOR_NAME}@production", "batch_size": 2})
@@ -180,7 +169,7 @@ def test_copy_rate_guard_refuses_a_better_scoring_generator_that_copies_more():
     assert not flat.promoted and "does not beat production" in flat.reason
 
 
-def test_refused_generator_keeps_production_where_it_was(mlflow_store, tmp_path):
+def test_refused_generator_keeps_production_where_it_was(client, tmp_path):
     folder = tmp_path / "gen"
     folder.mkdir()
     (folder / "synthir_generator.json").write_text('{"format": "adapter", "base_model": "package:smollm2-135m-instruct"}')
@@ -188,19 +177,19 @@ def test_refused_generator_keeps_production_where_it_was(mlflow_store, tmp_path)
     for _ in range(2):
         with mlflow.start_run():
             uri = registry.log_generator(folder)
-        versions.append(registry.register_version(uri, registry.GENERATOR_NAME, {}, mlflow_store))
+        versions.append(registry.register_version(uri, registry.GENERATOR_NAME, {}, client))
     base = figures(0.5, 0.0)
     registry.apply_decision(registry.GENERATOR_NAME, versions[0],
-                            registry.decide_generator(figures(0.6, 0.0), base, None, 0.005, 0.05), mlflow_store)
+                            registry.decide_generator(figures(0.6, 0.0), base, None, 0.005, 0.05), client)
     refused = registry.decide_generator(figures(0.9, 0.3), base, figures(0.6, 0.0), 0.005, 0.05, previous_production=versions[0])
-    registry.apply_decision(registry.GENERATOR_NAME, versions[1], refused, mlflow_store)
-    assert str(registry.production_version(registry.GENERATOR_NAME, mlflow_store).version) == versions[0]
-    tags = mlflow_store.get_model_version(registry.GENERATOR_NAME, versions[1]).tags
+    registry.apply_decision(registry.GENERATOR_NAME, versions[1], refused, client)
+    assert str(registry.production_version(registry.GENERATOR_NAME, client).version) == versions[0]
+    tags = client.get_model_version(registry.GENERATOR_NAME, versions[1]).tags
     assert tags["promotion.decision"] == "refused" and float(tags["promotion.copy_rate"]) == pytest.approx(0.3)
     assert tags["promotion.baseline_name"] == "base generator"
 
 
-def test_unknown_registry_alias_is_a_clear_error(mlflow_store):
+def test_unknown_registry_alias_is_a_clear_error(client):
     from synthir.models import ModelNotAvailableError, pin_registry_ref
 
     with pytest.raises(ModelNotAvailableError, match="no version of 'inpars-generator' has the alias 'production'"):

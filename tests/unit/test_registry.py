@@ -8,17 +8,6 @@ from synthir import registry
 from synthir.models import resolve_model
 
 
-@pytest.fixture
-def client(tmp_path, monkeypatch):
-    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
-    mlflow.set_tracking_uri(uri)
-    experiment = mlflow.MlflowClient(uri).create_experiment("t", artifact_location=(tmp_path / "artifacts").as_uri())
-    mlflow.set_experiment(experiment_id=experiment)
-    yield mlflow.MlflowClient(uri)
-    mlflow.set_tracking_uri(None)
-
-
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory):
     """A reranker folder (zero-shot MiniLM) to log: training is tested elsewhere."""

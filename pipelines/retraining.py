@@ -1,0 +1,29 @@
+from typing import Any, Dict
+
+from zenml import pipeline
+from zenml.logger import get_logger
+
+from pipelines.inpars import check_stage_parameters, inpars_stages
+from steps.data.load_collection import load_collection
+from steps.retraining.check_corpus_change import check_corpus_change
+
+logger = get_logger(__name__)
+
+
+@pipeline(dynamic=True)
+def retraining_pipeline(collection: str = "data/demo", force: bool = False, inpars: Dict[str, Any] = {}) -> None:
+    """Retrain when the corpus at ``collection`` is new or changed: its fingerprint is compared with
+    the ``corpus_fingerprint`` lineage tag of ``inpars-reranker@production``. Unchanged: the run ends
+    after the check, successfully, with the reason logged (and tagged in MLflow). Changed: the InPars
+    stages regenerate, revalidate, retrain and evaluate, and promotion goes through the usual gate.
+
+    ``inpars`` holds the InPars stage parameters (as in ``inpars_pipeline``'s config); a dynamic
+    pipeline, so the decision is made at run time, on the orchestrator."""
+    check_stage_parameters(inpars, "inpars")
+    corpus, queries, qrels = load_collection(collection=collection)
+    decision = check_corpus_change(corpus, registry_name=inpars.get("registry_name", "inpars-reranker"), force=force).load()
+    if not decision["retrain"]:
+        logger.info("Nothing to retrain: %s", decision["reason"])
+        return
+    logger.info("Retraining: %s", decision["reason"])
+    inpars_stages(corpus, queries, qrels, **inpars)

@@ -1,0 +1,91 @@
+"""Rerank a user's first-stage run file with a reranker, e.g. the production one from the registry.
+
+    python -m synthir.rerank_run --run bm25.trec --queries queries.jsonl --corpus corpus.jsonl \\
+        --output reranked.trec [--model registry:inpars-reranker@production] [--depth 100] [--fusion-weight 0.7]
+
+Inputs are standard formats: a TREC run (``qid Q0 docid rank score tag``), queries as BEIR JSONL or
+TSV (or TREC topics), a BEIR ``corpus.jsonl``. The output is a TREC run with the reranker's scores
+for each query's top ``depth`` documents (deeper hits are dropped). ``--fusion-weight`` interpolates
+with the first-stage scores (min-max normalised per query); by default it is the production
+version's own ``fusion_weight`` tag, the weight its gate evaluated it with. The MLflow tracking URI
+comes from ``--tracking-uri`` or ``MLFLOW_TRACKING_URI``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+from pathlib import Path
+
+from synthir.data.readers import read_corpus, read_queries, read_run
+from synthir.data.writers import write_run_trec
+
+logger = logging.getLogger(__name__)
+
+
+def registry_fusion_weight(model: str) -> float | None:
+    """The ``fusion_weight`` tag of a registry reference's version (None if unset or not a registry ref)."""
+    if not model.startswith("registry:"):
+        return None
+    import mlflow
+
+    from synthir.models import pin_registry_ref
+
+    name, _, version = pin_registry_ref(model).removeprefix("registry:").partition("/")
+    tag = mlflow.MlflowClient().get_model_version(name, version).tags.get("fusion_weight")
+    return None if tag in (None, "", "None") else float(tag)
+
+
+def rerank_run_file(run_path: str | Path, queries_path: str | Path, corpus_path: str | Path, output: str | Path,
+                    model: str = "registry:inpars-reranker@production", depth: int = 100,
+                    fusion_weight: float | None = None, use_registry_weight: bool = True) -> Path:
+    from synthir.models import resolve_model
+    from synthir.retrieval.rerank import fuse, rerank
+    from synthir.training.rerankers import Reranker
+
+    first_stage = read_run(run_path)
+    queries = read_queries(queries_path)
+    corpus = read_corpus(corpus_path)
+    missing_queries = sorted(set(first_stage.scores) - set(queries.queries))
+    if missing_queries:
+        raise ValueError(f"{run_path}: {len(missing_queries)} query id(s) of the run are not in {queries_path}, "
+                         f"e.g. {missing_queries[:5]}")
+    missing_docs = sorted({d for hits in first_stage.scores.values() for d in hits} - set(corpus.documents))
+    if missing_docs:
+        raise ValueError(f"{run_path}: {len(missing_docs)} document id(s) of the run are not in {corpus_path}, "
+                         f"e.g. {missing_docs[:5]}")
+    if fusion_weight is None and use_registry_weight:
+        fusion_weight = registry_fusion_weight(model)
+    reranker = Reranker(resolve_model(model))
+    reranked = rerank(first_stage, queries.subset(list(first_stage.scores)), corpus, reranker, depth=depth, name="reranked")
+    if fusion_weight is not None:
+        reranked = fuse(reranked, first_stage, fusion_weight, name="reranked")
+    logger.info("Reranked %d queries (depth %d, fusion weight %s) with %s", len(reranked), depth, fusion_weight, model)
+    return write_run_trec(reranked, output, tag="synthir")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--run", required=True, help="first-stage TREC run file")
+    parser.add_argument("--queries", required=True)
+    parser.add_argument("--corpus", required=True)
+    parser.add_argument("--output", required=True)
+    parser.add_argument("--model", default="registry:inpars-reranker@production")
+    parser.add_argument("--depth", type=int, default=100)
+    parser.add_argument("--fusion-weight", type=float, default=None)
+    parser.add_argument("--no-fusion", action="store_true", help="reranker scores only, even if the version has a fusion weight")
+    parser.add_argument("--tracking-uri", default=os.environ.get("MLFLOW_TRACKING_URI"))
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    if args.tracking_uri:
+        import mlflow
+
+        mlflow.set_tracking_uri(args.tracking_uri)
+    path = rerank_run_file(args.run, args.queries, args.corpus, args.output, model=args.model, depth=args.depth,
+                           fusion_weight=args.fusion_weight, use_registry_weight=not args.no_fusion)
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()

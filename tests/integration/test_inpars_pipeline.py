@@ -1,0 +1,83 @@
+import mlflow
+import pytest
+import yaml
+from helpers import PROJECT_ROOT, latest_mlflow_run, zenml_pipeline_run
+
+pytestmark = pytest.mark.integration
+
+
+def test_quickstart_runs_end_to_end(zenml_stack, demo_dir, tmp_path):
+    """configs/quickstart.yaml as shipped (the README's main command), only the demo path made absolute."""
+    config = yaml.safe_load((PROJECT_ROOT / "configs" / "quickstart.yaml").read_text())
+    config["parameters"]["collection"] = str(demo_dir)
+    zenml_pipeline_run("pipelines.inpars.inpars_pipeline", config, tmp_path)
+
+    from zenml.client import Client
+
+    run = Client().get_pipeline("inpars_pipeline").last_run
+    assert {"load_collection", "generate_synthetic_queries", "check_synthetic_queries", "filter_synthetic_queries",
+            "build_training_triples", "train_reranker_model", "evaluate_rerankers", "register_reranker"} <= set(run.steps)
+    synthetic = run.steps["generate_synthetic_queries"].outputs["synthetic_queries"][0].load()
+    filtered = run.steps["filter_synthetic_queries"].outputs["filtered_queries"][0].load()
+    assert len(synthetic) == 120 and 0 < len(filtered) <= 0.8 * 120 + 1
+    promotion = run.steps["register_reranker"].outputs["promotion"][0].load()
+    # the dashboard: every artifact of the run has a visualization (HTML previews, JSON for dicts)
+    bare = [f"{step}.{name}" for step, s in run.steps.items() for name, versions in s.outputs.items()
+            for version in versions if not version.visualizations]
+    assert not bare, f"artifacts without a visualization: {bare}"
+    client, mlflow_run = latest_mlflow_run(zenml_stack)
+    metrics = mlflow_run.data.metrics
+    # the same headline names as the evaluation pipeline, so runs of every pipeline compare
+    assert {"ndcg_at_10", "eval.bm25.ndcg_at_10", "eval.trained.ndcg_at_10", "generation.queries", "training.steps",
+            "validation.queries_kept"} <= set(metrics)
+    version = client.get_model_version("inpars-reranker", promotion["version"])
+    assert version.tags["corpus_fingerprint"] == synthetic.corpus_fingerprint
+    assert version.tags["promotion.decision"] == ("promoted" if promotion["promoted"] else "refused")
+
+    # the same config again: the collection is re-read (a new artifact with the same content), and every
+    # step up to evaluation comes from the cache; evaluation and registration run against the registry
+    zenml_pipeline_run("pipelines.inpars.inpars_pipeline", config, tmp_path)
+    again = Client().get_pipeline("inpars_pipeline").last_run
+    status = {name: str(step.status).lower().rsplit(".", 1)[-1] for name, step in again.steps.items()}
+    assert {status[name] for name in ("generate_synthetic_queries", "check_synthetic_queries", "filter_synthetic_queries",
+                                      "build_training_triples", "train_reranker_model")} == {"cached"}, status
+    assert status["load_collection"] == status["evaluate_rerankers"] == "completed", status
+
+
+def test_retraining_triggers_on_a_new_corpus_then_skips_an_unchanged_one(zenml_stack, demo_dir, tmp_path):
+    from zenml.client import Client
+
+    from synthir import registry
+
+    config = yaml.safe_load((PROJECT_ROOT / "configs" / "retraining.yaml").read_text())
+    config["parameters"]["collection"] = str(demo_dir)
+    # two generation shards: the fan-out and merge run here too
+    config["parameters"]["inpars"].update({"max_generations": 24, "generation_shards": 2,
+                                           "registry_name": "retraining-test-reranker"})
+    config["parameters"]["inpars"]["training"].update({"max_steps": 2})
+
+    zenml_pipeline_run("pipelines.retraining.retraining_pipeline", config, tmp_path)  # no production yet: retrain
+    first = Client().get_pipeline("retraining_pipeline").last_run
+    decision = first.steps["check_corpus_change"].outputs["retraining_decision"][0].load()
+    assert decision["retrain"] and "no retraining-test-reranker@production yet" in decision["reason"]
+    assert {"generate_synthetic_queries_0", "generate_synthetic_queries_1", "merge_synthetic_queries",
+            "register_reranker"} <= set(first.steps)
+    shards = [first.steps[f"generate_synthetic_queries_{i}"].outputs["synthetic_queries"][0].load() for i in range(2)]
+    merged = first.steps["merge_synthetic_queries"].outputs["synthetic_queries"][0].load()
+    assert [len(s) for s in shards] == [12, 12] and len(merged) == 24
+    assert not {q.doc_id for q in shards[0]} & {q.doc_id for q in shards[1]}
+    assert merged.corpus_fingerprint == shards[0].corpus_fingerprint
+    promotion = first.steps["register_reranker"].outputs["promotion"][0].load()
+    mlflow.set_tracking_uri(zenml_stack)
+    client = mlflow.MlflowClient(zenml_stack)
+    if not promotion["promoted"]:  # the gate's call on 24 queries; production must exist for the second half
+        registry.promote("retraining-test-reranker", promotion["version"], reason="test", client=client)
+
+    zenml_pipeline_run("pipelines.retraining.retraining_pipeline", config, tmp_path)  # same corpus: nothing to do
+    second = Client().get_pipeline("retraining_pipeline").last_run
+    decision = second.steps["check_corpus_change"].outputs["retraining_decision"][0].load()
+    assert not decision["retrain"] and "unchanged" in decision["reason"]
+    assert set(second.steps) == {"load_collection", "check_corpus_change"}
+    assert str(second.status).lower().endswith("completed")
+    _, mlflow_run = latest_mlflow_run(zenml_stack)
+    assert mlflow_run.data.tags["retraining.decision"] == "skip"

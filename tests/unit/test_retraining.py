@@ -1,0 +1,83 @@
+"""Retraining decisions against a real MLflow registry, generation shards, and the batch rerank command."""
+
+import mlflow
+import pytest
+
+from synthir import registry
+from synthir.data import load_collection
+from synthir.data.synthetic import SyntheticQueries, SyntheticQuery
+from synthir.generation.shards import merge_shards, shard_corpus
+from synthir.retraining import decide_retraining
+
+
+def production_with(client, tmp_path, tags: dict) -> str:
+    folder = tmp_path / "reranker"
+    folder.mkdir(exist_ok=True)
+    (folder / "synthir_reranker.txt").write_text("bi-encoder")
+    with mlflow.start_run():
+        uri = registry.log_reranker(folder)
+    version = registry.register_version(uri, "inpars-reranker", tags, client)
+    registry.promote("inpars-reranker", version, client=client)
+    return version
+
+
+def test_no_production_model_means_retrain(client):
+    decision = decide_retraining("abc", client=client)
+    assert decision.retrain and "no inpars-reranker@production yet" in decision.reason
+
+
+def test_unchanged_corpus_is_skipped_and_changed_corpus_retrains(client, tmp_path):
+    version = production_with(client, tmp_path, {"corpus_fingerprint": "abc"})
+    same = decide_retraining("abc", client=client)
+    assert not same.retrain and "unchanged" in same.reason and same.production_version == version
+    changed = decide_retraining("def", client=client)
+    assert changed.retrain and "trained on abc, the corpus is now def" in changed.reason
+    assert decide_retraining("abc", force=True, client=client).retrain
+
+
+def test_production_without_lineage_retrains(client, tmp_path):
+    production_with(client, tmp_path, {})
+    decision = decide_retraining("abc", client=client)
+    assert decision.retrain and "no corpus_fingerprint tag" in decision.reason
+
+
+def test_shards_cover_the_sample_once_and_merge_in_order(demo_dir):
+    corpus = load_collection(str(demo_dir)).corpus
+    shards = [shard_corpus(corpus, 20, 7, i, 3) for i in range(3)]
+    ids = [d for s in shards for d in s.documents]
+    assert len(ids) == len(set(ids)) == 20
+    parts = [SyntheticQueries([SyntheticQuery(doc_id=d, query=f"q {d}") for d in s.documents], generator="g", prompt_id="p",
+                              stats={"documents": float(len(s)), "queries": float(len(s)), "empty_rate": 0.0})
+             for s in shards]
+    merged = merge_shards(parts, corpus.fingerprint())
+    assert len(merged) == 20 and merged.corpus_fingerprint == corpus.fingerprint()
+    assert merged.stats["documents"] == 20 and merged.stats["shards"] == 3
+    with pytest.raises(ValueError, match="repeats document"):
+        merge_shards([parts[0], parts[0]], corpus.fingerprint())
+    with pytest.raises(ValueError, match="must share"):
+        merge_shards([parts[0], SyntheticQueries([], generator="other", prompt_id="p")], corpus.fingerprint())
+    with pytest.raises(ValueError, match="0 <= index < count"):
+        shard_corpus(corpus, 20, 7, 3, 3)
+
+
+def test_batch_rerank_command_rewrites_a_run_file(demo_dir, tmp_path):
+    from synthir.data.readers import read_run
+    from synthir.data.writers import write_run_trec
+    from synthir.rerank_run import rerank_run_file
+    from synthir.retrieval import BM25Index
+
+    collection = load_collection(str(demo_dir))
+    queries = collection.judged_queries().subset(list(collection.judged_queries().queries)[:3])
+    first_stage = BM25Index.build(collection.corpus).search(queries, k=20)
+    bm25 = write_run_trec(first_stage, tmp_path / "bm25.trec")
+    out = rerank_run_file(bm25, demo_dir / "queries.jsonl", demo_dir / "corpus.jsonl", tmp_path / "reranked.trec",
+                          model="package:all-minilm-l6-v2", depth=10)
+    reranked = read_run(out)
+    assert set(reranked.scores) == set(queries.queries)
+    for qid, hits in reranked.scores.items():  # each query's top 10 first-stage documents, re-scored
+        assert set(hits) == {d for d, _ in first_stage.ranked(qid)[:10]}
+    bad = tmp_path / "bad.trec"
+    bad.write_text("nope Q0 d001 1 1.0 x\n")
+    with pytest.raises(ValueError, match="query id"):
+        rerank_run_file(bad, demo_dir / "queries.jsonl", demo_dir / "corpus.jsonl", tmp_path / "x.trec",
+                        model="package:all-minilm-l6-v2")
