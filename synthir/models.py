@@ -18,6 +18,7 @@ the first time, under a second afterwards).
 from __future__ import annotations
 
 import importlib.util
+import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -102,6 +103,17 @@ def pin_registry_ref(ref: str) -> str:
     return f"registry:{name}/{version}"
 
 
+GENERATOR_MARKER = "synthir_generator.json"  # in a tuned generator's folder: format, base model, prompt id
+
+
+def write_generator_marker(folder: Path, fmt: str, base_model: str, prompt_id: str) -> None:
+    (folder / GENERATOR_MARKER).write_text(json.dumps({"format": fmt, "base_model": base_model, "prompt_id": prompt_id}))
+
+
+def read_generator_marker(folder: Path) -> dict[str, str]:
+    return json.loads((folder / GENERATOR_MARKER).read_text())
+
+
 def _resolve_registry(spec: str) -> Path:
     import mlflow
 
@@ -116,7 +128,7 @@ def _resolve_registry(spec: str) -> Path:
     reranker = next(local.rglob("synthir_reranker.txt"), None)
     if reranker is not None:
         return reranker.parent
-    generator = next(local.rglob("synthir_generator.json"), None)
+    generator = next(local.rglob(GENERATOR_MARKER), None)
     if generator is None:
         raise ModelNotAvailableError(f"{uri} is neither a synthir reranker nor a synthir generator (no "
                                      "synthir_reranker.txt / synthir_generator.json in its artifacts)")
@@ -127,9 +139,8 @@ def generator_folder(folder: Path) -> Path:
     """A registered generator as a loadable folder: merged weights as they are; an adapter folded into
     its base once, cached by the adapter's content hash."""
     import hashlib
-    import json
 
-    marker = json.loads((folder / "synthir_generator.json").read_text())
+    marker = read_generator_marker(folder)
     if marker.get("format") == "merged":
         return folder
     digest = hashlib.sha256()

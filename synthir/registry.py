@@ -48,10 +48,10 @@ class GeneratorPyfunc(mlflow.pyfunc.PythonModel):
     def load_context(self, context):
         from synthir.generation.backends.local import TransformersGenerator
         from synthir.generation.prompts import load_prompt
-        from synthir.models import generator_folder
+        from synthir.models import generator_folder, read_generator_marker
 
         folder = generator_folder(Path(context.artifacts["model"]))
-        marker = json.loads((folder / "synthir_generator.json").read_text())
+        marker = read_generator_marker(folder)
         self.template = load_prompt((marker.get("prompt_id") or "inpars@v1").split("@")[0], num_examples=2)
         self.generator = TransformersGenerator(str(folder))
 
@@ -97,6 +97,12 @@ def register_version(model_uri: str, name: str, tags: dict[str, Any], client: ml
         client.create_registered_model(name, description=DESCRIPTIONS.get(name, "synthir model"))
     version = mlflow.register_model(model_uri, name, tags={k: str(v) for k, v in tags.items()})
     return str(version.version)
+
+
+def fusion_weight_of(version) -> float | None:
+    """The BM25 fusion weight a reranker version was evaluated (and gated) with; None: reranker scores alone."""
+    tag = version.tags.get("fusion_weight")
+    return None if tag in (None, "", "None") else float(tag)
 
 
 def production_version(name: str, client: mlflow.MlflowClient | None = None):

@@ -31,10 +31,10 @@ def registry_fusion_weight(model: str) -> float | None:
     import mlflow
 
     from synthir.models import pin_registry_ref
+    from synthir.registry import fusion_weight_of
 
     name, _, version = pin_registry_ref(model).removeprefix("registry:").partition("/")
-    tag = mlflow.MlflowClient().get_model_version(name, version).tags.get("fusion_weight")
-    return None if tag in (None, "", "None") else float(tag)
+    return fusion_weight_of(mlflow.MlflowClient().get_model_version(name, version))
 
 
 def rerank_run_file(run_path: str | Path, queries_path: str | Path, corpus_path: str | Path, output: str | Path,

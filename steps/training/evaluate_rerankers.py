@@ -79,9 +79,9 @@ def evaluate_rerankers(
     if production is not None:
         model_dir = resolve_model(f"registry:{registry_name}@production")
         prod_run = rerank(bm25, all_queries, corpus, Reranker(model_dir), depth=depth, name="production")
-        prod_weight = production.tags.get("fusion_weight")
-        if prod_weight not in (None, "", "None"):
-            prod_run = fuse(prod_run, bm25, float(prod_weight))
+        prod_weight = registry.fusion_weight_of(production)
+        if prod_weight is not None:
+            prod_run = fuse(prod_run, bm25, prod_weight)
         prod_result = evaluate(prod_run, test_qrels, system="production")
         results.append(prod_result)
         production_figure = prod_result.aggregate["nDCG@10"]

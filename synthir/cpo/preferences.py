@@ -19,12 +19,13 @@ import random
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from synthir.config import from_mapping
 from synthir.cpo.query_eval import QueryEvalScorer
 from synthir.data.records import Corpus, Qrels, Queries
 from synthir.data.synthetic import SyntheticQueries, SyntheticQuery
@@ -69,11 +70,7 @@ class PreferenceConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> PreferenceConfig:
-        data = dict(data or {})
-        unknown = set(data) - {f.name for f in fields(cls)}
-        if unknown:
-            raise ValueError(f"preferences: unknown key(s) {sorted(unknown)}; allowed: {sorted(f.name for f in fields(cls))}")
-        return cls(**data)
+        return from_mapping(cls, data, "preferences")
 
 
 @dataclass

@@ -13,9 +13,10 @@ share, so a query lifted from the document cannot win a preference pair on retri
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any, Sequence
 
+from synthir.config import from_mapping
 from synthir.data.records import Corpus, Queries
 from synthir.quality.checks import ChecksConfig, is_copy
 from synthir.quality.text import ngram_share
@@ -39,11 +40,7 @@ class QueryEvalConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> QueryEvalConfig:
-        data = dict(data or {})
-        unknown = set(data) - {f.name for f in fields(cls)}
-        if unknown:
-            raise ValueError(f"query_eval: unknown key(s) {sorted(unknown)}; allowed: {sorted(f.name for f in fields(cls))}")
-        return cls(**data)
+        return from_mapping(cls, data, "query_eval")
 
 
 @dataclass
@@ -101,8 +98,7 @@ class QueryEvalScorer:
                 scores.append(QueryScore(0.0, 0.0, 0.0, 0.0, False, None, empty=True))
                 continue
             hits = run.scores.get(qid, {})
-            ranked = sorted(hits, key=hits.get, reverse=True)
-            rank = ranked.index(doc_id) + 1 if doc_id in hits else None
+            rank = next((i for i, (d, _) in enumerate(run.ranked(qid), start=1) if d == doc_id), None)
             similarity = (max(-1.0, min(1.0, cosine)) + 1) / 2
             retrieval = bm25_softmax(hits, doc_id, len(self.corpus), self.config.bm25_temperature)
             share = ngram_share(text, document, self.checks.copy_ngram.n)

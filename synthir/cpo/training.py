@@ -12,24 +12,24 @@ rerankers: on GPUs that have it, and on CPUs that have it.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from synthir.config import from_mapping
 from synthir.cpo.preferences import PreferencePairs
 from synthir.data.io import atomic_folder
+from synthir.models import read_generator_marker, write_generator_marker
 from synthir.training.rerankers import last_checkpoint, training_arguments
 
 logger = logging.getLogger(__name__)
 
 LOSS_TYPES = ("sigmoid", "hinge", "ipo", "simpo")
 SAVE_FORMATS = ("merged", "adapter")
-MARKER = "synthir_generator.json"
 
 
 @dataclass
@@ -68,11 +68,7 @@ class CPOTrainingConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> CPOTrainingConfig:
-        data = dict(data or {})
-        unknown = set(data) - {f.name for f in fields(cls)}
-        if unknown:
-            raise ValueError(f"cpo: unknown key(s) {sorted(unknown)}; allowed: {sorted(f.name for f in fields(cls))}")
-        return cls(**data)
+        return from_mapping(cls, data, "cpo")
 
 
 @dataclass
@@ -89,14 +85,6 @@ class GeneratorTrainingResult:
 def lora_b_norm(model: torch.nn.Module) -> float:
     squares = [p.detach().float().pow(2).sum() for name, p in model.named_parameters() if "lora_B" in name]
     return float(torch.stack(squares).sum().sqrt()) if squares else 0.0
-
-
-def write_marker(folder: Path, fmt: str, base_model: str, prompt_id: str) -> None:
-    (folder / MARKER).write_text(json.dumps({"format": fmt, "base_model": base_model, "prompt_id": prompt_id}))
-
-
-def read_marker(folder: Path) -> dict[str, str]:
-    return json.loads((folder / MARKER).read_text())
 
 
 def train_generator(pairs: PreferencePairs, config: CPOTrainingConfig, output_dir: str | Path,
@@ -143,13 +131,13 @@ def train_generator(pairs: PreferencePairs, config: CPOTrainingConfig, output_di
     with atomic_folder(adapter_dir) as folder:
         trainer.model.save_pretrained(str(folder))
         tokenizer.save_pretrained(str(folder))
-        write_marker(folder, "adapter", config.base_model, prompt_id)
+        write_generator_marker(folder, "adapter", config.base_model, prompt_id)
     if config.save == "merged":
         model_dir = output_dir / "model"
         with atomic_folder(model_dir) as folder:
             trainer.model.merge_and_unload().save_pretrained(str(folder))
             tokenizer.save_pretrained(str(folder))
-            write_marker(folder, "merged", config.base_model, prompt_id)
+            write_generator_marker(folder, "merged", config.base_model, prompt_id)
     return GeneratorTrainingResult(model_dir, adapter_dir, losses, history, int(output.global_step), norm, asdict(config))
 
 
@@ -160,7 +148,7 @@ def merge_adapter(adapter_dir: Path, target: Path) -> Path:
 
     from synthir.models import resolve_model
 
-    marker = read_marker(adapter_dir)
+    marker = read_generator_marker(adapter_dir)
     base = AutoModelForCausalLM.from_pretrained(resolve_model(marker["base_model"]), dtype=torch.float32)
     merged = PeftModel.from_pretrained(base, str(adapter_dir)).merge_and_unload()
     tokenizer = AutoTokenizer.from_pretrained(adapter_dir)
@@ -168,5 +156,5 @@ def merge_adapter(adapter_dir: Path, target: Path) -> Path:
     with atomic_folder(target) as folder:
         merged.save_pretrained(str(folder))
         tokenizer.save_pretrained(str(folder))
-        write_marker(folder, "merged", marker["base_model"], marker.get("prompt_id", ""))
+        write_generator_marker(folder, "merged", marker["base_model"], marker.get("prompt_id", ""))
     return target

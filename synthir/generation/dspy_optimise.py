@@ -17,11 +17,12 @@ import json
 import logging
 import random
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import dspy
 
+from synthir.config import from_mapping
 from synthir.data.records import Corpus, Document
 from synthir.generation.dspy_programs import (
     CompiledQueryProgram,
@@ -40,16 +41,6 @@ logger = logging.getLogger(__name__)
 OPTIMISERS = ("bootstrap", "random_search", "mipro", "none")
 
 
-def _from_dict(cls, data: dict[str, Any] | None, where: str):
-    """A config dataclass from a YAML mapping; unknown keys name the field and the allowed ones."""
-    data = dict(data or {})
-    allowed = {f.name for f in fields(cls)}
-    unknown = set(data) - allowed
-    if unknown:
-        raise ValueError(f"{where}: unknown key(s) {sorted(unknown)}; allowed: {sorted(allowed)}")
-    return cls(**data)
-
-
 @dataclass
 class SelfRetrievalMetricConfig:
     retrieval: str = "bm25"  # bm25: reciprocal rank of the source document in the top k | reranker: pair score
@@ -66,7 +57,7 @@ class SelfRetrievalMetricConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> SelfRetrievalMetricConfig:
-        return _from_dict(cls, data, "metric")
+        return from_mapping(cls, data, "metric")
 
 
 @dataclass
@@ -95,7 +86,7 @@ class PromptOptimisationConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> PromptOptimisationConfig:
-        return _from_dict(cls, data, "optimisation")
+        return from_mapping(cls, data, "optimisation")
 
 
 class SelfRetrievalMetric:
