@@ -70,7 +70,7 @@ def main() -> None:
     config = CPOTrainingConfig(base_model=STUDENT, loss_type=args.loss_type, epochs=args.epochs, batch_size=args.batch_size,
                                learning_rate=args.learning_rate, save="merged", seed=args.seed, save_steps=10_000)
     started = time.perf_counter()
-    trained = train_generator(pairs, config, work / "cpo", prompt_id=template.full_id)
+    trained = train_generator(pairs, config, work / "cpo")
     train_seconds = time.perf_counter() - started
 
     held = held_out_documents(corpus, pairs.doc_ids, args.held_out, args.seed)

@@ -10,6 +10,8 @@ from steps.cpo.train_cpo_generator import train_cpo_generator
 from steps.data.load_collection import load_collection
 from steps.data.load_corpus import load_corpus
 from steps.validation.load_synthetic_queries import load_synthetic_queries
+from synthir.generation.backends import pin_generator_spec
+from synthir.preflight import validate_parameters
 
 
 @pipeline
@@ -39,14 +41,17 @@ def cpo_pipeline(
 
     ``references``: ``qrels`` (the collection's judged pairs) or ``synthetic`` (a filtered synthetic
     query artifact, by default the latest ``filtered_queries``)."""
+    validate_parameters(locals())
+    if references not in ("qrels", "synthetic"):
+        raise ValueError(f"references must be 'qrels' or 'synthetic', got {references!r}")
+    # a registry alias is cached and recorded as the version it names now
+    teacher, student = pin_generator_spec(teacher), pin_generator_spec(student)
     if references == "qrels":
         corpus, queries, qrels = load_collection(collection=collection)
         reference_queries = qrels_reference_queries(corpus, queries, qrels)
     elif references == "synthetic":
         corpus = load_corpus(collection=collection)
         reference_queries = load_synthetic_queries(artifact=references_artifact, version=references_artifact_version)
-    else:
-        raise ValueError(f"references must be 'qrels' or 'synthetic', got {references!r}")
     cpo = {"base_model": student.get("model", "package:smollm2-135m-instruct"), **cpo}
     pairs = build_preference_pairs(corpus, reference_queries, teacher=teacher, student=student, prompt=prompt,
                                    num_examples=num_examples, preferences={"seed": seed, **preferences},

@@ -6,6 +6,8 @@ from steps.data.load_corpus import load_corpus
 from steps.generation.generate_synthetic_queries import generate_synthetic_queries
 from steps.generation.import_inpars_queries import import_inpars_queries
 from steps.generation.optimise_query_program import optimise_query_program
+from synthir.generation.backends import pin_generator_spec
+from synthir.preflight import validate_parameters
 
 
 def optimise_if_configured(corpus, generator: Dict[str, Any], optimise: Optional[Dict[str, Any]]):
@@ -38,6 +40,8 @@ def generation_pipeline(
 
     DSPy prompts (``prompt: dspy-cot``): ``dspy_program`` names a saved compiled program; or
     ``optimise: {optimisation: {...}, metric: {...}}`` compiles one first, in this run, on this corpus."""
+    validate_parameters(locals())
+    generator = pin_generator_spec(generator)  # an alias is cached and recorded as the version it names now
     corpus = load_corpus(collection=collection)
     if import_inpars:
         import_inpars_queries(corpus=corpus, path=import_inpars)

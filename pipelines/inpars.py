@@ -14,6 +14,8 @@ from steps.training.train_reranker_model import train_reranker_model
 from steps.validation.check_synthetic_queries import check_synthetic_queries
 from steps.validation.enforce_validation_policy import enforce_validation_policy
 from steps.validation.filter_synthetic_queries import filter_synthetic_queries
+from synthir.generation.backends import pin_generator_spec
+from synthir.preflight import validate_parameters
 
 
 def in_dynamic_pipeline() -> bool:
@@ -56,6 +58,7 @@ def inpars_stages(
     """Generation -> validation -> training -> evaluation -> promotion, wired inside the calling
     pipeline (``inpars_pipeline``, ``retraining_pipeline``). Artifacts pass from step to step, never
     looked up as "the latest", so one run is one lineage. Returns the promotion decision artifact."""
+    generator = pin_generator_spec(generator)  # an alias is cached and recorded as the version it names now
     query_program = optimise_if_configured(corpus, generator, optimise)
     generation = dict(corpus=corpus, prompt=prompt, num_examples=num_examples, examples_from=examples_from,
                       generator=generator, max_generations=max_generations, seed=seed, decoding=decoding,
@@ -117,5 +120,6 @@ def inpars_pipeline(
     filters, reranker training, evaluation on its judged queries against BM25, the zero-shot model and
     production, registration and gated promotion. Steps whose inputs and parameters did not change
     are cached (the corpus artifact is keyed by its content fingerprint)."""
+    validate_parameters(locals())  # every block, before any step runs
     corpus, queries, qrels = load_collection(collection=collection)
     inpars_stages(corpus, queries, qrels, **{name: value for name, value in locals().items() if name in STAGE_PARAMETERS})

@@ -4,6 +4,8 @@ from zenml import pipeline
 
 from steps.data.load_corpus import load_corpus
 from steps.generation.optimise_query_program import optimise_query_program
+from synthir.generation.backends import pin_generator_spec
+from synthir.preflight import validate_parameters
 
 
 @pipeline
@@ -14,5 +16,6 @@ def optimise_prompt_pipeline(
     metric: Dict[str, Any] = {},
 ) -> None:
     """Compile a DSPy query program (the ``query_program`` artifact) for a corpus, without labels."""
+    validate_parameters(locals())
     corpus = load_corpus(collection=collection)
-    optimise_query_program(corpus=corpus, generator=generator, optimisation=optimisation, metric=metric)
+    optimise_query_program(corpus=corpus, generator=pin_generator_spec(generator), optimisation=optimisation, metric=metric)

@@ -3,7 +3,8 @@ from typing import Any, Dict
 from zenml import pipeline
 from zenml.logger import get_logger
 
-from pipelines.inpars import check_stage_parameters, inpars_stages
+from pipelines.inpars import inpars_stages
+from synthir.preflight import validate_parameters
 from steps.data.load_collection import load_collection
 from steps.retraining.check_corpus_change import check_corpus_change
 
@@ -19,7 +20,7 @@ def retraining_pipeline(collection: str = "data/demo", force: bool = False, inpa
 
     ``inpars`` holds the InPars stage parameters (as in ``inpars_pipeline``'s config); a dynamic
     pipeline, so the decision is made at run time, on the orchestrator."""
-    check_stage_parameters(inpars, "inpars")
+    validate_parameters(locals())  # the inpars block's names and every nested block
     corpus, queries, qrels = load_collection(collection=collection)
     decision = check_corpus_change(corpus, registry_name=inpars.get("registry_name", "inpars-reranker"), force=force).load()
     if not decision["retrain"]:

@@ -8,6 +8,7 @@ from steps.training.evaluate_rerankers import evaluate_rerankers
 from steps.training.register_reranker import register_reranker
 from steps.training.train_reranker_model import train_reranker_model
 from steps.validation.load_synthetic_queries import load_synthetic_queries
+from synthir.preflight import validate_parameters
 
 
 @pipeline
@@ -27,6 +28,7 @@ def training_pipeline(
 ) -> None:
     """Triples from the filtered queries, reranker training, evaluation against BM25, the zero-shot
     model and production on the same queries, registration and gated promotion."""
+    validate_parameters(locals())
     corpus, queries, qrels = load_collection(collection=collection)
     synthetic = load_synthetic_queries(artifact=artifact, version=artifact_version)
     triples = build_training_triples(synthetic, corpus, negatives_per_query=negatives_per_query,

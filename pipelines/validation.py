@@ -7,6 +7,7 @@ from steps.validation.check_synthetic_queries import check_synthetic_queries
 from steps.validation.enforce_validation_policy import enforce_validation_policy
 from steps.validation.filter_synthetic_queries import filter_synthetic_queries
 from steps.validation.load_synthetic_queries import load_synthetic_queries
+from synthir.preflight import validate_parameters
 
 
 @pipeline
@@ -18,6 +19,7 @@ def validation_pipeline(
     filters: List[Dict[str, Any]] = [{"name": "scores", "keep": 0.8}],
 ) -> None:
     """Check the latest (or a given) synthetic_queries artifact, quarantine bad rows, filter the rest."""
+    validate_parameters(locals())
     corpus = load_corpus(collection=collection)
     queries = load_synthetic_queries(artifact=artifact, version=artifact_version)
     checked, _, check_report = check_synthetic_queries(queries=queries, corpus=corpus, checks=checks)

@@ -103,15 +103,65 @@ def pin_registry_ref(ref: str) -> str:
     return f"registry:{name}/{version}"
 
 
-GENERATOR_MARKER = "synthir_generator.json"  # in a tuned generator's folder: format, base model, prompt id
+GENERATOR_MARKER = "synthir_generator.json"  # in a tuned generator's folder: how it was trained to generate
+GENERATOR_PROMPT_FILE = "synthir_prompt.yaml"  # the prompt template it was tuned on, copied beside the weights
 
 
-def write_generator_marker(folder: Path, fmt: str, base_model: str, prompt_id: str) -> None:
-    (folder / GENERATOR_MARKER).write_text(json.dumps({"format": fmt, "base_model": base_model, "prompt_id": prompt_id}))
+def write_generator_marker(folder: Path, fmt: str, marker: dict, prompt_source: str | Path | None = None) -> None:
+    """``marker`` holds base_model, prompt_id, num_examples and max_doc_tokens: the registered generator
+    prompts exactly as it was tuned. ``prompt_source``, a template file, is copied in so the folder
+    is self-contained wherever it is loaded."""
+    import shutil
+
+    marker = {**marker, "format": fmt}
+    if prompt_source and Path(prompt_source).is_file():
+        shutil.copyfile(prompt_source, folder / GENERATOR_PROMPT_FILE)
+        marker["prompt_file"] = GENERATOR_PROMPT_FILE
+    (folder / GENERATOR_MARKER).write_text(json.dumps(marker))
 
 
-def read_generator_marker(folder: Path) -> dict[str, str]:
+def read_generator_marker(folder: Path) -> dict:
     return json.loads((folder / GENERATOR_MARKER).read_text())
+
+
+def generator_prompt_source(folder: Path) -> Path | None:
+    """The template file a generator folder carries, if any."""
+    name = read_generator_marker(folder).get("prompt_file")
+    return folder / name if name and (folder / name).is_file() else None
+
+
+RERANKER_TYPES = ("bi-encoder", "cross-encoder", "monot5")
+RERANKER_MARKER = "synthir_reranker.json"  # in a trained reranker's folder: model type, trained max_length
+LEGACY_RERANKER_MARKER = "synthir_reranker.txt"  # older folders: the model type only
+DEFAULT_MAX_LENGTH = 256  # tokens, for models that do not say what they were trained at
+
+
+@dataclass(frozen=True)
+class RerankerMarker:
+    model_type: str
+    max_length: int = DEFAULT_MAX_LENGTH
+
+
+def write_reranker_marker(folder: Path, model_type: str, max_length: int) -> None:
+    """Record how a reranker scores, so every later user (evaluation, filters, the registered pyfunc)
+    scores at the length it was trained at."""
+    (folder / RERANKER_MARKER).write_text(json.dumps({"model_type": model_type, "max_length": int(max_length)}))
+
+
+def read_reranker_marker(folder: Path) -> RerankerMarker | None:
+    """The folder's marker; None for a plain (zero-shot) model folder."""
+    folder = Path(folder)
+    if (folder / RERANKER_MARKER).exists():
+        data = json.loads((folder / RERANKER_MARKER).read_text())
+        return RerankerMarker(data["model_type"], int(data.get("max_length", DEFAULT_MAX_LENGTH)))
+    if (folder / LEGACY_RERANKER_MARKER).exists():
+        return RerankerMarker((folder / LEGACY_RERANKER_MARKER).read_text().strip())
+    return None
+
+
+def _find_reranker_folder(root: Path) -> Path | None:
+    marker = next(root.rglob(RERANKER_MARKER), None) or next(root.rglob(LEGACY_RERANKER_MARKER), None)
+    return None if marker is None else marker.parent
 
 
 def _resolve_registry(spec: str) -> Path:
@@ -125,13 +175,13 @@ def _resolve_registry(spec: str) -> Path:
         raise ModelNotAvailableError(
             f"could not load {uri} from the MLflow registry at {mlflow.get_tracking_uri()} ({type(err).__name__}: {err})"
         ) from err
-    reranker = next(local.rglob("synthir_reranker.txt"), None)
+    reranker = _find_reranker_folder(local)
     if reranker is not None:
-        return reranker.parent
+        return reranker
     generator = next(local.rglob(GENERATOR_MARKER), None)
     if generator is None:
         raise ModelNotAvailableError(f"{uri} is neither a synthir reranker nor a synthir generator (no "
-                                     "synthir_reranker.txt / synthir_generator.json in its artifacts)")
+                                     f"{RERANKER_MARKER} / {GENERATOR_MARKER} in its artifacts)")
     return generator_folder(generator.parent)
 
 

@@ -43,23 +43,25 @@ class RerankerPyfunc(mlflow.pyfunc.PythonModel):
 
 class GeneratorPyfunc(mlflow.pyfunc.PythonModel):
     """``predict`` takes a frame with a ``document`` column and returns one generated query per row,
-    with the few-shot prompt the generator was tuned on."""
+    prompted as the generator was tuned: its marker's template, number of examples and document length."""
 
     def load_context(self, context):
         from synthir.generation.backends.local import TransformersGenerator
         from synthir.generation.prompts import load_prompt
-        from synthir.models import generator_folder, read_generator_marker
+        from synthir.models import generator_folder, generator_prompt_source, read_generator_marker
 
         folder = generator_folder(Path(context.artifacts["model"]))
         marker = read_generator_marker(folder)
-        self.template = load_prompt((marker.get("prompt_id") or "inpars@v1").split("@")[0], num_examples=2)
+        prompt = generator_prompt_source(folder) or (marker.get("prompt_id") or "inpars@v1").split("@")[0]
+        self.template = load_prompt(str(prompt), num_examples=int(marker.get("num_examples", 2)))
+        self.max_doc_tokens = int(marker.get("max_doc_tokens", 256))
         self.generator = TransformersGenerator(str(folder))
 
     def predict(self, context, model_input, params=None):
         from synthir.generation.backends.base import DecodingParams
 
         params = DecodingParams(max_new_tokens=int((params or {}).get("max_new_tokens", 48)), stop=self.template.stop)
-        targets = [self.template.target(self.generator.truncate(text, 256)) for text in model_input["document"]]
+        targets = [self.template.target(self.generator.truncate(text, self.max_doc_tokens)) for text in model_input["document"]]
         outputs = self.generator.generate(self.template.prefix(), targets, params)
         return [self.template.parse(out[0].text)[0] for out in outputs]
 
@@ -111,6 +113,20 @@ def production_version(name: str, client: mlflow.MlflowClient | None = None):
         return client.get_model_version_by_alias(name, PRODUCTION)
     except mlflow.exceptions.MlflowException:
         return None
+
+
+# Versions cross this module's boundary as strings only: MLflow hands them back as int (aliases) or str
+# (registered versions) depending on the call, and an int never equals a str in a comparison.
+def production_version_id(name: str, client: mlflow.MlflowClient | None = None) -> str | None:
+    """The version ``production`` points at, as a string; None when the alias is unset."""
+    current = production_version(name, client)
+    return None if current is None else str(current.version)
+
+
+def alias_versions(name: str, client: mlflow.MlflowClient | None = None) -> dict[str, str]:
+    """Every alias of ``name`` and the version it points at, as strings."""
+    client = client or mlflow.MlflowClient()
+    return {alias: str(version) for alias, version in client.get_registered_model(name).aliases.items()}
 
 
 @dataclass
@@ -167,6 +183,7 @@ def decide_generator(candidate: dict[str, float], base: dict[str, float], produc
 def apply_decision(name: str, version: str, decision: PromotionDecision, client: mlflow.MlflowClient | None = None) -> None:
     """Record the decision and its figures on the version; move the alias when promoted."""
     client = client or mlflow.MlflowClient()
+    version = str(version)
     tags = {"promotion.decision": "promoted" if decision.promoted else "refused", "promotion.reason": decision.reason,
             "promotion.metric": decision.metric, "promotion.candidate": f"{decision.candidate:.6f}",
             "promotion.baseline": f"{decision.baseline:.6f}", "promotion.baseline_name": decision.baseline_name,
@@ -183,10 +200,10 @@ def apply_decision(name: str, version: str, decision: PromotionDecision, client:
 def promote(name: str, version: str, reason: str = "by hand", client: mlflow.MlflowClient | None = None) -> str | None:
     """Point ``production`` at ``version``; remembers the previous one for rollback."""
     client = client or mlflow.MlflowClient()
+    version = str(version)
     client.get_model_version(name, version)  # fails clearly on an unknown version
-    previous = production_version(name, client)
-    previous_version = str(previous.version) if previous else None
-    if previous_version == str(version):
+    previous_version = production_version_id(name, client)
+    if previous_version == version:
         return previous_version
     client.set_model_version_tag(name, version, "previous_production", previous_version or "")
     client.set_model_version_tag(name, version, "promoted_reason", reason)
@@ -204,8 +221,8 @@ def rollback(name: str, client: mlflow.MlflowClient | None = None) -> str:
     if not previous:
         raise RuntimeError(f"{name} v{current.version} was the first production version; nothing to roll back to")
     client.set_registered_model_alias(name, PRODUCTION, previous)
-    client.set_model_version_tag(name, current.version, "rolled_back", time.strftime("%Y-%m-%dT%H:%M:%S"))
-    return previous
+    client.set_model_version_tag(name, str(current.version), "rolled_back", time.strftime("%Y-%m-%dT%H:%M:%S"))
+    return str(previous)
 
 
 def main() -> None:
@@ -226,8 +243,8 @@ def main() -> None:
         print(f"{args.name}@{PRODUCTION} -> v{args.version} (was {previous or 'unset'})")
     elif args.action == "rollback":
         print(f"{args.name}@{PRODUCTION} -> v{rollback(args.name, client)}")
-    current = production_version(args.name, client)
-    rows = [{"version": str(v.version), "production": current is not None and str(v.version) == str(current.version),
+    current = production_version_id(args.name, client)
+    rows = [{"version": str(v.version), "production": str(v.version) == current,
              **{k: v.tags.get(k, "") for k in ("promotion.decision", "promotion.candidate", "corpus_fingerprint", "prompt_id", "copy_rate")}}
             for v in client.search_model_versions(f"name='{args.name}'")]
     print(json.dumps(sorted(rows, key=lambda r: int(r["version"])), indent=2))

@@ -59,3 +59,19 @@ def set_tags(tags: Mapping[str, Any]) -> None:
     import mlflow
 
     mlflow.set_tags({k: str(v) for k, v in tags.items()})
+
+
+def use_stack_tracking_uri() -> str:
+    """Point MLflow at the active ZenML stack's tracker (steps get this from ZenML; code that runs
+    while a pipeline is being composed, before any step, does not) and return the URI."""
+    import mlflow
+
+    try:
+        from zenml.client import Client
+
+        tracker = Client().active_stack.experiment_tracker
+    except Exception:  # no ZenML repository or stack: keep MLflow's own setting
+        tracker = None
+    if tracker is not None and hasattr(tracker, "get_tracking_uri"):
+        mlflow.set_tracking_uri(tracker.get_tracking_uri())
+    return mlflow.get_tracking_uri()

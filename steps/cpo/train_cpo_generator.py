@@ -23,11 +23,10 @@ def train_cpo_generator(
     if config.base_model != pairs.student and not config.base_model.startswith("registry:"):
         logger.warning("Tuning %s on pairs whose student was %s: the prompts and rejected queries came from another model",
                        config.base_model, pairs.student)
-    run_hash = config_hash(config, pairs.corpus_fingerprint, len(pairs), pairs.teacher, pairs.student,
-                           sorted(pairs.frame["chosen"]))
+    run_hash = config_hash(config, pairs.corpus_fingerprint, pairs.fingerprint(), pairs.teacher, pairs.student)
     root = Path(checkpoint_root) if checkpoint_root else default_cache_dir() / "cpo"
     started = time.perf_counter()
-    result = train_generator(pairs, config, root / run_hash, prompt_id=pairs.prompt_id)
+    result = train_generator(pairs, config, root / run_hash)
     seconds = time.perf_counter() - started
     log_params(vars(config), prefix="cpo.")
     for index, entry in enumerate(result.history):  # the training curves, under the pipeline's own names too

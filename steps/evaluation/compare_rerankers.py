@@ -27,9 +27,7 @@ def compare_rerankers(
     folder) re-scoring BM25's top ``depth``, on the same queries; a table and a per-query plot."""
     results = [evaluate(bm25_run, qrels, system="bm25")]
     for position, ref in enumerate(rerankers):
-        path = resolve_model(ref)
-        marker = path / "synthir_reranker.txt"
-        model = Reranker(path, model_type=None if marker.exists() else "bi-encoder")
+        model = Reranker(resolve_model(ref))  # type and length from the model's marker; plain folders: bi-encoder
         run = rerank(bm25_run, queries, corpus, model, depth=depth, name=ref)
         if fusion_weight is not None:
             run = fuse(run, bm25_run, fusion_weight)

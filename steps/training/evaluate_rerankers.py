@@ -57,15 +57,16 @@ def evaluate_rerankers(
     all_queries = queries.subset(judged)
     bm25 = BM25Index.build(corpus).search(all_queries, k=max(depth, 1000))
 
-    trained_run = rerank(bm25, all_queries, corpus, Reranker(reranker.model_dir), depth=depth, name="trained")
+    trained = Reranker(reranker.model_dir)  # scores at the length it was trained at (its marker)
+    trained_run = rerank(bm25, all_queries, corpus, trained, depth=depth, name="trained")
     if fusion_weight == "tune":
         weight, grid = tune_fusion_weight(trained_run, bm25, Qrels({q: qrels.judgments[q] for q in dev_ids}))
         logger.info("fusion weight tuned on %d dev queries: %.1f (%s)", len(dev_ids), weight, grid)
     else:
         weight = None if fusion_weight is None else float(fusion_weight)
     results = [evaluate(bm25, test_qrels, system="bm25")]
-    zero_shot = Reranker(resolve_model(reranker.base_model), model_type=reranker.model_type) \
-        if reranker.model_type == "bi-encoder" else None
+    zero_shot = Reranker(resolve_model(reranker.base_model), model_type=reranker.model_type,
+                         max_length=trained.max_length) if reranker.model_type == "bi-encoder" else None
     if zero_shot is not None:
         results.append(evaluate(rerank(bm25, all_queries, corpus, zero_shot, depth=depth, name="zero-shot"), test_qrels,
                                 system="zero-shot"))

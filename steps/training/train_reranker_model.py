@@ -6,10 +6,10 @@ from zenml import log_metadata, step
 from zenml.logger import get_logger
 
 from synthir.data.synthetic import SyntheticQueries
-from synthir.generation.generate import config_hash
 from synthir.retrieval.bm25 import default_cache_dir
 from synthir.tracking import log_metrics, log_params
 from synthir.training import RerankerTrainingConfig, Triples, train_reranker
+from synthir.training.rerankers import training_run_key
 from synthir.training.artifacts import RerankerModel
 
 logger = get_logger(__name__)
@@ -21,7 +21,7 @@ def train_reranker_model(
 ) -> Annotated[RerankerModel, "reranker"]:
     """Train a bi-encoder or cross-encoder on the triples; checkpoints resume a killed run."""
     config = RerankerTrainingConfig(**training)
-    run_hash = config_hash(config, triples.corpus_fingerprint, len(triples), queries.config_hash)
+    run_hash = training_run_key(config, triples)
     root = Path(checkpoint_root) if checkpoint_root else default_cache_dir() / "training"
     started = time.perf_counter()
     result = train_reranker(triples, config, root / run_hash)

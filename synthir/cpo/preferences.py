@@ -27,7 +27,7 @@ import pandas as pd
 
 from synthir.config import from_mapping
 from synthir.cpo.query_eval import QueryEvalScorer
-from synthir.data.records import Corpus, Qrels, Queries
+from synthir.data.records import Corpus, Qrels, Queries, frame_fingerprint
 from synthir.data.synthetic import SyntheticQueries, SyntheticQuery
 from synthir.generation.backends.base import GeneratorBackend
 from synthir.generation.generate import QueryGenerationConfig, generate_queries
@@ -85,9 +85,17 @@ class PreferencePairs:
     reference_source: str = ""
     corpus_fingerprint: str = ""
     figures: dict[str, float] = field(default_factory=dict)
+    # how the student was prompted, so the tuned generator is registered with the same prompt
+    prompt_source: str = ""  # the template file
+    num_examples: int = 2
+    max_doc_tokens: int = 256
 
     def __len__(self) -> int:
         return len(self.frame)
+
+    def fingerprint(self) -> str:
+        """Content hash of every pair (prompts, chosen and rejected completions, scores)."""
+        return frame_fingerprint(self.frame)
 
     def training_rows(self) -> list[dict[str, str]]:
         return self.frame[["prompt", "chosen", "rejected"]].to_dict("records")
@@ -99,7 +107,8 @@ class PreferencePairs:
     def meta(self) -> dict[str, Any]:
         return {"teacher": self.teacher, "student": self.student, "prompt_id": self.prompt_id,
                 "reference_source": self.reference_source, "corpus_fingerprint": self.corpus_fingerprint,
-                "figures": self.figures}
+                "figures": self.figures, "prompt_source": self.prompt_source, "num_examples": self.num_examples,
+                "max_doc_tokens": self.max_doc_tokens}
 
 
 def references_from_qrels(queries: Queries, qrels: Qrels, corpus: Corpus, name: str = "qrels") -> SyntheticQueries:
@@ -196,4 +205,5 @@ def build_preference_pairs(
                 len(rows), dropped["tie"], dropped["same_text"], figures["pairs_per_s"])
     return PreferencePairs(frame, teacher=names["teacher"], student=names["student"], prompt_id=template.full_id,
                            reference_source=references.generator, corpus_fingerprint=corpus.fingerprint(),
-                           figures=figures)
+                           figures=figures, prompt_source=template.source, num_examples=len(template.selected_examples()),
+                           max_doc_tokens=config.max_doc_tokens)

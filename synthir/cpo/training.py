@@ -23,8 +23,8 @@ import torch
 from synthir.config import from_mapping
 from synthir.cpo.preferences import PreferencePairs
 from synthir.data.io import atomic_folder
-from synthir.models import read_generator_marker, write_generator_marker
-from synthir.training.rerankers import last_checkpoint, training_arguments
+from synthir.models import generator_prompt_source, read_generator_marker, write_generator_marker
+from synthir.training.rerankers import check_schedule, last_checkpoint, training_arguments
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +46,8 @@ class CPOTrainingConfig:
     gradient_accumulation_steps: int = 1
     max_length: int = 512  # prompt + completion tokens
     warmup_ratio: float = 0.1
+    lr_scheduler_type: str = "linear"  # transformers' schedule names: linear | constant | cosine | ...
+    optim: str = "adamw_torch"  # transformers' optimiser names
     lora_r: int = 16
     lora_alpha: int = 32
     lora_dropout: float = 0.05
@@ -65,6 +67,7 @@ class CPOTrainingConfig:
             raise ValueError(f"cpo.beta must be > 0, got {self.beta}")
         if self.batch_size < 1 or self.lora_r < 1:
             raise ValueError("cpo.batch_size and cpo.lora_r must be >= 1")
+        check_schedule(self, "cpo")
 
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> CPOTrainingConfig:
@@ -87,8 +90,7 @@ def lora_b_norm(model: torch.nn.Module) -> float:
     return float(torch.stack(squares).sum().sqrt()) if squares else 0.0
 
 
-def train_generator(pairs: PreferencePairs, config: CPOTrainingConfig, output_dir: str | Path,
-                    prompt_id: str = "") -> GeneratorTrainingResult:
+def train_generator(pairs: PreferencePairs, config: CPOTrainingConfig, output_dir: str | Path) -> GeneratorTrainingResult:
     """CPO + LoRA on ``pairs``; saves to ``<output_dir>/adapter`` and, when merging, ``<output_dir>/model``."""
     os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
     from datasets import Dataset
@@ -127,17 +129,20 @@ def train_generator(pairs: PreferencePairs, config: CPOTrainingConfig, output_di
     losses = [entry["loss"] for entry in history] or [float(output.training_loss)]
     norm = lora_b_norm(trainer.model)
 
+    # how the student was prompted during tuning: the registered generator prompts the same way
+    marker = {"base_model": config.base_model, "prompt_id": pairs.prompt_id, "num_examples": pairs.num_examples,
+              "max_doc_tokens": pairs.max_doc_tokens}
     adapter_dir = model_dir = output_dir / "adapter"
     with atomic_folder(adapter_dir) as folder:
         trainer.model.save_pretrained(str(folder))
         tokenizer.save_pretrained(str(folder))
-        write_generator_marker(folder, "adapter", config.base_model, prompt_id)
+        write_generator_marker(folder, "adapter", marker, pairs.prompt_source)
     if config.save == "merged":
         model_dir = output_dir / "model"
         with atomic_folder(model_dir) as folder:
             trainer.model.merge_and_unload().save_pretrained(str(folder))
             tokenizer.save_pretrained(str(folder))
-            write_generator_marker(folder, "merged", config.base_model, prompt_id)
+            write_generator_marker(folder, "merged", marker, pairs.prompt_source)
     return GeneratorTrainingResult(model_dir, adapter_dir, losses, history, int(output.global_step), norm, asdict(config))
 
 
@@ -156,5 +161,6 @@ def merge_adapter(adapter_dir: Path, target: Path) -> Path:
     with atomic_folder(target) as folder:
         merged.save_pretrained(str(folder))
         tokenizer.save_pretrained(str(folder))
-        write_generator_marker(folder, "merged", marker["base_model"], marker.get("prompt_id", ""))
+        write_generator_marker(folder, "merged", {k: v for k, v in marker.items() if k not in ("format", "prompt_file")},
+                               generator_prompt_source(adapter_dir))
     return target

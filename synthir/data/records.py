@@ -13,6 +13,14 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 
+def frame_fingerprint(frame: pd.DataFrame) -> str:
+    """Content hash of a frame's rows, columns and row order: two frames hash alike only when every
+    value is the same (a count of rows would let different data resume the same checkpoint)."""
+    digest = hashlib.sha256(",".join(map(str, frame.columns)).encode())
+    digest.update(pd.util.hash_pandas_object(frame.astype(str), index=False).to_numpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
 @dataclass(frozen=True)
 class Document:
     doc_id: str

@@ -98,23 +98,31 @@ class SyntheticQueries:
 
 
 def write_inpars_jsonl(queries: SyntheticQueries, path: str | Path) -> Path:
+    fewshot_queries = set(queries.fewshot_query_ids)
     with atomic_write(path) as out:
         for q in queries:
             record = {"doc_id": q.doc_id, "doc_text": q.doc_text, "query": q.query, "log_probs": q.log_probs,
                       "prompt_text": q.prompt_text, "fewshot_examples": q.fewshot_examples}
-            if q.extra:
-                record["synthir"] = {"prompt_id": q.prompt_id, "generator": q.generator, **q.extra}
+            ours = {**q.extra}
+            if fewshot_queries:  # judged example queries (promptagator): evaluation must leave them out
+                ours["fewshot_query_ids"] = [x for x in q.fewshot_examples if x in fewshot_queries]
+            if ours:
+                record["synthir"] = {"prompt_id": q.prompt_id, "generator": q.generator, **ours}
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
     return Path(path)
 
 
 def read_inpars_jsonl(path: str | Path, generator: str = "", prompt_id: str = "inpars",
                       on_bad_line: str = "raise") -> SyntheticQueries:
-    """Read InPars-format synthetic queries (ours or the ones the InPars authors published)."""
+    """Read InPars-format synthetic queries (ours or the ones the InPars authors published).
+
+    Our files carry a ``synthir`` block per row; its ``fewshot_query_ids`` (the judged queries a
+    promptagator prompt showed) come back as ``fewshot_query_ids``, so evaluation still leaves them out."""
     path = require_file(Path(path), "InPars JSONL (doc_id, doc_text/text, query, log_probs, ...)")
     stats = ReadStats()
     queries: list[SyntheticQuery] = []
     per_doc: dict[str, int] = {}
+    fewshot_query_ids: set[str] = set()
     for line, record in iter_json_lines(path, stats, on_bad_line):
         doc_id = str(pick_field(record, ("doc_id", "docid", "_id"), path, line, "document id"))
         query = pick_field(record, ("query", "question"), path, line, "query")
@@ -125,7 +133,8 @@ def read_inpars_jsonl(path: str | Path, generator: str = "", prompt_id: str = "i
             raise DataFormatError(path, line, "log_probs must be a list of numbers")
         fewshot = record.get("fewshot_examples") or []
         ours = record.get("synthir") or {}
-        extra = {k: v for k, v in ours.items() if k not in ("prompt_id", "generator")}
+        extra = {k: v for k, v in ours.items() if k not in ("prompt_id", "generator", "fewshot_query_ids")}
+        fewshot_query_ids.update(str(x) for x in ours.get("fewshot_query_ids") or [])
         extra["index"] = per_doc.get(doc_id, 0)
         per_doc[doc_id] = extra["index"] + 1
         queries.append(SyntheticQuery(
@@ -137,4 +146,5 @@ def read_inpars_jsonl(path: str | Path, generator: str = "", prompt_id: str = "i
     if not queries:
         raise DataFormatError(path, None, "no synthetic queries found; expected one JSON object per line")
     return SyntheticQueries(queries, generator=generator or queries[0].generator, prompt_id=queries[0].prompt_id,
+                            fewshot_query_ids=sorted(fewshot_query_ids),
                             stats={"skipped_bad_lines": stats.skipped_bad_lines})

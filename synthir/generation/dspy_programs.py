@@ -552,8 +552,8 @@ def generate_queries_with_program(
     adapter = PrefilledChatAdapter()
     generator = backend.name if backend is not None else str(getattr(lm, "model", "lm"))
     fallback = static_fallback(fallback_template, lm, backend, config.max_new_tokens) if fallback_template else None
-    describe = backend.describe() if backend is not None else {"model": generator}
-    run_hash = config_hash(config, compiled.prompt_id, fallback_template.full_id if fallback_template else "",
+    describe = backend.output_settings() if backend is not None else {"model": generator}
+    run_hash = config_hash(config.output_settings(), compiled.prompt_id, fallback_template.full_id if fallback_template else "",
                            describe, retries, max_tokens, corpus.fingerprint())
     demo_ids = [f"demo-{i}" for i in range(len(compiled.demos))]
 

@@ -41,6 +41,11 @@ class QueryGenerationConfig:
     shard_size: int = 64  # documents per checkpoint shard
     keep_prompt_text: bool = False  # store the full prompt on each row (large; the InPars format has it)
 
+    def output_settings(self) -> dict:
+        """Every setting that can change the generated rows: the checkpoint key leaves out
+        ``shard_size``, which only decides how often a checkpoint is written."""
+        return {k: v for k, v in asdict(self).items() if k != "shard_size"}
+
     def decoding(self, stop: list[str]) -> DecodingParams:
         return DecodingParams(max_new_tokens=self.max_new_tokens, do_sample=self.do_sample,
                               temperature=self.temperature, top_p=self.top_p,
@@ -92,8 +97,8 @@ def generate_queries(
 ) -> GenerationRun:
     """Queries for a seeded sample of the corpus; checkpoints under ``checkpoint_root/<run hash>``."""
     sample = sample_documents(corpus, config.max_generations, config.seed)
-    run_hash = config_hash(config, template.full_id, [e.id for e in template.selected_examples()],
-                           backend.describe(), corpus.fingerprint())
+    run_hash = config_hash(config.output_settings(), template.full_id, [e.id for e in template.selected_examples()],
+                           backend.output_settings(), corpus.fingerprint())
     prefix = template.prefix()
     params = config.decoding(template.stop)
     fewshot_ids = [e.id for e in template.selected_examples()]

@@ -2,8 +2,10 @@
 
 - ``scores``: mean token log-probability of the query under its generator (InPars); keep the top ``keep``.
 - ``reranker``: score of (query, source document) by a relevance model; keep the top ``keep``.
-  ``model_type: bi-encoder`` (cosine of sentence embeddings; offline default all-MiniLM-L6-v2) or
-  ``cross-encoder`` (sentence-transformers CrossEncoder, e.g. a monoBERT/MiniLM MS MARCO checkpoint).
+  ``model_type: bi-encoder`` (cosine of sentence embeddings; offline default all-MiniLM-L6-v2),
+  ``cross-encoder`` (sentence-transformers CrossEncoder, e.g. a monoBERT/MiniLM MS MARCO checkpoint) or
+  ``monot5`` (log-probability of "true", as InPars-v2 filters with monoT5-3B). Left out, the type and
+  ``max_length`` come from a trained model's marker (a zero-shot folder: bi-encoder, 256 tokens).
 - ``consistency``: Promptagator's round-trip filter, which the InPars toolkit lacks: keep a query only
   if BM25 over the corpus ranks its source document within ``top_k``.
 - ``none``: keep everything.
@@ -20,6 +22,7 @@ from typing import Any
 
 from synthir.data.records import Corpus, Queries
 from synthir.data.synthetic import SyntheticQuery
+from synthir.models import RERANKER_TYPES
 
 logger = logging.getLogger(__name__)
 FILTERS = ("scores", "reranker", "consistency", "none")
@@ -51,7 +54,17 @@ def validate_filter_specs(specs: list[dict[str, Any]] | None) -> list[dict[str, 
         if unknown:
             raise ValueError(f"filters[{position}] ({name}): unknown field(s) {sorted(unknown)}; allowed: {sorted(FILTER_FIELDS[name])}")
         if "keep" in spec:
-            keep_count(spec["keep"], 1)  # validates
+            try:
+                keep_count(spec["keep"], 1)
+            except ValueError as err:
+                raise ValueError(f"filters[{position}].keep ({name}): {err}") from None
+        if "model_type" in spec and spec["model_type"] not in RERANKER_TYPES:
+            raise ValueError(f"filters[{position}].model_type ({name}): {spec['model_type']!r} is not supported; "
+                             f"choose one of {RERANKER_TYPES}")
+        for field_name in ("batch_size", "max_length", "top_k"):
+            value = spec.get(field_name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+                raise ValueError(f"filters[{position}].{field_name} ({name}): expected a whole number >= 1, got {value!r}")
         checked.append(spec)
     return checked
 
@@ -76,14 +89,12 @@ def scores_filter(rows: list[SyntheticQuery], keep: int | float = 0.5) -> list[S
 
 
 def relevance_scores(rows: list[SyntheticQuery], model: str = "package:all-minilm-l6-v2",
-                     model_type: str = "bi-encoder", batch_size: int = 64, max_length: int = 256) -> list[float]:
+                     model_type: str | None = None, batch_size: int = 64, max_length: int | None = None) -> list[float]:
     """(query, source document) scores from the same ``Reranker`` the training side uses: bf16 where
     supported, and a bi-encoder embeds each document once however many queries share it."""
     from synthir.models import resolve_model
     from synthir.training.rerankers import Reranker
 
-    if model_type not in ("bi-encoder", "cross-encoder"):
-        raise ValueError(f"reranker.model_type must be 'bi-encoder' or 'cross-encoder', got {model_type!r}")
     scorer = Reranker(resolve_model(model), model_type=model_type, max_length=max_length, batch_size=batch_size)
     scorer.precompute([r.doc_id for r in rows], [r.doc_text for r in rows])
     return scorer.score([r.query for r in rows], [r.doc_text for r in rows], [r.doc_id for r in rows])

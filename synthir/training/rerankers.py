@@ -23,10 +23,11 @@ from pathlib import Path
 
 import torch
 
+from synthir.models import DEFAULT_MAX_LENGTH, RERANKER_TYPES, read_reranker_marker, write_reranker_marker
 from synthir.training.triples import Triples
 
 logger = logging.getLogger(__name__)
-MODEL_TYPES = ("bi-encoder", "cross-encoder", "monot5")
+MODEL_TYPES = RERANKER_TYPES
 MONOT5_TEMPLATE = "Query: {query} Document: {document} Relevant:"
 
 
@@ -41,6 +42,8 @@ class RerankerTrainingConfig:
     gradient_accumulation_steps: int = 1
     max_length: int = 256
     warmup_ratio: float = 0.1
+    lr_scheduler_type: str = "linear"  # linear | constant | constant_with_warmup | cosine (transformers' names)
+    optim: str = "adamw_torch"  # adamw_torch | adafactor (the InPars / monoT5 recipes) | any transformers optimiser
     seed: int = 42
     save_steps: int = 200
     logging_steps: int = 10
@@ -48,13 +51,28 @@ class RerankerTrainingConfig:
 
     def __post_init__(self) -> None:
         if self.model_type not in MODEL_TYPES:
-            raise ValueError(f"model_type must be one of {MODEL_TYPES}, got {self.model_type!r}")
+            raise ValueError(f"training.model_type must be one of {MODEL_TYPES}, got {self.model_type!r}")
+        check_schedule(self, "training")
+
+
+def check_schedule(config, where: str) -> None:
+    """The optimiser and schedule names transformers accepts, checked when the config is built."""
+    from transformers.trainer_utils import SchedulerType
+    from transformers.training_args import OptimizerNames
+
+    schedules = [s.value for s in SchedulerType]
+    if config.lr_scheduler_type not in schedules:
+        raise ValueError(f"{where}.lr_scheduler_type must be one of {schedules}, got {config.lr_scheduler_type!r}")
+    optimisers = [o.value for o in OptimizerNames]
+    if config.optim not in optimisers:
+        raise ValueError(f"{where}.optim must be one of transformers' optimisers (e.g. adamw_torch, adafactor), "
+                         f"got {config.optim!r}")
 
 
 def training_arguments(args_class, config, output_dir: Path, **extra):
     """Trainer arguments shared by reranker and generator training (``config`` has the common fields:
-    learning_rate, epochs, max_steps, batch_size, gradient_accumulation_steps, seed, save_steps,
-    logging_steps, warmup_ratio, cpu_bf16); ``extra`` adds the trainer-specific ones."""
+    learning_rate, lr_scheduler_type, optim, epochs, max_steps, batch_size, gradient_accumulation_steps,
+    seed, save_steps, logging_steps, warmup_ratio, cpu_bf16); ``extra`` adds the trainer-specific ones."""
     import mlflow
 
     from synthir.generation.backends.local import cpu_supports_bf16
@@ -69,6 +87,8 @@ def training_arguments(args_class, config, output_dir: Path, **extra):
         **warmup,
         output_dir=str(output_dir / "checkpoints"),
         learning_rate=config.learning_rate,
+        lr_scheduler_type=config.lr_scheduler_type,
+        optim=config.optim,
         num_train_epochs=config.epochs,
         max_steps=config.max_steps,
         per_device_train_batch_size=config.batch_size,
@@ -91,6 +111,15 @@ def last_checkpoint(output_dir: Path) -> str | None:
 
     folder = output_dir / "checkpoints"
     return get_last_checkpoint(str(folder)) if folder.is_dir() else None
+
+
+def training_run_key(config: RerankerTrainingConfig, triples: Triples) -> str:
+    """The checkpoint folder's name: the whole config and the triples' content. Other filters or
+    negatives with the same number of triples train anew instead of resuming (and returning) another
+    run's final checkpoint."""
+    from synthir.generation.generate import config_hash
+
+    return config_hash(config, triples.corpus_fingerprint, triples.fingerprint())
 
 
 @dataclass
@@ -145,7 +174,7 @@ def train_reranker(triples: Triples, config: RerankerTrainingConfig, output_dir:
         losses = [float(output.training_loss)]
     model_dir = output_dir / "model"
     model.save_pretrained(str(model_dir))
-    (model_dir / "synthir_reranker.txt").write_text(config.model_type)
+    write_reranker_marker(model_dir, config.model_type, config.max_length)
     return TrainingResult(model_dir, losses, int(output.global_step), asdict(config))
 
 
@@ -174,19 +203,25 @@ def _train_monot5(frame, base: str, config: RerankerTrainingConfig, output_dir: 
     model_dir = output_dir / "model"
     model.save_pretrained(str(model_dir))
     tokenizer.save_pretrained(str(model_dir))
-    (model_dir / "synthir_reranker.txt").write_text("monot5")
+    write_reranker_marker(model_dir, "monot5", config.max_length)
     return TrainingResult(model_dir, losses, int(output.global_step), asdict(config))
 
 
 class Reranker:
-    """Scores (query, document) pairs with a trained or zero-shot model."""
+    """Scores (query, document) pairs with a trained or zero-shot model.
 
-    def __init__(self, path: str | Path, model_type: str | None = None, max_length: int = 256, batch_size: int = 64):
+    ``model_type`` and ``max_length`` default to what the folder's marker records (the type and the
+    length it was trained at); a folder without one is a zero-shot bi-encoder at 256 tokens."""
+
+    def __init__(self, path: str | Path, model_type: str | None = None, max_length: int | None = None,
+                 batch_size: int = 64):
         from synthir.generation.backends.local import pick_device, pick_dtype
 
         path = Path(path)
-        marker = path / "synthir_reranker.txt"
-        self.model_type = model_type or (marker.read_text().strip() if marker.exists() else "bi-encoder")
+        marker = read_reranker_marker(path)
+        self.model_type = model_type or (marker.model_type if marker else "bi-encoder")
+        max_length = max_length or (marker.max_length if marker else DEFAULT_MAX_LENGTH)
+        self.max_length = max_length
         self.batch_size = batch_size
         device = pick_device("auto")
         dtype = pick_dtype("auto", device)  # bf16 inference where supported (~2.5x on this CPU)
@@ -204,7 +239,6 @@ class Reranker:
 
             self.tokenizer = AutoTokenizer.from_pretrained(str(path))
             self.model = AutoModelForSeq2SeqLM.from_pretrained(str(path)).to(device).eval()
-            self.max_length = max_length
             # first token of each word: "▁true"/"▁false" for T5's vocabulary, "t"/"f" for byte-level ones
             self.true_false = [self.tokenizer(word, add_special_tokens=False).input_ids[0] for word in ("true", "false")]
         else:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from synthir.data.io import atomic_write
-from synthir.data.records import Corpus, Qrels, Queries
+from synthir.data.records import Corpus, Qrels, Queries, frame_fingerprint
 from synthir.data.synthetic import SyntheticQueries
 from synthir.retrieval import BM25Index
 
@@ -28,6 +28,10 @@ class Triples:
 
     def __len__(self) -> int:
         return len(self.frame)
+
+    def fingerprint(self) -> str:
+        """Content hash of every triple (ids and texts), in training order."""
+        return frame_fingerprint(self.frame)
 
     def write_tsv(self, path: str | Path) -> Path:
         """The InPars / sentence-transformers TSV: query, positive text, negative text."""

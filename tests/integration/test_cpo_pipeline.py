@@ -8,10 +8,13 @@ pytestmark = pytest.mark.integration
 
 def test_cpo_pipeline_tunes_registers_and_gates_a_generator(zenml_stack, demo_dir, tmp_path):
     """configs/cpo.yaml made tiny: Gemma-3-270M teacher, SmolLM2 student, 6 references, 2 CPO steps,
-    3 held-out documents, merged weights."""
+    3 held-out documents, merged weights. The gate is opened on purpose (a margin no score can miss,
+    no copy guard) so the promote branch runs whatever the tiny model scores; the refuse branch is
+    tested against the same registry code in tests/unit/test_registry.py."""
     config = yaml.safe_load((PROJECT_ROOT / "configs" / "cpo.yaml").read_text())
     parameters = config["parameters"]
-    parameters.update({"collection": str(demo_dir), "held_out": 3, "max_copy_rate_increase": 0.05})
+    parameters.update({"collection": str(demo_dir), "held_out": 3, "promotion_margin": -1e9,
+                       "max_copy_rate_increase": 1e9})
     parameters["preferences"].update({"max_references": 6, "max_new_tokens": 32})
     parameters["cpo"].update({"max_steps": 2, "batch_size": 2, "lora_r": 4, "lora_alpha": 8, "save": "merged", "logging_steps": 1})
     zenml_pipeline_run("pipelines.cpo.cpo_pipeline", config, tmp_path)
@@ -40,11 +43,12 @@ def test_cpo_pipeline_tunes_registers_and_gates_a_generator(zenml_stack, demo_di
     version = client.get_model_version("inpars-generator", promotion["version"])
     assert version.tags["teacher"] == "package:gemma3-270m" and version.tags["format"] == "merged"
     assert version.tags["corpus_fingerprint"] == pairs.corpus_fingerprint
-    assert version.tags["promotion.decision"] == ("promoted" if promotion["promoted"] else "refused")
-    expected = registry_decision(comparison, 0.005, 0.05)
-    assert promotion["promoted"] == expected, promotion["reason"]
-    aliases = client.get_registered_model("inpars-generator").aliases
-    assert (aliases.get("production") == promotion["version"]) == promotion["promoted"]
+    assert promotion["promoted"], promotion["reason"]
+    assert version.tags["promotion.decision"] == "promoted"
+    from synthir import registry
+
+    assert registry.alias_versions("inpars-generator", client)["production"] == promotion["version"]
+    assert registry.production_version_id("inpars-generator", client) == promotion["version"]
 
     # the registered version is an MLflow pyfunc model: it loads anywhere and writes queries for documents
     import pandas as pd
@@ -54,8 +58,3 @@ def test_cpo_pipeline_tunes_registers_and_gates_a_generator(zenml_stack, demo_di
     out = model.predict(pd.DataFrame({"document": ["Honey bees beat their wings 200 times a second to fly."]}))
     assert len(out) == 1 and isinstance(out[0], str)
 
-
-def registry_decision(comparison, margin, max_increase) -> bool:
-    """The gate's rule, restated: beats the base by the margin and does not copy more."""
-    candidate, base = comparison["candidate"], comparison["base"]
-    return candidate["query_eval"] >= base["query_eval"] + margin and candidate["copy_rate"] <= base["copy_rate"] + max_increase

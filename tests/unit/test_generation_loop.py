@@ -119,3 +119,46 @@ def test_promptagator_records_its_example_query_ids():
     assert sorted(run.queries.fewshot_query_ids) == sorted(e.id for e in template.selected_examples())
     assert len(run.queries.fewshot_query_ids) == 3
     assert run.queries.prompt_id == "promptagator@v1"
+
+
+class BatchedEchoBackend(EchoBackend):
+    """EchoBackend that reports a batch size, as the local backend does in its description."""
+
+    def __init__(self, batch_size: int, **kwargs):
+        super().__init__(**kwargs)
+        self.batch_size = batch_size
+
+    def describe(self):
+        return {**super().describe(), "batch_size": str(self.batch_size)}
+
+
+def test_a_restart_with_a_smaller_batch_or_shard_size_resumes(tmp_path):
+    """batch_size and shard_size cannot change the queries: after running out of memory, a restart
+    with a smaller batch resumes the checkpoints instead of regenerating everything."""
+    template = load_prompt("inpars")
+    with pytest.raises(KeyboardInterrupt):
+        generate_queries(CORPUS, BatchedEchoBackend(32, fail_after=7), template,
+                         QueryGenerationConfig(max_generations=10, shard_size=3), checkpoint_root=tmp_path, show_progress=False)
+    smaller = BatchedEchoBackend(4)
+    resumed = generate_queries(CORPUS, smaller, template, QueryGenerationConfig(max_generations=10, shard_size=2),
+                               checkpoint_root=tmp_path, show_progress=False)
+    assert len(smaller.seen) == 4 and len(resumed.queries) == 10
+    assert len(list(tmp_path.iterdir())) == 1  # one checkpoint folder: the same key
+
+
+def test_imported_promptagator_queries_keep_their_example_query_ids(tmp_path):
+    """Written and read back, the judged example queries are still known, so evaluation leaves them out."""
+    from synthir.data import Qrels, Queries
+    from synthir.generation import with_collection_examples
+
+    queries = Queries({f"q{i}": f"question {i}" for i in range(6)})
+    qrels = Qrels({f"q{i}": {f"d{i:02d}": 1} for i in range(6)})
+    template = with_collection_examples(load_prompt("promptagator"), CORPUS, queries, qrels, num_examples=3, seed=0)
+    run = generate_queries(CORPUS, EchoBackend(), template, QueryGenerationConfig(max_generations=2), show_progress=False)
+    back = read_inpars_jsonl(write_inpars_jsonl(run.queries, tmp_path / "promptagator.jsonl"))
+    assert back.fewshot_query_ids == sorted(run.queries.fewshot_query_ids) and len(back.fewshot_query_ids) == 3
+    assert all("fewshot_query_ids" not in q.extra for q in back)
+    # a static prompt's example ids are not judged queries: nothing to leave out
+    static = generate_queries(CORPUS, EchoBackend(), load_prompt("inpars"), QueryGenerationConfig(max_generations=2),
+                              show_progress=False)
+    assert read_inpars_jsonl(write_inpars_jsonl(static.queries, tmp_path / "static.jsonl")).fewshot_query_ids == []

@@ -74,3 +74,20 @@ def test_rollback_without_history_is_refused(client, model_dir):
     registry.promote("inpars-reranker", v1, client=client)
     with pytest.raises(RuntimeError, match="first production version"):
         registry.rollback("inpars-reranker", client)
+
+
+def test_versions_are_strings_on_both_branches_of_the_gate(client, model_dir):
+    """MLflow returns alias versions as int and registered versions as str; the registry boundary
+    hands out strings only, so a promoted version compares equal to the alias, and a refused one never."""
+    promoted = new_version(client, model_dir, 0.44)
+    registry.apply_decision("inpars-reranker", int(promoted), registry.decide("ndcg_at_10", 0.44, 0.36, None, 0.01), client)
+    assert registry.alias_versions("inpars-reranker", client) == {"production": promoted}
+    assert registry.production_version_id("inpars-reranker", client) == promoted
+    assert isinstance(promoted, str)
+
+    refused = new_version(client, model_dir, 0.30)
+    registry.apply_decision("inpars-reranker", refused, registry.decide("ndcg_at_10", 0.30, 0.36, 0.44, 0.01), client)
+    assert registry.production_version_id("inpars-reranker", client) == promoted != refused
+    assert client.get_model_version("inpars-reranker", refused).tags["promotion.decision"] == "refused"
+    # promoting the version already in production by hand is a no-op that still answers with a string
+    assert registry.promote("inpars-reranker", int(promoted), client=client) == promoted

@@ -63,7 +63,7 @@ def test_tiny_training_run_lowers_the_loss(demo, tmp_path, model_type):
     assert last_epoch < first_epoch, result.losses
     assert (tmp_path / model_type / "checkpoints").is_dir()
     reranker = Reranker(result.model_dir)
-    assert reranker.model_type == model_type
+    assert reranker.model_type == model_type and reranker.max_length == 96  # the trained length travels with it
     doc = demo.corpus["d001"]
     other = demo.corpus["d200"]
     scores = reranker.score([doc.title.lower()] * 2, [doc.contents, other.contents], ["d001", "d200"])
@@ -93,6 +93,25 @@ def test_monot5_training_and_scoring(demo, tmp_path):
     per_epoch = result.steps // 6
     assert sum(result.losses[-per_epoch:]) < sum(result.losses[:per_epoch])
     reranker = Reranker(result.model_dir)
-    assert reranker.model_type == "monot5"
+    assert reranker.model_type == "monot5" and reranker.max_length == 128
     scores = reranker.score(["bees", "bees"], ["honey bees", "solar panels"])
     assert len(scores) == 2 and all(s <= 0 for s in scores)  # log P(true) under the true/false choice
+
+    # monoT5 as a filter (InPars-v2): type and length from the model's marker
+    from synthir.quality.filters import reranker_filter
+
+    rows = judged_pairs(demo).queries[:6]
+    kept = reranker_filter(rows, keep=0.5, model=str(result.model_dir), batch_size=4)
+    assert len(kept) == 3 and all(r in rows for r in kept)
+
+
+def test_training_checkpoints_are_keyed_on_the_triples_content_not_their_count(demo):
+    from synthir.training.rerankers import training_run_key
+
+    triples = build_triples(judged_pairs(demo), demo.corpus, negatives_per_query=1, seed=0)
+    other_negatives = build_triples(judged_pairs(demo), demo.corpus, negatives_per_query=1, seed=1)
+    assert len(triples) == len(other_negatives) and not triples.frame.equals(other_negatives.frame)
+    config = RerankerTrainingConfig()
+    assert training_run_key(config, triples) != training_run_key(config, other_negatives)
+    assert training_run_key(config, triples) == training_run_key(RerankerTrainingConfig(), triples)
+    assert training_run_key(config, triples) != training_run_key(RerankerTrainingConfig(learning_rate=1e-5), triples)

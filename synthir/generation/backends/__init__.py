@@ -12,6 +12,22 @@ BACKEND_FIELDS = {
 }
 
 
+def pin_generator_spec(spec: dict[str, Any] | None) -> dict[str, Any] | None:
+    """``spec`` with a ``registry:<name>@<alias>`` model replaced by the version the alias names now.
+
+    Pipelines call this while they are composed, so the step's cache key and lineage hold the version:
+    after a promotion moves the alias, a re-run generates with the new model instead of reusing the
+    old one's cached queries."""
+    model = (spec or {}).get("model", "")
+    if not isinstance(model, str) or not model.startswith("registry:") or "@" not in model:
+        return spec
+    from synthir.models import pin_registry_ref
+    from synthir.tracking import use_stack_tracking_uri
+
+    use_stack_tracking_uri()
+    return {**spec, "model": pin_registry_ref(model)}
+
+
 def make_backend(spec: dict[str, Any]) -> GeneratorBackend:
     """Build a backend from a config mapping: ``{"backend": "local" | "served", ...its fields}``."""
     spec = dict(spec)
@@ -32,4 +48,4 @@ def make_backend(spec: dict[str, Any]) -> GeneratorBackend:
     return OpenAICompletionsGenerator(**spec)
 
 
-__all__ = ["BACKEND_FIELDS", "Completion", "DecodingParams", "GeneratorBackend", "make_backend"]
+__all__ = ["BACKEND_FIELDS", "Completion", "DecodingParams", "GeneratorBackend", "make_backend", "pin_generator_spec"]

@@ -46,6 +46,14 @@ class GeneratorBackend(ABC):
     def describe(self) -> dict[str, str]:
         return {"backend": type(self).__name__, "model": self.name}
 
+    def output_settings(self) -> dict[str, str]:
+        """``describe()`` less the throughput settings, which cannot change what is generated: the
+        checkpoint key, so a restart with a smaller batch (after running out of memory) resumes."""
+        return {k: v for k, v in self.describe().items() if k not in THROUGHPUT_SETTINGS}
+
+
+THROUGHPUT_SETTINGS = frozenset({"batch_size", "concurrency"})
+
 
 def cut_at_stop(text: str, stops: list[str]) -> tuple[str, bool]:
     """Text before the earliest stop string, and whether one was found."""
