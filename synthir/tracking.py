@@ -63,9 +63,15 @@ def set_tags(tags: Mapping[str, Any]) -> None:
 
 def use_stack_tracking_uri() -> str:
     """Point MLflow at the active ZenML stack's tracker (steps get this from ZenML; code that runs
-    while a pipeline is being composed, before any step, does not) and return the URI."""
+    while a pipeline is being composed, before any step, does not) and return the URI. An explicit
+    ``MLFLOW_TRACKING_URI`` in the environment wins, as it does for MLflow itself."""
+    import os
+
     import mlflow
 
+    if os.environ.get("MLFLOW_TRACKING_URI"):
+        mlflow.set_tracking_uri(os.environ["MLFLOW_TRACKING_URI"])
+        return mlflow.get_tracking_uri()
     try:
         from zenml.client import Client
 
