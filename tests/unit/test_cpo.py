@@ -180,15 +180,21 @@ def test_copy_rate_guard_refuses_a_better_scoring_generator_that_copies_more():
     assert not flat.promoted and "does not beat production" in flat.reason
 
 
-def test_refused_generator_keeps_production_where_it_was(client, tmp_path):
-    folder = tmp_path / "gen"
+def register_adapter_versions(client, folder_root, count: int) -> list[str]:
+    """``count`` versions of inpars-generator: an adapter marker only (nothing here loads them)."""
+    folder = folder_root / "gen"
     folder.mkdir()
     (folder / "synthir_generator.json").write_text('{"format": "adapter", "base_model": "package:smollm2-135m-instruct"}')
     versions = []
-    for _ in range(2):
+    for _ in range(count):
         with mlflow.start_run():
             uri = registry.log_generator(folder)
         versions.append(registry.register_version(uri, registry.GENERATOR_NAME, {}, client))
+    return versions
+
+
+def test_refused_generator_keeps_production_where_it_was(client, tmp_path):
+    versions = register_adapter_versions(client, tmp_path, 2)
     base = figures(0.5, 0.0)
     registry.apply_decision(registry.GENERATOR_NAME, versions[0],
                             registry.decide_generator(figures(0.6, 0.0), base, None, 0.005, 0.05), client)
@@ -215,14 +221,7 @@ def test_a_registry_alias_is_pinned_before_the_step_cache_key_is_computed(client
     from pipelines.generation import generation_pipeline
     from synthir.generation.backends import pin_generator_spec
 
-    folder = tmp_path / "gen"
-    folder.mkdir()
-    (folder / "synthir_generator.json").write_text('{"format": "adapter", "base_model": "package:smollm2-135m-instruct"}')
-    versions = []
-    for _ in range(2):
-        with mlflow.start_run():
-            uri = registry.log_generator(folder)
-        versions.append(registry.register_version(uri, registry.GENERATOR_NAME, {}, client))
+    versions = register_adapter_versions(client, tmp_path, 2)
     spec = {"backend": "local", "model": f"registry:{registry.GENERATOR_NAME}@production", "batch_size": 4}
 
     def generation_parameters():
