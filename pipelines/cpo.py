@@ -1,4 +1,4 @@
-from typing import Any, Dict, Optional
+from typing import Optional
 
 from zenml import pipeline
 
@@ -10,30 +10,45 @@ from steps.cpo.train_cpo_generator import train_cpo_generator
 from steps.data.load_collection import load_collection
 from steps.data.load_corpus import load_corpus
 from steps.validation.load_synthetic_queries import load_synthetic_queries
-from synthir.generation.backends import pin_generator_spec
-from synthir.preflight import validate_parameters
+from synthir.config import as_data, named_block
+from synthir.cpo import CPOTrainingConfig, PreferenceConfig, QueryEvalConfig
+from synthir.generation.backends import LocalGenerator, LocalRuntime, generator_block, pin_generator_spec
+from synthir.generation.generate import DecodingConfig
+from synthir.parameters import (
+    Artifact,
+    ArtifactVersion,
+    Collection,
+    HeldOut,
+    MaxCopyRateIncrease,
+    NumExamples,
+    PromotionMargin,
+    PromptName,
+    References,
+    RegistryName,
+    Seed,
+)
 
 
 @pipeline
 def cpo_pipeline(
-    collection: str = "data/demo",
-    references: str = "qrels",
-    references_artifact: str = "filtered_queries",
-    references_artifact_version: Optional[str] = None,
-    teacher: Dict[str, Any] = {"backend": "local", "model": "package:gemma3-270m"},
-    student: Dict[str, Any] = {"backend": "local", "model": "package:smollm2-135m-instruct"},
-    prompt: str = "inpars",
-    num_examples: int = 2,
-    preferences: Dict[str, Any] = {},
-    query_eval: Dict[str, Any] = {},
-    cpo: Dict[str, Any] = {},
-    held_out: int = 32,
-    evaluation_generator: Dict[str, Any] = {"batch_size": 8},
-    decoding: Dict[str, Any] = {"max_new_tokens": 48},
-    registry_name: str = "inpars-generator",
-    promotion_margin: float = 0.005,
-    max_copy_rate_increase: float = 0.05,
-    seed: int = 42,
+    collection: Collection = "data/demo",
+    references: References = "qrels",
+    references_artifact: Artifact = "filtered_queries",
+    references_artifact_version: ArtifactVersion = None,
+    teacher: generator_block("teacher") = LocalGenerator(model="package:gemma3-270m"),
+    student: generator_block("student") = LocalGenerator(),
+    prompt: PromptName = "inpars",
+    num_examples: NumExamples = 2,
+    preferences: PreferenceConfig = PreferenceConfig(),
+    query_eval: QueryEvalConfig = QueryEvalConfig(),
+    cpo: Optional[CPOTrainingConfig] = None,
+    held_out: HeldOut = 32,
+    evaluation_generator: named_block(LocalRuntime, "evaluation_generator") = LocalRuntime(batch_size=8),
+    decoding: DecodingConfig = DecodingConfig(max_new_tokens=48),
+    registry_name: RegistryName = "inpars-generator",
+    promotion_margin: PromotionMargin = 0.005,
+    max_copy_rate_increase: MaxCopyRateIncrease = 0.05,
+    seed: Seed = 42,
 ) -> None:
     """Preference-tune the query generator (InPars+'s CPO): teacher and student queries for documents
     with a reference query, QueryEval scores, ALMA pairs, CPO + LoRA, held-out evaluation against the
@@ -41,9 +56,6 @@ def cpo_pipeline(
 
     ``references``: ``qrels`` (the collection's judged pairs) or ``synthetic`` (a filtered synthetic
     query artifact, by default the latest ``filtered_queries``)."""
-    validate_parameters(locals())
-    if references not in ("qrels", "synthetic"):
-        raise ValueError(f"references must be 'qrels' or 'synthetic', got {references!r}")
     # a registry alias is cached and recorded as the version it names now
     teacher, student = pin_generator_spec(teacher), pin_generator_spec(student)
     if references == "qrels":
@@ -52,10 +64,11 @@ def cpo_pipeline(
     elif references == "synthetic":
         corpus = load_corpus(collection=collection)
         reference_queries = load_synthetic_queries(artifact=references_artifact, version=references_artifact_version)
-    cpo = {"base_model": student.get("model", "package:smollm2-135m-instruct"), **cpo}
-    pairs = build_preference_pairs(corpus, reference_queries, teacher=teacher, student=student, prompt=prompt,
-                                   num_examples=num_examples, preferences={"seed": seed, **preferences},
-                                   query_eval=query_eval)
+    # the student is what CPO tunes, unless cpo.base_model says otherwise
+    cpo = CPOTrainingConfig.from_dict({"base_model": student.model, **(cpo or CPOTrainingConfig()).model_dump(exclude_unset=True)})
+    preferences = PreferenceConfig.from_dict({"seed": seed, **PreferenceConfig.from_dict(preferences).model_dump(exclude_unset=True)})
+    pairs = build_preference_pairs(corpus, reference_queries, teacher=as_data(teacher), student=as_data(student), prompt=prompt,
+                                   num_examples=num_examples, preferences=preferences, query_eval=query_eval)
     generator = train_cpo_generator(pairs, cpo=cpo)
     comparison, _ = evaluate_generators(generator, pairs, corpus, held_out=held_out, prompt=prompt,
                                         num_examples=num_examples, generation=evaluation_generator, decoding=decoding,

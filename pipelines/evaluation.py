@@ -1,22 +1,21 @@
-from typing import List, Optional
-
 from zenml import pipeline
 
 from steps.data.load_collection import load_collection
 from steps.evaluation.compare_rerankers import compare_rerankers
 from steps.evaluation.evaluate_run import evaluate_run
 from steps.retrieval.bm25_retrieve import bm25_retrieve
+from synthir.parameters import Collection, Fusion, MaxQueries, RerankDepth, Rerankers, Split, TopK
 
 
 @pipeline
 def evaluation_pipeline(
-    collection: str = "data/demo",
-    split: str = "test",
-    top_k: int = 1000,
-    max_queries: Optional[int] = None,
-    rerankers: List[str] = [],
-    rerank_depth: int = 100,
-    fusion_weight: Optional[float] = None,
+    collection: Collection = "data/demo",
+    split: Split = "test",
+    top_k: TopK = 1000,
+    max_queries: MaxQueries = None,
+    rerankers: Rerankers = (),
+    rerank_depth: RerankDepth = 100,
+    fusion_weight: Fusion = None,
 ) -> None:
     """Evaluate BM25 on a labelled collection (a BEIR folder or an ir_datasets id), and optionally
     rerankers (zero-shot, ``registry:inpars-reranker@production``, a folder) over its top ``rerank_depth``."""
@@ -24,4 +23,4 @@ def evaluation_pipeline(
     run = bm25_retrieve(corpus=corpus, queries=queries, top_k=top_k)
     evaluate_run(run=run, qrels=qrels, system="bm25")
     if rerankers:
-        compare_rerankers(run, corpus, queries, qrels, rerankers=rerankers, depth=rerank_depth, fusion_weight=fusion_weight)
+        compare_rerankers(run, corpus, queries, qrels, rerankers=list(rerankers), depth=rerank_depth, fusion_weight=fusion_weight)

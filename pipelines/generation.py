@@ -1,4 +1,4 @@
-from typing import Any, Dict, Optional
+from typing import Optional
 
 from zenml import pipeline
 
@@ -6,41 +6,42 @@ from steps.data.load_corpus import load_corpus
 from steps.generation.generate_synthetic_queries import generate_synthetic_queries
 from steps.generation.import_inpars_queries import import_inpars_queries
 from steps.generation.optimise_query_program import optimise_query_program
-from synthir.generation.backends import pin_generator_spec
-from synthir.preflight import validate_parameters
+from synthir.config import as_data
+from synthir.generation.backends import LocalGenerator, generator_block, pin_generator_spec
+from synthir.generation.dspy_optimise import OptimiseConfig
+from synthir.generation.dspy_programs import DSPyOptions
+from synthir.generation.generate import DecodingConfig
+from synthir.parameters import Collection, DSPyProgram, ExamplesFrom, ImportInpars, MaxGenerations, NumExamples, PromptName, Seed
 
 
-def optimise_if_configured(corpus, generator: Dict[str, Any], optimise: Optional[Dict[str, Any]]):
+def optimise_if_configured(corpus, generator, optimise: Optional[OptimiseConfig]):
     """The ``optimise_query_program`` step when ``optimise: {optimisation: ..., metric: ...}`` is set, else None."""
     if optimise is None:
         return None
-    unknown = set(optimise) - {"optimisation", "metric"}
-    if unknown:
-        raise ValueError(f"optimise: unknown key(s) {sorted(unknown)}; allowed: ['metric', 'optimisation']")
-    return optimise_query_program(corpus=corpus, generator=generator, optimisation=optimise.get("optimisation", {}),
-                                  metric=optimise.get("metric", {}))
+    optimise = OptimiseConfig.from_dict(optimise)
+    return optimise_query_program(corpus=corpus, generator=as_data(generator), optimisation=optimise.optimisation,
+                                  metric=optimise.metric)
 
 
 @pipeline
 def generation_pipeline(
-    collection: str = "data/demo",
-    max_generations: Optional[int] = 100,
-    prompt: str = "inpars",
-    num_examples: Optional[int] = None,
-    examples_from: Optional[str] = None,
-    generator: Dict[str, Any] = {"backend": "local", "model": "package:smollm2-135m-instruct"},
-    decoding: Dict[str, Any] = {},
-    seed: int = 42,
-    import_inpars: Optional[str] = None,
-    dspy_program: Optional[str] = None,
-    dspy: Dict[str, Any] = {},
-    optimise: Optional[Dict[str, Any]] = None,
+    collection: Collection = "data/demo",
+    max_generations: MaxGenerations = 100,
+    prompt: PromptName = "inpars",
+    num_examples: NumExamples = None,
+    examples_from: ExamplesFrom = None,
+    generator: generator_block("generator") = LocalGenerator(),
+    decoding: DecodingConfig = DecodingConfig(),
+    seed: Seed = 42,
+    import_inpars: ImportInpars = None,
+    dspy_program: DSPyProgram = None,
+    dspy: DSPyOptions = DSPyOptions(),
+    optimise: Optional[OptimiseConfig] = None,
 ) -> None:
     """Synthetic queries for a corpus (or imported from an InPars JSONL file).
 
     DSPy prompts (``prompt: dspy-cot``): ``dspy_program`` names a saved compiled program; or
     ``optimise: {optimisation: {...}, metric: {...}}`` compiles one first, in this run, on this corpus."""
-    validate_parameters(locals())
     generator = pin_generator_spec(generator)  # an alias is cached and recorded as the version it names now
     corpus = load_corpus(collection=collection)
     if import_inpars:
@@ -49,6 +50,6 @@ def generation_pipeline(
     query_program = optimise_if_configured(corpus, generator, optimise)
     generate_synthetic_queries(
         corpus=corpus, prompt=prompt, num_examples=num_examples, examples_from=examples_from,
-        generator=generator, max_generations=max_generations, seed=seed, decoding=decoding,
+        generator=as_data(generator), max_generations=max_generations, seed=seed, decoding=decoding,
         query_program=query_program, dspy_program=dspy_program, dspy=dspy,
     )

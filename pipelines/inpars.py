@@ -1,6 +1,3 @@
-import inspect
-from typing import Any, Dict, List, Optional, Union
-
 from zenml import pipeline
 
 from pipelines.generation import optimise_if_configured
@@ -14,8 +11,10 @@ from steps.training.train_reranker_model import train_reranker_model
 from steps.validation.check_synthetic_queries import check_synthetic_queries
 from steps.validation.enforce_validation_policy import enforce_validation_policy
 from steps.validation.filter_synthetic_queries import filter_synthetic_queries
+from synthir.config import as_data
 from synthir.generation.backends import pin_generator_spec
-from synthir.preflight import validate_parameters
+from synthir.inpars_config import InParsConfig
+from synthir.parameters import Collection
 
 
 def in_dynamic_pipeline() -> bool:
@@ -26,100 +25,44 @@ def in_dynamic_pipeline() -> bool:
     return DynamicPipelineRunContext.get() is not None
 
 
-def inpars_stages(
-    corpus,
-    queries,
-    qrels,
-    # generation
-    max_generations: Optional[int] = 100,
-    generation_shards: int = 1,
-    prompt: str = "inpars",
-    num_examples: Optional[int] = None,
-    examples_from: Optional[str] = None,
-    generator: Dict[str, Any] = {"backend": "local", "model": "package:smollm2-135m-instruct"},
-    decoding: Dict[str, Any] = {},
-    dspy_program: Optional[str] = None,
-    dspy: Dict[str, Any] = {},
-    optimise: Optional[Dict[str, Any]] = None,
-    # validation
-    checks: Dict[str, Any] = {},
-    filters: List[Dict[str, Any]] = [{"name": "scores", "keep": 0.8}],
-    # training, evaluation, promotion
-    negatives_per_query: int = 1,
-    negative_depth: int = 100,
-    training: Dict[str, Any] = {},
-    rerank_depth: int = 100,
-    fusion_weight: Union[float, str, None] = 0.7,
-    registry_name: str = "inpars-reranker",
-    promotion_margin: float = 0.005,
-    exclude_query_ids: List[str] = [],
-    seed: int = 42,
-):
+def inpars_stages(corpus, queries, qrels, config: InParsConfig):
     """Generation -> validation -> training -> evaluation -> promotion, wired inside the calling
     pipeline (``inpars_pipeline``, ``retraining_pipeline``). Artifacts pass from step to step, never
     looked up as "the latest", so one run is one lineage. Returns the promotion decision artifact."""
-    generator = pin_generator_spec(generator)  # an alias is cached and recorded as the version it names now
-    query_program = optimise_if_configured(corpus, generator, optimise)
-    generation = dict(corpus=corpus, prompt=prompt, num_examples=num_examples, examples_from=examples_from,
-                      generator=generator, max_generations=max_generations, seed=seed, decoding=decoding,
-                      query_program=query_program, dspy_program=dspy_program, dspy=dspy)
-    if generation_shards > 1:  # parallel steps (pods, GPUs) on orchestrators that run them so
-        parts = [generate_synthetic_queries(**generation, shard=[i, generation_shards], id=f"generate_synthetic_queries_{i}")
-                 for i in range(generation_shards)]
+    config = InParsConfig.from_dict(config)
+    # an alias is cached and recorded as the version it names now
+    generator = as_data(pin_generator_spec(config.generator))
+    query_program = optimise_if_configured(corpus, generator, config.optimise)
+    generation = dict(corpus=corpus, prompt=config.prompt, num_examples=config.num_examples,
+                      examples_from=config.examples_from, generator=generator, max_generations=config.max_generations,
+                      seed=config.seed, decoding=config.decoding, query_program=query_program,
+                      dspy_program=config.dspy_program, dspy=config.dspy)
+    if config.generation_shards > 1:  # parallel steps (pods, GPUs) on orchestrators that run them so
+        shards = config.generation_shards
+        parts = [generate_synthetic_queries(**generation, shard=[i, shards], id=f"generate_synthetic_queries_{i}")
+                 for i in range(shards)]
         synthetic = merge_synthetic_queries(parts, corpus)
     else:
         synthetic = generate_synthetic_queries(**generation)
-    checked, _, check_report = check_synthetic_queries(queries=synthetic, corpus=corpus, checks=checks)
+    checked, _, check_report = check_synthetic_queries(queries=synthetic, corpus=corpus, checks=config.checks)
     enforce_validation_policy(check_report)
-    filtered, _ = filter_synthetic_queries(queries=checked, corpus=corpus, check_report=check_report, filters=filters,
+    filtered, _ = filter_synthetic_queries(queries=checked, corpus=corpus, check_report=check_report, filters=as_data(config.filters),
                                            after=None if in_dynamic_pipeline() else "enforce_validation_policy")
-    triples = build_training_triples(filtered, corpus, negatives_per_query=negatives_per_query, depth=negative_depth,
-                                     seed=seed)
-    model = train_reranker_model(triples, filtered, training=training)
-    comparison, _ = evaluate_rerankers(model, corpus, queries, qrels, filtered, depth=rerank_depth,
-                                       fusion_weight=fusion_weight, seed=seed, registry_name=registry_name,
-                                       exclude_query_ids=exclude_query_ids)
-    return register_reranker(model, comparison, registry_name=registry_name, margin=promotion_margin)
-
-
-STAGE_PARAMETERS = [name for name in inspect.signature(inpars_stages).parameters if name not in ("corpus", "queries", "qrels")]
-
-
-def check_stage_parameters(parameters: Dict[str, Any], where: str) -> None:
-    unknown = set(parameters) - set(STAGE_PARAMETERS)
-    if unknown:
-        raise ValueError(f"{where}: unknown parameter(s) {sorted(unknown)}; allowed: {STAGE_PARAMETERS}")
+    triples = build_training_triples(filtered, corpus, negatives_per_query=config.negatives_per_query,
+                                     depth=config.negative_depth, seed=config.seed)
+    model = train_reranker_model(triples, filtered, training=config.training)
+    comparison, _ = evaluate_rerankers(model, corpus, queries, qrels, filtered, depth=config.rerank_depth,
+                                       fusion_weight=config.fusion_weight, seed=config.seed,
+                                       registry_name=config.registry_name, exclude_query_ids=config.exclude_query_ids)
+    return register_reranker(model, comparison, registry_name=config.registry_name, margin=config.promotion_margin)
 
 
 @pipeline
-def inpars_pipeline(
-    collection: str = "data/demo",
-    max_generations: Optional[int] = 100,
-    generation_shards: int = 1,
-    prompt: str = "inpars",
-    num_examples: Optional[int] = None,
-    examples_from: Optional[str] = None,
-    generator: Dict[str, Any] = {"backend": "local", "model": "package:smollm2-135m-instruct"},
-    decoding: Dict[str, Any] = {},
-    dspy_program: Optional[str] = None,
-    dspy: Dict[str, Any] = {},
-    optimise: Optional[Dict[str, Any]] = None,
-    checks: Dict[str, Any] = {},
-    filters: List[Dict[str, Any]] = [{"name": "scores", "keep": 0.8}],
-    negatives_per_query: int = 1,
-    negative_depth: int = 100,
-    training: Dict[str, Any] = {},
-    rerank_depth: int = 100,
-    fusion_weight: Union[float, str, None] = 0.7,
-    registry_name: str = "inpars-reranker",
-    promotion_margin: float = 0.005,
-    exclude_query_ids: List[str] = [],
-    seed: int = 42,
-) -> None:
+def inpars_pipeline(collection: Collection = "data/demo", inpars: InParsConfig = InParsConfig()) -> None:
     """InPars end to end on a labelled collection: synthetic queries for its corpus, checks and
     filters, reranker training, evaluation on its judged queries against BM25, the zero-shot model and
-    production, registration and gated promotion. Steps whose inputs and parameters did not change
-    are cached (the corpus artifact is keyed by its content fingerprint)."""
-    validate_parameters(locals())  # every block, before any step runs
+    production, registration and gated promotion. ``inpars`` holds every stage's parameters (typed:
+    ``synthir.inpars_config.InParsConfig``), checked before any step runs. Steps whose inputs and
+    parameters did not change are cached (the corpus artifact is keyed by its content fingerprint)."""
     corpus, queries, qrels = load_collection(collection=collection)
-    inpars_stages(corpus, queries, qrels, **{name: value for name, value in locals().items() if name in STAGE_PARAMETERS})
+    inpars_stages(corpus, queries, qrels, inpars)

@@ -1,21 +1,21 @@
-from typing import Any, Dict
 
 from zenml import pipeline
 
 from steps.data.load_corpus import load_corpus
 from steps.generation.optimise_query_program import optimise_query_program
-from synthir.generation.backends import pin_generator_spec
-from synthir.preflight import validate_parameters
+from synthir.config import as_data
+from synthir.generation.backends import LocalGenerator, generator_block, pin_generator_spec
+from synthir.generation.dspy_optimise import PromptOptimisationConfig, SelfRetrievalMetricConfig
+from synthir.parameters import Collection
 
 
 @pipeline
 def optimise_prompt_pipeline(
-    collection: str = "data/demo",
-    generator: Dict[str, Any] = {"backend": "local", "model": "package:smollm2-135m-instruct"},
-    optimisation: Dict[str, Any] = {},
-    metric: Dict[str, Any] = {},
+    collection: Collection = "data/demo",
+    generator: generator_block("generator") = LocalGenerator(),
+    optimisation: PromptOptimisationConfig = PromptOptimisationConfig(),
+    metric: SelfRetrievalMetricConfig = SelfRetrievalMetricConfig(),
 ) -> None:
     """Compile a DSPy query program (the ``query_program`` artifact) for a corpus, without labels."""
-    validate_parameters(locals())
     corpus = load_corpus(collection=collection)
-    optimise_query_program(corpus=corpus, generator=pin_generator_spec(generator), optimisation=optimisation, metric=metric)
+    optimise_query_program(corpus=corpus, generator=as_data(pin_generator_spec(generator)), optimisation=optimisation, metric=metric)

@@ -1,18 +1,17 @@
-from typing import Any, Dict
-
 from zenml import pipeline
 from zenml.logger import get_logger
 
 from pipelines.inpars import inpars_stages
-from synthir.preflight import validate_parameters
 from steps.data.load_collection import load_collection
 from steps.retraining.check_corpus_change import check_corpus_change
+from synthir.inpars_config import InParsConfig
+from synthir.parameters import Collection, Force
 
 logger = get_logger(__name__)
 
 
 @pipeline(dynamic=True)
-def retraining_pipeline(collection: str = "data/demo", force: bool = False, inpars: Dict[str, Any] = {}) -> None:
+def retraining_pipeline(collection: Collection = "data/demo", force: Force = False, inpars: InParsConfig = InParsConfig()) -> None:
     """Retrain when the corpus at ``collection`` is new or changed: its fingerprint is compared with
     the ``corpus_fingerprint`` lineage tag of ``inpars-reranker@production``. Unchanged: the run ends
     after the check, successfully, with the reason logged (and tagged in MLflow). Changed: the InPars
@@ -20,11 +19,11 @@ def retraining_pipeline(collection: str = "data/demo", force: bool = False, inpa
 
     ``inpars`` holds the InPars stage parameters (as in ``inpars_pipeline``'s config); a dynamic
     pipeline, so the decision is made at run time, on the orchestrator."""
-    validate_parameters(locals())  # the inpars block's names and every nested block
+    inpars = InParsConfig.from_dict(inpars)
     corpus, queries, qrels = load_collection(collection=collection)
-    decision = check_corpus_change(corpus, registry_name=inpars.get("registry_name", "inpars-reranker"), force=force).load()
+    decision = check_corpus_change(corpus, registry_name=inpars.registry_name, force=force).load()
     if not decision["retrain"]:
         logger.info("Nothing to retrain: %s", decision["reason"])
         return
     logger.info("Retraining: %s", decision["reason"])
-    inpars_stages(corpus, queries, qrels, **inpars)
+    inpars_stages(corpus, queries, qrels, inpars)

@@ -1,5 +1,3 @@
-from typing import Any, Dict, List, Optional, Union
-
 from zenml import pipeline
 
 from steps.data.load_collection import load_collection
@@ -8,32 +6,44 @@ from steps.training.evaluate_rerankers import evaluate_rerankers
 from steps.training.register_reranker import register_reranker
 from steps.training.train_reranker_model import train_reranker_model
 from steps.validation.load_synthetic_queries import load_synthetic_queries
-from synthir.preflight import validate_parameters
+from synthir.parameters import (
+    Artifact,
+    ArtifactVersion,
+    Collection,
+    ExcludeQueryIds,
+    Fusion,
+    NegativeDepth,
+    NegativesPerQuery,
+    PromotionMargin,
+    RegistryName,
+    RerankDepth,
+    Seed,
+)
+from synthir.training.config import RerankerTrainingConfig
 
 
 @pipeline
 def training_pipeline(
-    collection: str = "data/demo",
-    artifact: str = "filtered_queries",
-    artifact_version: Optional[str] = None,
-    negatives_per_query: int = 1,
-    negative_depth: int = 100,
-    training: Dict[str, Any] = {},
-    rerank_depth: int = 100,
-    fusion_weight: Union[float, str, None] = 0.7,
-    registry_name: str = "inpars-reranker",
-    promotion_margin: float = 0.005,
-    exclude_query_ids: List[str] = [],
-    seed: int = 42,
+    collection: Collection = "data/demo",
+    artifact: Artifact = "filtered_queries",
+    artifact_version: ArtifactVersion = None,
+    negatives_per_query: NegativesPerQuery = 1,
+    negative_depth: NegativeDepth = 100,
+    training: RerankerTrainingConfig = RerankerTrainingConfig(),
+    rerank_depth: RerankDepth = 100,
+    fusion_weight: Fusion = 0.7,
+    registry_name: RegistryName = "inpars-reranker",
+    promotion_margin: PromotionMargin = 0.005,
+    exclude_query_ids: ExcludeQueryIds = (),
+    seed: Seed = 42,
 ) -> None:
     """Triples from the filtered queries, reranker training, evaluation against BM25, the zero-shot
     model and production on the same queries, registration and gated promotion."""
-    validate_parameters(locals())
     corpus, queries, qrels = load_collection(collection=collection)
     synthetic = load_synthetic_queries(artifact=artifact, version=artifact_version)
     triples = build_training_triples(synthetic, corpus, negatives_per_query=negatives_per_query,
                                      depth=negative_depth, seed=seed)
     model = train_reranker_model(triples, synthetic, training=training)
     comparison, _ = evaluate_rerankers(model, corpus, queries, qrels, synthetic, depth=rerank_depth, fusion_weight=fusion_weight,
-                                       seed=seed, registry_name=registry_name, exclude_query_ids=exclude_query_ids)
+                                       seed=seed, registry_name=registry_name, exclude_query_ids=list(exclude_query_ids))
     register_reranker(model, comparison, registry_name=registry_name, margin=promotion_margin)

@@ -1,5 +1,3 @@
-from typing import Any, Dict, List, Optional
-
 from zenml import pipeline
 
 from steps.data.load_corpus import load_corpus
@@ -7,22 +5,24 @@ from steps.validation.check_synthetic_queries import check_synthetic_queries
 from steps.validation.enforce_validation_policy import enforce_validation_policy
 from steps.validation.filter_synthetic_queries import filter_synthetic_queries
 from steps.validation.load_synthetic_queries import load_synthetic_queries
-from synthir.preflight import validate_parameters
+from synthir.config import as_data
+from synthir.parameters import Artifact, ArtifactVersion, Collection
+from synthir.quality.checks import ChecksConfig
+from synthir.quality.filters import Filters, ScoresFilter
 
 
 @pipeline
 def validation_pipeline(
-    collection: str = "data/demo",
-    artifact: str = "synthetic_queries",
-    artifact_version: Optional[str] = None,
-    checks: Dict[str, Any] = {},
-    filters: List[Dict[str, Any]] = [{"name": "scores", "keep": 0.8}],
+    collection: Collection = "data/demo",
+    artifact: Artifact = "synthetic_queries",
+    artifact_version: ArtifactVersion = None,
+    checks: ChecksConfig = ChecksConfig(),
+    filters: Filters = [ScoresFilter(keep=0.8)],
 ) -> None:
     """Check the latest (or a given) synthetic_queries artifact, quarantine bad rows, filter the rest."""
-    validate_parameters(locals())
     corpus = load_corpus(collection=collection)
     queries = load_synthetic_queries(artifact=artifact, version=artifact_version)
     checked, _, check_report = check_synthetic_queries(queries=queries, corpus=corpus, checks=checks)
     enforce_validation_policy(check_report)
-    filter_synthetic_queries(queries=checked, corpus=corpus, check_report=check_report, filters=filters,
+    filter_synthetic_queries(queries=checked, corpus=corpus, check_report=check_report, filters=as_data(filters),
                              after="enforce_validation_policy")

@@ -1,18 +1,115 @@
-"""Config dataclasses from YAML mappings, with errors that name the block and the allowed keys."""
+"""Typed configuration: one pydantic model per YAML block, checked before any work starts.
+
+Every block (``training:``, ``decoding:``, ``checks:``, ...) is a :class:`ConfigBlock`: unknown keys
+are refused (``extra="forbid"``), choices are ``Literal``, ranges are ``Field`` bounds, and each field
+carries its description (``docs/CONFIG.md`` is generated from them). A bad value raises
+:class:`ConfigError` naming the YAML path, the value and what is allowed::
+
+    training.epochs: Input should be a valid number, unable to parse string as a number (got 'one')
+
+whether the block is built by ZenML from a YAML config (pipeline parameters are typed with these
+models) or by :meth:`ConfigBlock.from_dict`.
+"""
 
 from __future__ import annotations
 
-from dataclasses import fields
-from typing import Any, TypeVar
+import contextvars
+from collections.abc import Collection
+from typing import Annotated, Any, ClassVar, TypeVar
 
-T = TypeVar("T")
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, WrapValidator, model_validator
+
+T = TypeVar("T", bound="ConfigBlock")
 
 
-def from_mapping(cls: type[T], data: dict[str, Any] | None, where: str) -> T:
-    """``cls(**data)``; unknown keys raise ``ValueError("<where>: unknown key(s) [...]; allowed: [...]")``."""
-    data = dict(data or {})
-    allowed = {f.name for f in fields(cls)}
-    unknown = set(data) - allowed
-    if unknown:
-        raise ValueError(f"{where}: unknown key(s) {sorted(unknown)}; allowed: {sorted(allowed)}")
-    return cls(**data)
+class ConfigError(Exception):
+    """A config value a run would reject; the message names the YAML path, the value and what is
+    allowed. Not a ``ValueError`` on purpose: pydantic and ZenML turn those into their own generic
+    messages ("Only JSON serializable inputs are allowed"), while this one reaches the user as written."""
+
+
+_UNION_TAGS: set[str] = set()  # tag values of the discriminated unions: pydantic puts them in error paths
+_depth: contextvars.ContextVar[int] = contextvars.ContextVar("synthir_config_depth", default=0)
+
+
+def describe_errors(err: ValidationError, where: str) -> str:
+    """pydantic's errors as ``<where>.<field>: <what is allowed> (got <value>)``, joined by ``; ``."""
+    lines = []
+    for error in err.errors():
+        parts = [p for p in error["loc"] if not (isinstance(p, str) and (p.startswith("function-") or p in _UNION_TAGS))]
+        path = where + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in parts)
+        got = "" if error["type"] == "missing" else f" (got {error['input']!r})"
+        lines.append(f"{path.lstrip('.')}: {error['msg']}{got}")
+    return "; ".join(lines)
+
+
+def _validate_naming(value: Any, handler, yaml_path: str):
+    """Run pydantic's validation; the outermost block turns its errors into one :class:`ConfigError`
+    with the full YAML path (nested blocks let them through, so the path is not cut short)."""
+    token = _depth.set(_depth.get() + 1)
+    try:
+        return handler(value)
+    except ValidationError as err:
+        if _depth.get() > 1:
+            raise
+        raise ConfigError(describe_errors(err, yaml_path)) from None
+    finally:
+        _depth.reset(token)
+
+
+def named_block(type_: Any, yaml_path: str, tags: Collection[str] = ()) -> Any:
+    """``type_`` (a union, a list of models) as a parameter whose errors name ``yaml_path``:
+    ``named_block(List[FilterSpec], "filters")`` reports ``filters[1].keep: ...``. ``tags``: the
+    union's tag values, left out of error paths."""
+    _UNION_TAGS.update(tags)
+    return Annotated[type_, WrapValidator(lambda value, handler: _validate_naming(value, handler, yaml_path))]
+
+
+def scalar(type_: Any, yaml_path: str, **constraints: Any) -> Any:
+    """A top-level pipeline parameter with pydantic constraints whose errors name it:
+    ``top_k: scalar(int, "top_k", ge=1) = 1000``."""
+    return named_block(Annotated[type_, Field(**constraints)], yaml_path)
+
+
+def as_data(value: Any) -> Any:
+    """A union-typed block (``generator``, ``filters``) as plain data, for handing to a step.
+
+    A dynamic pipeline stores step arguments as artifacts and loads them back by the step's
+    annotation; a discriminated union does not survive that round trip (the loaded instance fails
+    its own union's validation), a mapping does. Steps therefore take these two as mappings and
+    type them with ``as_generator_spec`` / ``validate_filter_specs``."""
+    if isinstance(value, BaseModel):
+        return value.model_dump()
+    if isinstance(value, (list, tuple)):
+        return [as_data(v) for v in value]
+    return value
+
+
+class StrictModel(BaseModel):
+    """A nested config mapping: unknown keys are errors, assignments are validated."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, use_attribute_docstrings=True)
+
+
+class ConfigBlock(StrictModel):
+    """A top-level YAML block; ``yaml_path`` names it in error messages (``training``, ``checks``)."""
+
+    yaml_path: ClassVar[str] = ""
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _name_the_yaml_path(cls, value: Any, handler):
+        return _validate_naming(value, handler, cls.yaml_path)
+
+    @classmethod
+    def from_dict(cls: type[T], data: dict[str, Any] | BaseModel | None) -> T:
+        """The block from a YAML mapping (or an instance, returned as is); None: the defaults."""
+        if isinstance(data, cls):
+            return data
+        if isinstance(data, BaseModel):
+            data = data.model_dump(exclude_unset=True)
+        return cls.model_validate(dict(data or {}))
+
+    def summary(self) -> dict[str, Any]:
+        """Every value, for logging as parameters."""
+        return self.model_dump()

@@ -130,7 +130,6 @@ def generator_prompt_source(folder: Path) -> Path | None:
     return folder / name if name and (folder / name).is_file() else None
 
 
-RERANKER_TYPES = ("bi-encoder", "cross-encoder", "monot5")
 RERANKER_MARKER = "synthir_reranker.json"  # in a trained reranker's folder: model type, trained max_length
 LEGACY_RERANKER_MARKER = "synthir_reranker.txt"  # older folders: the model type only
 DEFAULT_MAX_LENGTH = 256  # tokens, for models that do not say what they were trained at

@@ -10,6 +10,7 @@ from synthir.cpo import build_preference_pairs as build_pairs
 from synthir.data import Corpus
 from synthir.data.synthetic import SyntheticQueries
 from synthir.generation import load_prompt, make_backend
+from synthir.generation.backends import LocalGenerator, as_generator_spec
 from synthir.retrieval.bm25 import default_cache_dir
 from synthir.tracking import log_artifact, log_metrics, log_params, set_tags
 
@@ -20,16 +21,18 @@ logger = get_logger(__name__)
 def build_preference_pairs(
     corpus: Corpus,
     references: SyntheticQueries,
-    teacher: Dict[str, Any] = {"backend": "local", "model": "package:gemma3-270m"},
-    student: Dict[str, Any] = {"backend": "local", "model": "package:smollm2-135m-instruct"},
+    teacher: Optional[Dict[str, Any]] = None,
+    student: Optional[Dict[str, Any]] = None,
     prompt: str = "inpars",
     num_examples: int = 2,
-    preferences: Dict[str, Any] = {},
-    query_eval: Dict[str, Any] = {},
+    preferences: PreferenceConfig = PreferenceConfig(),
+    query_eval: QueryEvalConfig = QueryEvalConfig(),
     checkpoint_root: Optional[str] = None,
 ) -> Annotated[PreferencePairs, "preference_pairs"]:
     """Teacher and student queries for the referenced documents, QueryEval scores, ALMA chosen/rejected.
     Generation checkpoints shard by shard, so a killed run resumes."""
+    teacher = as_generator_spec(teacher or LocalGenerator(model="package:gemma3-270m"))  # mappings: see as_data
+    student = as_generator_spec(student or LocalGenerator())
     config = PreferenceConfig.from_dict(preferences)
     scorer = QueryEvalScorer(corpus, QueryEvalConfig.from_dict(query_eval))
     template = load_prompt(prompt, num_examples=num_examples)

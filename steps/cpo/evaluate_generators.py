@@ -8,6 +8,8 @@ from synthir import registry
 from synthir.cpo import PreferencePairs, QueryEvalConfig, QueryEvalScorer, evaluate_generator, held_out_documents
 from synthir.data import Corpus
 from synthir.generation import QueryGenerationConfig, load_prompt
+from synthir.generation.backends import LocalGenerator, LocalRuntime
+from synthir.generation.generate import DecodingConfig
 from synthir.models import generator_folder
 from synthir.tracking import log_metrics, log_params
 from synthir.training.artifacts import GeneratorModel
@@ -24,9 +26,9 @@ def evaluate_generators(
     held_out: int = 32,
     prompt: str = "inpars",
     num_examples: int = 2,
-    generation: Dict[str, Any] = {"batch_size": 8},
-    decoding: Dict[str, Any] = {"max_new_tokens": 48},
-    query_eval: Dict[str, Any] = {},
+    generation: LocalRuntime = LocalRuntime(batch_size=8),
+    decoding: DecodingConfig = DecodingConfig(max_new_tokens=48),
+    query_eval: QueryEvalConfig = QueryEvalConfig(),
     registry_name: str = registry.GENERATOR_NAME,
     seed: int = 42,
 ) -> Tuple[Annotated[Dict[str, Any], "generator_comparison"], Annotated[pd.DataFrame, "held_out_queries"]]:
@@ -36,12 +38,12 @@ def evaluate_generators(
     held = held_out_documents(corpus, pairs.doc_ids, held_out, seed)
     template = load_prompt(prompt, num_examples=num_examples)
     scorer = QueryEvalScorer(corpus, QueryEvalConfig.from_dict(query_eval))
-    config = QueryGenerationConfig(max_generations=None, seed=seed, **decoding)
+    config = QueryGenerationConfig(**DecodingConfig.from_dict(decoding).model_dump(), max_generations=None, seed=seed)
     systems = {"base": generator.base_model, "candidate": str(generator_folder(generator.model_dir))}
     production = registry.production_version(registry_name)
     if production is not None:
         systems["production"] = f"registry:{registry_name}@production"
-    results = {name: evaluate_generator(name, {"backend": "local", **generation, "model": model}, held, template, scorer, config)
+    results = {name: evaluate_generator(name, LocalGenerator(**LocalRuntime.model_validate(generation).model_dump(), model=model), held, template, scorer, config)
                for name, model in systems.items()}
     for name, result in results.items():
         log_metrics(result.figures, prefix=f"eval.{name}.")

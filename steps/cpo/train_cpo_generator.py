@@ -1,6 +1,6 @@
 import time
 from pathlib import Path
-from typing import Annotated, Any, Dict, Optional
+from typing import Annotated, Optional
 
 from zenml import log_metadata, step
 from zenml.logger import get_logger
@@ -16,7 +16,7 @@ logger = get_logger(__name__)
 
 @step(experiment_tracker=True)
 def train_cpo_generator(
-    pairs: PreferencePairs, cpo: Dict[str, Any] = {}, checkpoint_root: Optional[str] = None
+    pairs: PreferencePairs, cpo: CPOTrainingConfig = CPOTrainingConfig(), checkpoint_root: Optional[str] = None
 ) -> Annotated[GeneratorModel, "generator"]:
     """CPO + LoRA on the preference pairs (TRL); checkpoints resume a killed run."""
     config = CPOTrainingConfig.from_dict(cpo)

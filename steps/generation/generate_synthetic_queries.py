@@ -8,7 +8,9 @@ from zenml.logger import get_logger
 from synthir.data import Corpus, load_collection
 from synthir.data.synthetic import SyntheticQueries, write_inpars_jsonl
 from synthir.generation import QueryGenerationConfig, generate_queries, load_prompt, make_backend, with_collection_examples
-from synthir.generation.dspy_programs import CompiledQueryProgram
+from synthir.generation.backends import LocalGenerator, as_generator_spec
+from synthir.generation.dspy_programs import CompiledQueryProgram, DSPyOptions
+from synthir.generation.generate import DecodingConfig
 from synthir.generation.shards import shard_corpus
 from synthir.retrieval.bm25 import default_cache_dir
 from synthir.tracking import log_artifact, log_metrics, log_params, set_tags
@@ -23,14 +25,14 @@ def generate_synthetic_queries(
     prompt: str = "inpars",
     num_examples: Optional[int] = None,
     examples_from: Optional[str] = None,
-    generator: Dict[str, Any] = {"backend": "local", "model": "package:smollm2-135m-instruct"},
+    generator: Optional[Dict[str, Any]] = None,
     max_generations: Optional[int] = 100,
     seed: int = 42,
-    decoding: Dict[str, Any] = {},
+    decoding: DecodingConfig = DecodingConfig(),
     checkpoint_root: Optional[str] = None,
     query_program: Optional[CompiledQueryProgram] = None,
     dspy_program: Optional[str] = None,
-    dspy: Dict[str, Any] = {},
+    dspy: DSPyOptions = DSPyOptions(),
     shard: Optional[List[int]] = None,
 ) -> Annotated[SyntheticQueries, "synthetic_queries"]:
     """Generate queries for a seeded sample of the corpus; resumes from checkpoint shards.
@@ -43,11 +45,13 @@ def generate_synthetic_queries(
 
     ``shard: [index, count]`` generates only that round-robin share of the seeded document sample
     (the inpars pipeline fans generation out this way and merges the shards)."""
+    generator = as_generator_spec(generator or LocalGenerator())  # a mapping here: see synthir.config.as_data
     target = corpus
     if shard is not None:
         target = shard_corpus(corpus, max_generations, seed, *shard)
         max_generations = None
-    config = QueryGenerationConfig(max_generations=max_generations, seed=seed, **decoding)
+    config = QueryGenerationConfig(**DecodingConfig.from_dict(decoding).model_dump(), max_generations=max_generations,
+                                   seed=seed)
     root = Path(checkpoint_root) if checkpoint_root else default_cache_dir() / "generation"
     if prompt.startswith("dspy-") or query_program is not None or dspy_program:
         queries = _generate_with_dspy(target, prompt, num_examples, generator, config, root, query_program,
@@ -76,15 +80,10 @@ def generate_synthetic_queries(
     return queries
 
 
-DSPY_OPTIONS = {"retries", "max_tokens", "fallback_prompt"}
-
-
 def _generate_with_dspy(corpus, prompt, num_examples, generator, config, root, query_program, dspy_program, options):
     from synthir.generation.dspy_programs import generate_queries_with_program, make_dspy_lm, program_kind, zero_shot_or_seeded
 
-    unknown = set(options) - DSPY_OPTIONS
-    if unknown:
-        raise ValueError(f"dspy: unknown option(s) {sorted(unknown)}; allowed: {sorted(DSPY_OPTIONS)}")
+    options = DSPyOptions.from_dict(options)
     if query_program is not None:
         program = query_program
     elif dspy_program:
@@ -94,16 +93,16 @@ def _generate_with_dspy(corpus, prompt, num_examples, generator, config, root, q
     if prompt.startswith("dspy-") and program_kind(prompt) != program.kind:
         raise ValueError(f"prompt {prompt!r} asks for a dspy-{program_kind(prompt)} program, but the program "
                          f"given ({dspy_program or 'query_program artifact'}) is dspy-{program.kind}")
-    max_tokens = int(options.get("max_tokens", 128))
+    max_tokens = options.max_tokens
     lm, backend = make_dspy_lm(generator, max_tokens=max_tokens)
-    fallback_prompt = options.get("fallback_prompt", "inpars")
+    fallback_prompt = options.fallback_prompt
     fallback = load_prompt(fallback_prompt, num_examples=2) if fallback_prompt else None
     run = generate_queries_with_program(corpus, program, lm, config, backend=backend, fallback_template=fallback,
-                                        checkpoint_root=root, retries=int(options.get("retries", 1)),
+                                        checkpoint_root=root, retries=options.retries,
                                         max_tokens=max_tokens)
     log_params({"prompt": program.prompt_id, "dspy_kind": program.kind, "dspy_demos": len(program.demos),
                 "dspy_fallback_prompt": fallback.full_id if fallback else "none",
-                **{f"generator_{k}": v for k, v in generator.items() if k != "api_key"},
+                **{f"generator_{k}": v for k, v in generator.model_dump().items() if k != "api_key"},
                 **{k: v for k, v in vars(config).items()}}, prefix="generation.")
     with tempfile.TemporaryDirectory() as tmp:
         log_artifact(program.save(Path(tmp) / "query_program") / "program.json", "generation")

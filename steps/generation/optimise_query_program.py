@@ -1,12 +1,13 @@
 import tempfile
 from pathlib import Path
-from typing import Annotated, Any, Dict
+from typing import Annotated, Any, Dict, Optional
 
 from zenml import log_metadata, step
 from zenml.logger import get_logger
 
 from synthir.data import Corpus
 from synthir.generation import load_prompt
+from synthir.generation.backends import LocalGenerator, as_generator_spec
 from synthir.generation.dspy_optimise import (
     PromptOptimisationConfig,
     SelfRetrievalMetricConfig,
@@ -21,12 +22,13 @@ logger = get_logger(__name__)
 @step(experiment_tracker=True)
 def optimise_query_program(
     corpus: Corpus,
-    generator: Dict[str, Any] = {"backend": "local", "model": "package:smollm2-135m-instruct"},
-    optimisation: Dict[str, Any] = {},
-    metric: Dict[str, Any] = {},
+    generator: Optional[Dict[str, Any]] = None,
+    optimisation: PromptOptimisationConfig = PromptOptimisationConfig(),
+    metric: SelfRetrievalMetricConfig = SelfRetrievalMetricConfig(),
 ) -> Annotated[CompiledQueryProgram, "query_program"]:
     """Compile a DSPy query program on the corpus without labels: the metric rewards queries that
     retrieve their own source document and penalises copying it."""
+    generator = as_generator_spec(generator or LocalGenerator())  # a mapping here: see synthir.config.as_data
     config = PromptOptimisationConfig.from_dict(optimisation)
     metric_config = SelfRetrievalMetricConfig.from_dict(metric)
     lm, backend = make_dspy_lm(generator, max_tokens=config.max_tokens)
@@ -35,7 +37,7 @@ def optimise_query_program(
                               truncate=document_truncation(backend, config.max_doc_tokens))
     program = result.program
     log_params({**vars(config), **{f"metric_{k}": v for k, v in vars(metric_config).items()},
-                **{f"generator_{k}": v for k, v in generator.items() if k != "api_key"}}, prefix="optimise_prompt.")
+                **{f"generator_{k}": v for k, v in generator.model_dump().items() if k != "api_key"}}, prefix="optimise_prompt.")
     log_metrics(result.figures, prefix="optimise_prompt.")
     set_tags({"query_program": program.prompt_id})
     with tempfile.TemporaryDirectory() as tmp:

@@ -1,6 +1,6 @@
 import time
 from pathlib import Path
-from typing import Annotated, Any, Dict, Optional
+from typing import Annotated, Optional
 
 from zenml import log_metadata, step
 from zenml.logger import get_logger
@@ -17,10 +17,11 @@ logger = get_logger(__name__)
 
 @step(experiment_tracker=True)
 def train_reranker_model(
-    triples: Triples, queries: SyntheticQueries, training: Dict[str, Any] = {}, checkpoint_root: Optional[str] = None
+    triples: Triples, queries: SyntheticQueries, training: RerankerTrainingConfig = RerankerTrainingConfig(),
+    checkpoint_root: Optional[str] = None
 ) -> Annotated[RerankerModel, "reranker"]:
     """Train a bi-encoder or cross-encoder on the triples; checkpoints resume a killed run."""
-    config = RerankerTrainingConfig(**training)
+    config = RerankerTrainingConfig.from_dict(training)
     run_hash = training_run_key(config, triples)
     root = Path(checkpoint_root) if checkpoint_root else default_cache_dir() / "training"
     started = time.perf_counter()

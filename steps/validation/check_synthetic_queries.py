@@ -1,6 +1,6 @@
 import tempfile
 from pathlib import Path
-from typing import Annotated, Any, Dict, Tuple
+from typing import Annotated, Tuple
 
 from zenml import log_metadata, step
 from zenml.logger import get_logger
@@ -15,7 +15,7 @@ logger = get_logger(__name__)
 
 @step(experiment_tracker=True)
 def check_synthetic_queries(
-    queries: SyntheticQueries, corpus: Corpus, checks: Dict[str, Any] = {}
+    queries: SyntheticQueries, corpus: Corpus, checks: ChecksConfig = ChecksConfig()
 ) -> Tuple[
     Annotated[SyntheticQueries, "checked_queries"],
     Annotated[QuarantinedQueries, "quarantine"],
@@ -32,7 +32,7 @@ def check_synthetic_queries(
     for name, outcome in report.checks.items():
         logger.info("check %-16s %-10s %5d failing (%.1f%%)%s", name, outcome["policy"], outcome["failed"],
                     100 * outcome["share"], "  -> fails the run" if outcome["fails_run"] else "")
-    log_params({"checks": {k: v.__dict__ for k, v in config.enabled_checks().items()}}, prefix="validation.")
+    log_params({"checks": {k: v.model_dump() for k, v in config.enabled_checks().items()}}, prefix="validation.")
     log_metrics(report.metrics(), prefix="validation.")
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "check_report.html"

@@ -14,7 +14,7 @@ from typing import Any
 
 from synthir.cpo.query_eval import QueryEvalScorer
 from synthir.data.records import Corpus
-from synthir.generation.backends import make_backend
+from synthir.generation.backends import as_generator_spec, make_backend
 from synthir.generation.generate import QueryGenerationConfig, generate_queries
 from synthir.generation.prompts import PromptTemplate
 
@@ -38,7 +38,7 @@ class GeneratorEvaluation:
 
 def evaluate_generator(
     name: str,
-    generator: dict[str, Any],
+    generator: Any,
     held_out: Corpus,
     template: PromptTemplate,
     scorer: QueryEvalScorer,
@@ -47,6 +47,7 @@ def evaluate_generator(
 ) -> GeneratorEvaluation:
     """Queries from ``generator`` (a backend spec, e.g. ``{"model": "registry:inpars-generator@production"}``)
     for every held-out document, and their QueryEval figures."""
+    generator = as_generator_spec(generator)
     backend = make_backend(generator)
     run = generate_queries(held_out, backend, template, generation, show_progress=show_progress)
     rows = list(run.queries)
@@ -54,4 +55,4 @@ def evaluate_generator(
     figures = {**scorer.summary(scores), "docs_per_s": run.figures["docs_per_s"]}
     queries = [{"doc_id": r.doc_id, "query": r.query, "score": s.score, "copy": s.is_copy, "rank": s.rank}
                for r, s in zip(rows, scores)]
-    return GeneratorEvaluation(name, str(generator.get("model", "")), figures, queries)
+    return GeneratorEvaluation(name, generator.model, figures, queries)

@@ -21,11 +21,12 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 import pandas as pd
+from pydantic import Field
 
-from synthir.config import from_mapping
+from synthir.config import ConfigBlock
 from synthir.cpo.query_eval import QueryEvalScorer
 from synthir.data.records import Corpus, Qrels, Queries, frame_fingerprint
 from synthir.data.synthetic import SyntheticQueries, SyntheticQuery
@@ -60,17 +61,15 @@ def alma_select(candidates: list[Candidate], tie_tolerance: float = 1e-6) -> tup
     return chosen, rejected
 
 
-@dataclass
-class PreferenceConfig:
-    max_references: int | None = 256  # (document, reference) pairs sampled (None: all)
-    max_doc_tokens: int = 256
-    max_new_tokens: int = 48
-    tie_tolerance: float = 1e-6
-    seed: int = 42
+class PreferenceConfig(ConfigBlock):
+    """``preferences:``: how the (chosen, rejected) pairs are built."""
 
-    @classmethod
-    def from_dict(cls, data: dict[str, Any] | None) -> PreferenceConfig:
-        return from_mapping(cls, data, "preferences")
+    yaml_path = "preferences"
+    max_references: Optional[int] = Field(256, ge=1, description="(document, reference) pairs sampled; null: all")
+    max_doc_tokens: int = Field(256, ge=1, description="document truncation, in the student's tokens")
+    max_new_tokens: int = Field(48, ge=1, description="tokens the teacher and student generate per query")
+    tie_tolerance: float = Field(1e-6, ge=0, description="score gap below which a triple is a tie and dropped")
+    seed: int = Field(42, description="reference sampling seed")
 
 
 @dataclass

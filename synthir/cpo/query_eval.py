@@ -14,33 +14,27 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Sequence
 
-from synthir.config import from_mapping
+from pydantic import Field
+
+from synthir.config import ConfigBlock
 from synthir.data.records import Corpus, Queries
 from synthir.quality.checks import ChecksConfig, is_copy
 from synthir.quality.text import ngram_share
 
 
-@dataclass
-class QueryEvalConfig:
-    encoder: str = "package:all-minilm-l6-v2"  # bi-encoder for the query/document cosine
-    similarity_weight: float = 0.5
-    retrieval_weight: float = 0.5
-    bm25_temperature: float = 1.0  # BM25 scores are divided by this before the softmax
-    bm25_depth: int = 1000  # hits read per query; the rest of the corpus counts at score 0
-    copy_penalty: float = 0.5  # times the share of the query's word trigrams found in the document
-    self_retrieval_k: int = 10  # "retrieves its source document" means rank <= k
+class QueryEvalConfig(ConfigBlock):
+    """``query_eval:``: the reference-free query score (embedding similarity + BM25 self-retrieval - copying)."""
 
-    def __post_init__(self) -> None:
-        if self.bm25_temperature <= 0:
-            raise ValueError(f"query_eval.bm25_temperature must be > 0, got {self.bm25_temperature}")
-        if self.bm25_depth < 1 or self.self_retrieval_k < 1:
-            raise ValueError("query_eval.bm25_depth and query_eval.self_retrieval_k must be >= 1")
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any] | None) -> QueryEvalConfig:
-        return from_mapping(cls, data, "query_eval")
+    yaml_path = "query_eval"
+    encoder: str = Field("package:all-minilm-l6-v2", description="bi-encoder for the query/document cosine")
+    similarity_weight: float = Field(0.5, ge=0, description="weight of the cosine term")
+    retrieval_weight: float = Field(0.5, ge=0, description="weight of the BM25 softmax term")
+    bm25_temperature: float = Field(1.0, gt=0, description="BM25 scores are divided by this before the softmax")
+    bm25_depth: int = Field(1000, ge=1, description="hits read per query; the rest of the corpus counts at score 0")
+    copy_penalty: float = Field(0.5, ge=0, description="times the share of the query's word trigrams found in the document")
+    self_retrieval_k: int = Field(10, ge=1, description='"retrieves its source document" means rank <= k')
 
 
 @dataclass

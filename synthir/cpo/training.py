@@ -14,17 +14,19 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import List, Literal, Union
 
 import torch
+from pydantic import Field
 
-from synthir.config import from_mapping
+from synthir.config import ConfigBlock
 from synthir.cpo.preferences import PreferencePairs
 from synthir.data.io import atomic_folder
 from synthir.models import generator_prompt_source, read_generator_marker, write_generator_marker
-from synthir.training.rerankers import check_schedule, last_checkpoint, training_arguments
+from synthir.training.config import TrainerSettings
+from synthir.training.rerankers import last_checkpoint, training_arguments
 
 logger = logging.getLogger(__name__)
 
@@ -32,46 +34,25 @@ LOSS_TYPES = ("sigmoid", "hinge", "ipo", "simpo")
 SAVE_FORMATS = ("merged", "adapter")
 
 
-@dataclass
-class CPOTrainingConfig:
-    base_model: str = "package:smollm2-135m-instruct"  # the student being tuned
-    loss_type: str = "sigmoid"  # sigmoid | hinge | ipo | simpo
-    beta: float = 0.1
-    cpo_alpha: float = 1.0  # weight of the NLL term on chosen completions (0 with simpo gives pure SimPO)
-    simpo_gamma: float = 0.5  # target reward margin, simpo only
-    learning_rate: float = 5e-5
-    epochs: float = 1.0
-    max_steps: int = -1  # > 0 overrides epochs
-    batch_size: int = 4
-    gradient_accumulation_steps: int = 1
-    max_length: int = 512  # prompt + completion tokens
-    warmup_ratio: float = 0.1
-    lr_scheduler_type: str = "linear"  # transformers' schedule names: linear | constant | cosine | ...
-    optim: str = "adamw_torch"  # transformers' optimiser names
-    lora_r: int = 16
-    lora_alpha: int = 32
-    lora_dropout: float = 0.05
-    lora_target_modules: Any = "all-linear"  # "all-linear" or a list of module names
-    save: str = "merged"  # merged: LoRA folded into the weights | adapter: the adapter plus the base reference
-    seed: int = 42
-    save_steps: int = 50
-    logging_steps: int = 5
-    cpu_bf16: bool = True  # bf16 autocast on CPUs that support it
+class CPOTrainingConfig(ConfigBlock, TrainerSettings):
+    """``cpo:``: CPO + LoRA on the preference pairs (TRL's ``CPOTrainer``)."""
 
-    def __post_init__(self) -> None:
-        if self.loss_type not in LOSS_TYPES:
-            raise ValueError(f"cpo.loss_type must be one of {LOSS_TYPES}, got {self.loss_type!r}")
-        if self.save not in SAVE_FORMATS:
-            raise ValueError(f"cpo.save must be one of {SAVE_FORMATS}, got {self.save!r}")
-        if self.beta <= 0:
-            raise ValueError(f"cpo.beta must be > 0, got {self.beta}")
-        if self.batch_size < 1 or self.lora_r < 1:
-            raise ValueError("cpo.batch_size and cpo.lora_r must be >= 1")
-        check_schedule(self, "cpo")
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any] | None) -> CPOTrainingConfig:
-        return from_mapping(cls, data, "cpo")
+    yaml_path = "cpo"
+    base_model: str = Field("package:smollm2-135m-instruct", description="the student being tuned")
+    loss_type: Literal[LOSS_TYPES] = Field("sigmoid", description="sigmoid | hinge | ipo | simpo (TRL's CPO losses)")
+    beta: float = Field(0.1, gt=0, description="preference temperature")
+    cpo_alpha: float = Field(1.0, ge=0, description="weight of the NLL term on chosen completions (0 with simpo: pure SimPO)")
+    simpo_gamma: float = Field(0.5, description="target reward margin, simpo only")
+    learning_rate: float = Field(5e-5, gt=0, description="peak learning rate")
+    batch_size: int = Field(4, ge=1, description="pairs per device and step")
+    max_length: int = Field(512, ge=1, description="prompt + completion tokens")
+    lora_r: int = Field(16, ge=1, description="LoRA rank")
+    lora_alpha: int = Field(32, ge=1, description="LoRA scaling")
+    lora_dropout: float = Field(0.05, ge=0, lt=1, description="LoRA dropout")
+    lora_target_modules: Union[str, List[str]] = Field("all-linear", description='"all-linear" or a list of module names')
+    save: Literal[SAVE_FORMATS] = Field("merged", description="merged: LoRA folded into the weights | adapter: the adapter plus the base reference")
+    save_steps: int = Field(50, ge=1, description="steps between checkpoints")
+    logging_steps: int = Field(5, ge=1, description="steps between logged losses")
 
 
 @dataclass
@@ -143,7 +124,7 @@ def train_generator(pairs: PreferencePairs, config: CPOTrainingConfig, output_di
             trainer.model.merge_and_unload().save_pretrained(str(folder))
             tokenizer.save_pretrained(str(folder))
             write_generator_marker(folder, "merged", marker, pairs.prompt_source)
-    return GeneratorTrainingResult(model_dir, adapter_dir, losses, history, int(output.global_step), norm, asdict(config))
+    return GeneratorTrainingResult(model_dir, adapter_dir, losses, history, int(output.global_step), norm, config.model_dump())
 
 
 def merge_adapter(adapter_dir: Path, target: Path) -> Path:

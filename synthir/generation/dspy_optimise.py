@@ -17,12 +17,13 @@ import json
 import logging
 import random
 import time
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 import dspy
+from pydantic import Field
 
-from synthir.config import from_mapping
+from synthir.config import ConfigBlock
 from synthir.data.records import Corpus, Document
 from synthir.generation.dspy_programs import (
     CompiledQueryProgram,
@@ -41,52 +42,45 @@ logger = logging.getLogger(__name__)
 OPTIMISERS = ("bootstrap", "random_search", "mipro", "none")
 
 
-@dataclass
-class SelfRetrievalMetricConfig:
-    retrieval: str = "bm25"  # bm25: reciprocal rank of the source document in the top k | reranker: pair score
-    k: int = 10
-    copy_penalty: float = 0.5  # subtracted, times the query's trigram share found in the document
-    reranker_model: str = "package:all-minilm-l6-v2"  # for retrieval: reranker
-    threshold: float = 0.2  # a bootstrapped demo must score at least this
+class SelfRetrievalMetricConfig(ConfigBlock):
+    """``metric:``: the label-free score a DSPy program is optimised against."""
 
-    def __post_init__(self) -> None:
-        if self.retrieval not in ("bm25", "reranker"):
-            raise ValueError(f"metric.retrieval must be 'bm25' or 'reranker', got {self.retrieval!r}")
-        if self.k < 1:
-            raise ValueError(f"metric.k must be >= 1, got {self.k}")
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any] | None) -> SelfRetrievalMetricConfig:
-        return from_mapping(cls, data, "metric")
+    yaml_path = "metric"
+    retrieval: Literal["bm25", "reranker"] = Field(
+        "bm25", description="bm25: reciprocal rank of the source document in the top k | reranker: pair score")
+    k: int = Field(10, ge=1, description="retrieval depth for bm25")
+    copy_penalty: float = Field(0.5, ge=0, description="subtracted, times the query's trigram share found in the document")
+    reranker_model: str = Field("package:all-minilm-l6-v2", description="for retrieval: reranker")
+    threshold: float = Field(0.2, description="a bootstrapped demo must score at least this")
 
 
-@dataclass
-class PromptOptimisationConfig:
-    program: str = "cot"  # cot | predict
-    optimiser: str = "bootstrap"  # bootstrap | random_search | mipro | none
-    train_size: int = 16  # corpus documents the optimiser draws demos from
-    dev_size: int = 24  # corpus documents the programs are scored on
-    max_bootstrapped_demos: int = 2
-    seed_prompt: str = "inpars"  # whose few-shot examples seed the teacher
-    num_seed_examples: int = 2
-    num_candidate_programs: int = 4  # random_search
-    mipro_auto: str = "light"  # mipro: light | medium | heavy
-    max_doc_tokens: int = 256
-    max_tokens: int = 128  # generated tokens per call (reasoning and query)
-    score_zero_shot: bool = True  # also score the zero-shot program on dev (a baseline; slow with small models)
-    seed: int = 42
+class PromptOptimisationConfig(ConfigBlock):
+    """``optimisation:``: which DSPy program is compiled, how, on how many documents."""
 
-    def __post_init__(self) -> None:
-        if self.optimiser not in OPTIMISERS:
-            raise ValueError(f"optimiser must be one of {OPTIMISERS}, got {self.optimiser!r}")
-        if self.program not in ("cot", "predict"):
-            raise ValueError(f"program must be 'cot' or 'predict', got {self.program!r}")
-        if self.train_size < 1 or self.dev_size < 1:
-            raise ValueError("train_size and dev_size must be >= 1")
+    yaml_path = "optimisation"
+    program: Literal["cot", "predict"] = Field("cot", description="cot (ChainOfThought) | predict (Predict)")
+    optimiser: Literal[OPTIMISERS] = Field("bootstrap", description="bootstrap | random_search | mipro | none")
+    train_size: int = Field(16, ge=1, description="corpus documents the optimiser draws demos from")
+    dev_size: int = Field(24, ge=1, description="corpus documents the programs are scored on")
+    max_bootstrapped_demos: int = Field(2, ge=0, description="demos kept")
+    seed_prompt: str = Field("inpars", description="whose few-shot examples seed the teacher")
+    num_seed_examples: int = Field(2, ge=0, description="seed demos")
+    num_candidate_programs: int = Field(4, ge=1, description="random_search: candidates tried")
+    mipro_auto: Literal["light", "medium", "heavy"] = Field("light", description="mipro: light | medium | heavy")
+    max_doc_tokens: int = Field(256, ge=1, description="document truncation")
+    max_tokens: int = Field(128, ge=1, description="generated tokens per call (reasoning and query)")
+    score_zero_shot: bool = Field(True, description="also score the zero-shot program on dev (a baseline; slow with small models)")
+    seed: int = Field(42, description="sampling seed")
 
-    @classmethod
-    def from_dict(cls, data: dict[str, Any] | None) -> PromptOptimisationConfig:
-        return from_mapping(cls, data, "optimisation")
+
+class OptimiseConfig(ConfigBlock):
+    """``optimise:``: compile a DSPy program on the corpus first, in the same run."""
+
+    yaml_path = "optimise"
+    optimisation: PromptOptimisationConfig = Field(default_factory=PromptOptimisationConfig,
+                                                   description="which program, which optimiser, how many documents")
+    metric: SelfRetrievalMetricConfig = Field(default_factory=SelfRetrievalMetricConfig,
+                                              description="the label-free self-retrieval metric")
 
 
 class SelfRetrievalMetric:
@@ -223,7 +217,7 @@ def optimise_program(
         figures[f"dev_selected_{key}"] = figures[f"dev_{selected}_{key}"]
     program = CompiledQueryProgram.from_program(
         candidates[selected], config.program, generator=str(getattr(lm, "model", "")),
-        optimiser={**asdict(config), "metric": asdict(metric.config)}, figures=figures,
+        optimiser={**config.model_dump(), "metric": metric.config.model_dump()}, figures=figures,
         corpus_fingerprint=corpus.fingerprint(),
     )
     return OptimisationResult(program, figures)

@@ -24,11 +24,13 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 import dspy
 from dspy.lm15 import Message, Response, TextPart, Usage
+from pydantic import Field
 
+from synthir.config import ConfigBlock, ConfigError
 from synthir.data.io import atomic_write
 from synthir.data.records import Corpus, Document
 from synthir.data.synthetic import SyntheticQueries, SyntheticQuery
@@ -48,7 +50,6 @@ logger = logging.getLogger(__name__)
 
 PROGRAM_KINDS = ("predict", "cot")
 COMPLETED_MARKER = "[[ ## completed ## ]]"
-LITELLM_FIELDS = {"model", "api_base", "api_key", "max_tokens", "temperature", "num_threads"}
 
 
 class GenerateQuery(dspy.Signature):
@@ -179,27 +180,31 @@ class LocalTransformersLM(dspy.LM):
                                           stop, seed)
 
 
-def make_dspy_lm(spec: dict[str, Any], max_tokens: int = 128):
+class DSPyOptions(ConfigBlock):
+    """``dspy:``: how a DSPy program's outputs are repaired, retried or replaced."""
+
+    yaml_path = "dspy"
+    retries: int = Field(1, ge=0, description="sampled retries after a rejected output and its repair")
+    max_tokens: int = Field(128, ge=1, description="generated tokens per call (reasoning and query)")
+    fallback_prompt: Optional[str] = Field("inpars", description="static template used when the model breaks the "
+                                           "format; null: none (the query is left empty and counted as failed)")
+
+
+def make_dspy_lm(spec: Any, max_tokens: int = 128):
     """The LM for a generator spec: ``backend: local`` (our engine; returns the backend too, for the
     static fallback) or ``backend: litellm`` (``model: openai/<name>``, ``api_base``, ``api_key``)."""
-    spec = dict(spec)
-    kind = spec.pop("backend", "local")
-    if kind == "litellm":
-        unknown = set(spec) - LITELLM_FIELDS
-        if unknown:
-            raise ValueError(f"unknown field(s) {sorted(unknown)} for generator.backend='litellm'; allowed: {sorted(LITELLM_FIELDS)}")
-        if "model" not in spec:
-            raise ValueError("generator.backend=litellm needs model (e.g. openai/meta-llama/Llama-3.1-8B-Instruct)")
-        num_threads = int(spec.pop("num_threads", 8))
-        lm = dspy.LM(cache=False, **{"max_tokens": max_tokens, "temperature": 0.0, **spec})
-        lm.num_threads = num_threads  # concurrent requests in complete_batch
-        return lm, None
-    from synthir.generation.backends import make_backend
+    from synthir.generation.backends import LiteLLMGenerator, LocalGenerator, as_generator_spec, make_backend
 
-    backend = make_backend({"backend": kind, **spec})
-    if kind != "local":
-        raise ValueError("DSPy programs run on generator.backend 'local' or 'litellm' (a served endpoint: "
-                         "backend: litellm, model: openai/<name>, api_base: http://host:8000/v1)")
+    spec = as_generator_spec(spec)
+    if isinstance(spec, LiteLLMGenerator):
+        options = spec.model_dump(exclude={"backend", "num_threads"}, exclude_none=True)
+        lm = dspy.LM(cache=False, **{"max_tokens": max_tokens, **options})
+        lm.num_threads = spec.num_threads  # concurrent requests in complete_batch
+        return lm, None
+    if not isinstance(spec, LocalGenerator):
+        raise ConfigError("generator.backend: DSPy programs run on 'local' or 'litellm' (a served endpoint: "
+                          "backend: litellm, model: openai/<name>, api_base: http://host:8000/v1)")
+    backend = make_backend(spec)
     return LocalTransformersLM(backend, max_tokens=max_tokens), backend
 
 

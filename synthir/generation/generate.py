@@ -15,9 +15,13 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from typing import Optional
 from pathlib import Path
 
+from pydantic import BaseModel, Field
 from tqdm.auto import tqdm
+
+from synthir.config import ConfigBlock
 
 from synthir.data.io import atomic_write
 from synthir.data.records import Corpus, Document
@@ -28,23 +32,30 @@ from synthir.generation.prompts import PromptTemplate
 logger = logging.getLogger(__name__)
 
 
-@dataclass
-class QueryGenerationConfig:
-    max_generations: int | None = 100  # documents to generate for (None: all)
-    seed: int = 42
-    max_doc_tokens: int = 256  # documents are truncated to this many tokens before prompting
-    queries_per_doc: int = 1
-    max_new_tokens: int = 64
-    do_sample: bool = False
-    temperature: float = 1.0
-    top_p: float = 1.0
-    shard_size: int = 64  # documents per checkpoint shard
-    keep_prompt_text: bool = False  # store the full prompt on each row (large; the InPars format has it)
+class DecodingConfig(ConfigBlock):
+    """``decoding:``: how each document becomes a prompt and how its queries are sampled."""
+
+    yaml_path = "decoding"
+    max_doc_tokens: int = Field(256, ge=1, description="documents are truncated to this many generator tokens before prompting")
+    queries_per_doc: int = Field(1, ge=1, description="queries generated per document (sampled when > 1 and do_sample)")
+    max_new_tokens: int = Field(64, ge=1, description="generated tokens per query")
+    do_sample: bool = Field(False, description="sample (true) or decode greedily (false)")
+    temperature: float = Field(1.0, gt=0, description="sampling temperature")
+    top_p: float = Field(1.0, gt=0, le=1, description="nucleus sampling mass")
+    shard_size: int = Field(64, ge=1, description="documents per checkpoint shard (does not change the output)")
+    keep_prompt_text: bool = Field(False, description="store the full prompt on each row (large; the InPars format has it)")
+
+
+class QueryGenerationConfig(DecodingConfig):
+    """``decoding:`` plus the run's sample: how many documents, drawn with which seed."""
+
+    max_generations: Optional[int] = Field(100, ge=1, description="documents to generate for; null: all")
+    seed: int = Field(42, description="document sampling and decoding seed")
 
     def output_settings(self) -> dict:
         """Every setting that can change the generated rows: the checkpoint key leaves out
         ``shard_size``, which only decides how often a checkpoint is written."""
-        return {k: v for k, v in asdict(self).items() if k != "shard_size"}
+        return self.model_dump(exclude={"shard_size"})
 
     def decoding(self, stop: list[str]) -> DecodingParams:
         return DecodingParams(max_new_tokens=self.max_new_tokens, do_sample=self.do_sample,
@@ -73,8 +84,8 @@ def sample_documents(corpus: Corpus, max_generations: int | None, seed: int) -> 
 
 
 def config_hash(*parts: object) -> str:
-    payload = json.dumps([asdict(p) if hasattr(p, "__dataclass_fields__") else p for p in parts],
-                         sort_keys=True, default=str)
+    payload = json.dumps([p.model_dump() if isinstance(p, BaseModel) else asdict(p) if hasattr(p, "__dataclass_fields__")
+                          else p for p in parts], sort_keys=True, default=str)
     return hashlib.sha256(payload.encode()).hexdigest()[:12]
 
 

@@ -13,10 +13,13 @@ when more than 30% of the queries are copies, which is how a degenerate generato
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field, fields
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, List, Literal, Optional
 
 import pandas as pd
+from pydantic import Field
+
+from synthir.config import ConfigBlock, StrictModel
 
 from synthir.data.synthetic import SyntheticQuery
 from synthir.quality.text import (
@@ -33,11 +36,12 @@ logger = logging.getLogger(__name__)
 POLICIES = ("quarantine", "warn", "fail")
 
 
-@dataclass
-class Check:
-    enabled: bool = True
-    policy: str = "quarantine"
-    fail_above: float | None = None
+class Check(StrictModel):
+    """One check: whether it runs, what happens to the rows it flags, when it fails the run."""
+
+    enabled: bool = Field(True, description="run this check")
+    policy: Literal[POLICIES] = Field("quarantine", description="quarantine (rows set aside, kept) | warn (rows stay, counted) | fail")
+    fail_above: Optional[float] = Field(None, ge=0, le=1, description="fail the run when more than this share fails, whatever the policy")
 
     def fail_threshold(self) -> float | None:
         if self.fail_above is not None:
@@ -45,66 +49,50 @@ class Check:
         return 0.0 if self.policy == "fail" else None
 
 
-@dataclass
 class LengthCheck(Check):
-    min_tokens: int = 2
-    max_tokens: int = 40
+    min_tokens: int = Field(2, ge=0, description="fewest word tokens")
+    max_tokens: int = Field(40, ge=1, description="most word tokens")
 
 
-@dataclass
 class ResidueCheck(Check):
-    patterns: list[str] = field(default_factory=lambda: list(DEFAULT_RESIDUE_PATTERNS))
+    patterns: List[str] = Field(default_factory=lambda: list(DEFAULT_RESIDUE_PATTERNS),
+                                description="regular expressions of template labels (Example 3:, Document:, ...)")
 
 
-@dataclass
 class DuplicateCheck(Check):
-    max_ratio: float = 0.5  # dataset level: fail the run when more than this share are near-duplicates
-    policy: str = "quarantine"
+    max_ratio: float = Field(0.5, ge=0, le=1, description="fail the run when more than this share are near-duplicates")
 
 
-@dataclass
+class ExactCopyCheck(Check):
+    fail_above: Optional[float] = Field(0.5, ge=0, le=1, description="fail the run when more than this share are verbatim "
+                                        "copies (the sign of a degenerate generator)")
+
+
 class NgramCopyCheck(Check):
-    n: int = 3
-    max_share: float = 0.8
+    n: int = Field(3, ge=1, description="word n-gram size")
+    max_share: float = Field(0.8, ge=0, le=1, description="flag when more than this share of the query's n-grams are in the document")
 
 
-@dataclass
 class LcsCopyCheck(Check):
-    max_ratio: float = 0.9
+    max_ratio: float = Field(0.9, ge=0, le=1, description="flag when the longest common substring exceeds this share of the query")
 
 
-@dataclass
-class ChecksConfig:
-    not_empty: Check = field(default_factory=Check)
-    length: LengthCheck = field(default_factory=LengthCheck)
-    prompt_residue: ResidueCheck = field(default_factory=ResidueCheck)
-    single_line: Check = field(default_factory=Check)
-    printable: Check = field(default_factory=Check)
-    near_duplicates: DuplicateCheck = field(default_factory=DuplicateCheck)
-    copy_exact: Check = field(default_factory=lambda: Check(fail_above=0.5))
-    copy_ngram: NgramCopyCheck = field(default_factory=NgramCopyCheck)
-    copy_lcs: LcsCopyCheck = field(default_factory=LcsCopyCheck)
+class ChecksConfig(ConfigBlock):
+    """``checks:``: one entry per check; each field left out keeps its default."""
 
-    @classmethod
-    def from_dict(cls, raw: dict[str, Any] | None) -> ChecksConfig:
-        """Build from YAML (``checks:`` mapping); unknown checks or fields fail naming them."""
-        config = cls()
-        for name, values in (raw or {}).items():
-            if name not in {f.name for f in fields(cls)}:
-                raise ValueError(f"checks.{name}: unknown check; known: {[f.name for f in fields(cls)]}")
-            current = getattr(config, name)
-            allowed = {f.name for f in fields(current)}
-            unknown = set(values or {}) - allowed
-            if unknown:
-                raise ValueError(f"checks.{name}: unknown field(s) {sorted(unknown)}; allowed: {sorted(allowed)}")
-            updated = type(current)(**{**current.__dict__, **(values or {})})
-            if updated.policy not in POLICIES:
-                raise ValueError(f"checks.{name}.policy must be one of {POLICIES}, got {updated.policy!r}")
-            setattr(config, name, updated)
-        return config
+    yaml_path = "checks"
+    not_empty: Check = Field(default_factory=Check, description="empty or blank queries")
+    length: LengthCheck = Field(default_factory=LengthCheck, description="too few or too many word tokens")
+    prompt_residue: ResidueCheck = Field(default_factory=ResidueCheck, description="template labels left in the query")
+    single_line: Check = Field(default_factory=Check, description="queries spanning several lines")
+    printable: Check = Field(default_factory=Check, description="control or unassigned characters")
+    near_duplicates: DuplicateCheck = Field(default_factory=DuplicateCheck, description="an earlier query with the same words")
+    copy_exact: ExactCopyCheck = Field(default_factory=ExactCopyCheck, description="the query appears verbatim in its document")
+    copy_ngram: NgramCopyCheck = Field(default_factory=NgramCopyCheck, description="most of its word n-grams occur in the document")
+    copy_lcs: LcsCopyCheck = Field(default_factory=LcsCopyCheck, description="a long common substring with the document")
 
     def enabled_checks(self) -> dict[str, Check]:
-        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name).enabled}
+        return {name: getattr(self, name) for name in type(self).model_fields if getattr(self, name).enabled}
 
 
 def is_copy(query: str, document: str, checks: ChecksConfig | None = None) -> bool:

@@ -17,21 +17,65 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any, List, Literal, Optional, Union
 
+from pydantic import AfterValidator, BaseModel, Field, TypeAdapter
+
+from synthir.config import StrictModel, named_block
 from synthir.data.records import Corpus, Queries
 from synthir.data.synthetic import SyntheticQuery
-from synthir.models import RERANKER_TYPES
+from synthir.training.config import RERANKER_TYPES
 
 logger = logging.getLogger(__name__)
 FILTERS = ("scores", "reranker", "consistency", "none")
-FILTER_FIELDS = {
-    "scores": {"keep"},
-    "reranker": {"keep", "model", "model_type", "batch_size", "max_length"},
-    "consistency": {"top_k"},
-    "none": set(),
-}
+
+def _count_or_fraction(keep: int | float) -> int | float:
+    keep_count(keep, 1)  # raises ValueError naming what is allowed
+    return keep
+
+
+# A count of queries (>= 1) or a fraction of the incoming ones (0 < x <= 1).
+Keep = Annotated[Union[int, float], AfterValidator(_count_or_fraction)]
+
+
+class ScoresFilter(StrictModel):
+    """InPars: the top queries by mean token log-probability under their generator."""
+
+    name: Literal["scores"] = Field("scores", description="selects this filter")
+    keep: Keep = Field(0.5, description="queries kept: a count >= 1 or a fraction in (0, 1]")
+
+
+class RerankerFilter(StrictModel):
+    """InPars-v2: the top queries by a relevance model's score of (query, source document)."""
+
+    name: Literal["reranker"] = Field("reranker", description="selects this filter")
+    keep: Keep = Field(0.5, description="queries kept: a count >= 1 or a fraction in (0, 1]")
+    model: str = Field("package:all-minilm-l6-v2", description="model reference (package:, hf:, registry:, folder)")
+    model_type: Optional[Literal[RERANKER_TYPES]] = Field(
+        None, description="bi-encoder | cross-encoder | monot5; null: the model's marker, else bi-encoder")
+    batch_size: int = Field(64, ge=1, strict=True, description="pairs per forward pass")
+    max_length: Optional[int] = Field(None, ge=1, strict=True,
+                                      description="tokens per pair; null: the length the model was trained at, else 256")
+
+
+class ConsistencyFilter(StrictModel):
+    """Promptagator's round trip: BM25 over the corpus must rank the source document within top_k."""
+
+    name: Literal["consistency"] = Field("consistency", description="selects this filter")
+    top_k: int = Field(10, ge=1, strict=True, description="rank the source document must reach")
+
+
+class NoFilter(StrictModel):
+    """Keep everything."""
+
+    name: Literal["none"] = Field("none", description="selects this filter")
+
+
+FilterSpec = Annotated[Union[ScoresFilter, RerankerFilter, ConsistencyFilter, NoFilter], Field(discriminator="name")]
+Filters = named_block(List[FilterSpec], "filters", tags=FILTERS)  # the ``filters:`` parameter
+_FILTERS = TypeAdapter(Filters)
 
 
 @dataclass
@@ -42,35 +86,14 @@ class FilterStep:
     params: dict[str, Any]
 
 
-def validate_filter_specs(specs: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
-    checked = []
-    for position, spec in enumerate(specs or []):
-        if not isinstance(spec, dict) or "name" not in spec:
-            raise ValueError(f"filters[{position}]: expected a mapping with 'name' (one of {FILTERS})")
-        name = spec["name"]
-        if name not in FILTERS:
-            raise ValueError(f"filters[{position}].name: unknown filter {name!r}; known: {FILTERS}")
-        unknown = set(spec) - {"name"} - FILTER_FIELDS[name]
-        if unknown:
-            raise ValueError(f"filters[{position}] ({name}): unknown field(s) {sorted(unknown)}; allowed: {sorted(FILTER_FIELDS[name])}")
-        if "keep" in spec:
-            try:
-                keep_count(spec["keep"], 1)
-            except ValueError as err:
-                raise ValueError(f"filters[{position}].keep ({name}): {err}") from None
-        if "model_type" in spec and spec["model_type"] not in RERANKER_TYPES:
-            raise ValueError(f"filters[{position}].model_type ({name}): {spec['model_type']!r} is not supported; "
-                             f"choose one of {RERANKER_TYPES}")
-        for field_name in ("batch_size", "max_length", "top_k"):
-            value = spec.get(field_name)
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-                raise ValueError(f"filters[{position}].{field_name} ({name}): expected a whole number >= 1, got {value!r}")
-        checked.append(spec)
-    return checked
+def validate_filter_specs(specs: Sequence[dict[str, Any] | BaseModel] | None) -> list[FilterSpec]:
+    """The ``filters:`` list as typed filters; a bad entry raises :class:`ConfigError` naming its
+    position and field, the value and what is allowed (``filters[1].keep: ...``)."""
+    return _FILTERS.validate_python(list(specs or []))
 
 
 def keep_count(keep: int | float, total: int) -> int:
-    if isinstance(keep, bool) or not isinstance(keep, (int, float)) or keep <= 0:
+    if isinstance(keep, bool) or not isinstance(keep, (int, float)) or keep <= 0 or (isinstance(keep, float) and keep > 1):
         raise ValueError(f"keep must be a count >= 1 or a fraction in (0, 1], got {keep!r}")
     if isinstance(keep, float) and keep <= 1:
         return math.ceil(keep * total)
@@ -84,12 +107,12 @@ def top_k(rows: list[SyntheticQuery], scores: list[float], keep: int | float) ->
     return [rows[i] for i in sorted(best)]
 
 
-def scores_filter(rows: list[SyntheticQuery], keep: int | float = 0.5) -> list[SyntheticQuery]:
+def scores_filter(rows: list[SyntheticQuery], keep: int | float) -> list[SyntheticQuery]:
     return top_k(rows, [r.mean_log_prob for r in rows], keep)
 
 
-def relevance_scores(rows: list[SyntheticQuery], model: str = "package:all-minilm-l6-v2",
-                     model_type: str | None = None, batch_size: int = 64, max_length: int | None = None) -> list[float]:
+def relevance_scores(rows: list[SyntheticQuery], model: str, model_type: str | None = None, batch_size: int = 64,
+                     max_length: int | None = None) -> list[float]:
     """(query, source document) scores from the same ``Reranker`` the training side uses: bf16 where
     supported, and a bi-encoder embeds each document once however many queries share it."""
     from synthir.models import resolve_model
@@ -100,11 +123,11 @@ def relevance_scores(rows: list[SyntheticQuery], model: str = "package:all-minil
     return scorer.score([r.query for r in rows], [r.doc_text for r in rows], [r.doc_id for r in rows])
 
 
-def reranker_filter(rows: list[SyntheticQuery], keep: int | float = 0.5, **kwargs: Any) -> list[SyntheticQuery]:
+def reranker_filter(rows: list[SyntheticQuery], keep: int | float, **kwargs: Any) -> list[SyntheticQuery]:
     return top_k(rows, relevance_scores(rows, **kwargs), keep) if rows else rows
 
 
-def consistency_filter(rows: list[SyntheticQuery], corpus: Corpus, top_k: int = 10) -> list[SyntheticQuery]:
+def consistency_filter(rows: list[SyntheticQuery], corpus: Corpus, top_k: int) -> list[SyntheticQuery]:
     """Keep queries whose source document BM25 ranks within ``top_k`` over the whole corpus."""
     if not rows:
         return rows
@@ -115,17 +138,19 @@ def consistency_filter(rows: list[SyntheticQuery], corpus: Corpus, top_k: int = 
     return [r for i, r in enumerate(rows) if r.doc_id in run.scores.get(str(i), {})]
 
 
-def apply_filters(rows: list[SyntheticQuery], specs: list[dict[str, Any]], corpus: Corpus) -> tuple[list[SyntheticQuery], list[FilterStep]]:
+def apply_filters(rows: list[SyntheticQuery], specs: Sequence[dict[str, Any] | BaseModel],
+                  corpus: Corpus) -> tuple[list[SyntheticQuery], list[FilterStep]]:
     steps = []
     for spec in validate_filter_specs(specs):
-        params = {k: v for k, v in spec.items() if k != "name"}
+        settings = spec.model_dump(exclude={"name"})  # every value, defaults from the schema
         before = len(rows)
-        if spec["name"] == "scores":
-            rows = scores_filter(rows, **params)
-        elif spec["name"] == "reranker":
-            rows = reranker_filter(rows, **params)
-        elif spec["name"] == "consistency":
-            rows = consistency_filter(rows, corpus, **params)
-        steps.append(FilterStep(spec["name"], before, len(rows), params))
-        logger.info("filter %s: %d -> %d queries", spec["name"], before, len(rows))
+        if spec.name == "scores":
+            rows = scores_filter(rows, **settings)
+        elif spec.name == "reranker":
+            rows = reranker_filter(rows, **settings)
+        elif spec.name == "consistency":
+            rows = consistency_filter(rows, corpus, **settings)
+        # the lineage records what the config set, as written
+        steps.append(FilterStep(spec.name, before, len(rows), spec.model_dump(exclude={"name"}, exclude_unset=True)))
+        logger.info("filter %s: %d -> %d queries", spec.name, before, len(rows))
     return rows, steps

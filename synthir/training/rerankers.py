@@ -18,55 +18,18 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
-from synthir.models import DEFAULT_MAX_LENGTH, RERANKER_TYPES, read_reranker_marker, write_reranker_marker
+from synthir.models import DEFAULT_MAX_LENGTH, read_reranker_marker, write_reranker_marker
+from synthir.training.config import RERANKER_TYPES, RerankerTrainingConfig
 from synthir.training.triples import Triples
 
 logger = logging.getLogger(__name__)
 MODEL_TYPES = RERANKER_TYPES
 MONOT5_TEMPLATE = "Query: {query} Document: {document} Relevant:"
-
-
-@dataclass
-class RerankerTrainingConfig:
-    model_type: str = "bi-encoder"
-    base_model: str = "package:all-minilm-l6-v2"
-    learning_rate: float = 2e-5
-    epochs: float = 1.0
-    max_steps: int = -1  # > 0 overrides epochs
-    batch_size: int = 32
-    gradient_accumulation_steps: int = 1
-    max_length: int = 256
-    warmup_ratio: float = 0.1
-    lr_scheduler_type: str = "linear"  # linear | constant | constant_with_warmup | cosine (transformers' names)
-    optim: str = "adamw_torch"  # adamw_torch | adafactor (the InPars / monoT5 recipes) | any transformers optimiser
-    seed: int = 42
-    save_steps: int = 200
-    logging_steps: int = 10
-    cpu_bf16: bool = True  # bf16 autocast on CPUs that support it
-
-    def __post_init__(self) -> None:
-        if self.model_type not in MODEL_TYPES:
-            raise ValueError(f"training.model_type must be one of {MODEL_TYPES}, got {self.model_type!r}")
-        check_schedule(self, "training")
-
-
-def check_schedule(config, where: str) -> None:
-    """The optimiser and schedule names transformers accepts, checked when the config is built."""
-    from transformers.trainer_utils import SchedulerType
-    from transformers.training_args import OptimizerNames
-
-    schedules = [s.value for s in SchedulerType]
-    if config.lr_scheduler_type not in schedules:
-        raise ValueError(f"{where}.lr_scheduler_type must be one of {schedules}, got {config.lr_scheduler_type!r}")
-    optimisers = [o.value for o in OptimizerNames]
-    if config.optim not in optimisers:
-        raise ValueError(f"{where}.optim must be one of transformers' optimisers (e.g. adamw_torch, adafactor), "
-                         f"got {config.optim!r}")
 
 
 def training_arguments(args_class, config, output_dir: Path, **extra):
@@ -175,7 +138,7 @@ def train_reranker(triples: Triples, config: RerankerTrainingConfig, output_dir:
     model_dir = output_dir / "model"
     model.save_pretrained(str(model_dir))
     write_reranker_marker(model_dir, config.model_type, config.max_length)
-    return TrainingResult(model_dir, losses, int(output.global_step), asdict(config))
+    return TrainingResult(model_dir, losses, int(output.global_step), config.model_dump())
 
 
 def _train_monot5(frame, base: str, config: RerankerTrainingConfig, output_dir: Path) -> TrainingResult:
@@ -204,7 +167,7 @@ def _train_monot5(frame, base: str, config: RerankerTrainingConfig, output_dir: 
     model.save_pretrained(str(model_dir))
     tokenizer.save_pretrained(str(model_dir))
     write_reranker_marker(model_dir, "monot5", config.max_length)
-    return TrainingResult(model_dir, losses, int(output.global_step), asdict(config))
+    return TrainingResult(model_dir, losses, int(output.global_step), config.model_dump())
 
 
 class Reranker:

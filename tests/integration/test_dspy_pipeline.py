@@ -14,7 +14,7 @@ def test_generation_pipeline_optimises_a_dspy_program_then_generates_with_it(zen
 
     config = yaml.safe_load((PROJECT_ROOT / "configs" / "inpars_plus_dspy.yaml").read_text())
     accepted = set(inspect.signature(generation_pipeline.entrypoint).parameters)
-    config["parameters"] = {k: v for k, v in config["parameters"].items() if k in accepted}
+    config["parameters"] = {k: v for k, v in config["parameters"]["inpars"].items() if k in accepted}
     config["parameters"].update({
         "collection": str(demo_dir), "max_generations": 4,
         "generator": {"backend": "local", "model": "package:smollm2-135m-instruct", "batch_size": 4},

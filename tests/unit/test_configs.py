@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from synthir.preflight import ConfigError, validate_parameters
+from synthir.config import ConfigError
+from synthir.preflight import validate_pipeline_parameters
 
 CONFIGS = sorted((Path(__file__).resolve().parents[2] / "configs").glob("*.yaml"))
 PIPELINES = {"evaluation": "pipelines.evaluation:evaluation_pipeline",
@@ -44,12 +45,8 @@ def test_config_names_only_existing_parameters(path):
         from zenml.config.schedule import Schedule
 
         Schedule(**config["schedule"])
-    check_parameters(config.get("parameters", {}), path.name)
-
-
-def check_parameters(parameters: dict, where: str) -> None:
-    """Every nested block is parsed by what the run itself calls before its first step."""
-    validate_parameters(parameters, where)
+    # every block typed and checked as ZenML does when the run starts
+    validate_pipeline_parameters(pipeline, config.get("parameters", {}))
 
 
 def test_every_config_family_is_covered():
@@ -65,38 +62,58 @@ def test_the_method_presets_exist():
         assert pipeline_for(next(p for p in CONFIGS if p.stem == name)).name == "inpars_pipeline"
 
 
-def test_inpars_pipeline_and_stages_take_the_same_parameters():
-    from pipelines.inpars import STAGE_PARAMETERS, inpars_pipeline
-
-    assert list(inspect.signature(inpars_pipeline.entrypoint).parameters) == ["collection", *STAGE_PARAMETERS]
-    for name in STAGE_PARAMETERS:
-        from pipelines.inpars import inpars_stages
-
-        assert inspect.signature(inpars_pipeline.entrypoint).parameters[name].default == \
-            inspect.signature(inpars_stages).parameters[name].default, name
-
-
 def test_a_run_rejects_an_unsupported_filter_or_model_type_before_any_step():
-    """The pipeline body validates every block while it is composed: no step (generation first) runs."""
+    """ZenML builds the typed parameters while the pipeline is composed: no step (generation first)
+    runs, and the error names the YAML path, the value and what is allowed."""
     from pipelines.inpars import inpars_pipeline
 
-    with pytest.raises(ConfigError, match=r"filters\[0\]\.model_type \(reranker\): 'colbert' is not supported"):
-        inpars_pipeline.prepare(filters=[{"name": "reranker", "keep": 0.5, "model_type": "colbert"}])
-    with pytest.raises(ConfigError, match=r"filters\[1\]\.name: unknown filter 'rerank'"):
-        inpars_pipeline.prepare(filters=[{"name": "scores", "keep": 0.5}, {"name": "rerank"}])
-    with pytest.raises(ConfigError, match=r"training.model_type must be one of"):
-        inpars_pipeline.prepare(training={"model_type": "colbert"})
-    with pytest.raises(ConfigError, match=r"parameters.training: unknown key\(s\) \['epoch'\]"):
-        inpars_pipeline.prepare(training={"epoch": 2})
-    with pytest.raises(ConfigError, match=r"parameters.decoding: unknown key\(s\) \['max_tokens'\]"):
-        inpars_pipeline.prepare(decoding={"max_tokens": 2})
-    with pytest.raises(ConfigError, match=r"parameters.generator: unknown field\(s\) \['temperature'\]"):
-        inpars_pipeline.prepare(generator={"backend": "local", "model": "package:smollm2-135m-instruct", "temperature": 1})
+    def compose(**inpars):
+        inpars_pipeline.prepare(inpars=inpars)
+
+    with pytest.raises(ConfigError, match=r"^inpars\.filters\[0\]\.model_type: Input should be 'bi-encoder', "
+                                          r"'cross-encoder' or 'monot5' \(got 'colbert'\)$"):
+        compose(filters=[{"name": "reranker", "keep": 0.5, "model_type": "colbert"}])
+    with pytest.raises(ConfigError, match=r"^inpars\.filters\[1\]: Input tag 'rerank' found using 'name' does not match"):
+        compose(filters=[{"name": "scores", "keep": 0.5}, {"name": "rerank"}])
+    with pytest.raises(ConfigError, match=r"^inpars\.filters\[0\]\.keep: .*count >= 1 or a fraction in \(0, 1\]"):
+        compose(filters=[{"name": "scores", "keep": 1.5}])
+    with pytest.raises(ConfigError, match=r"^inpars\.training\.model_type: Input should be"):
+        compose(training={"model_type": "colbert"})
+    with pytest.raises(ConfigError, match=r"^inpars\.training\.epochs: Input should be a valid number.*\(got 'one'\)"):
+        compose(training={"epochs": "one"})
+    with pytest.raises(ConfigError, match=r"^inpars\.training\.epoch: Extra inputs are not permitted \(got 2\)"):
+        compose(training={"epoch": 2})
+    with pytest.raises(ConfigError, match=r"^inpars\.decoding\.max_new_tokens: Input should be a valid integer.*'sixteen'"):
+        compose(decoding={"max_new_tokens": "sixteen"})
+    with pytest.raises(ConfigError, match=r"^inpars\.decoding\.shard_size: Input should be greater than or equal to 1"):
+        compose(decoding={"shard_size": -1})
+    with pytest.raises(ConfigError, match=r"^inpars\.generator\.temperature: Extra inputs are not permitted"):
+        compose(generator={"backend": "local", "model": "package:smollm2-135m-instruct", "temperature": 1})
+    with pytest.raises(ConfigError, match=r"^inpars\.prompt: .*unknown prompt 'inpar'"):
+        compose(prompt="inpar")
+
+
+def test_parameter_errors_name_the_key_without_zenml():
+    from pipelines.generation import generation_pipeline
+    from pipelines.training import training_pipeline
+
+    with pytest.raises(ConfigError, match=r"parameters\.max_generation: generation_pipeline has no such parameter; "
+                                          r"did you mean 'max_generations'\?"):
+        validate_pipeline_parameters(generation_pipeline, {"max_generation": 5})
+    with pytest.raises(ConfigError, match=r"^max_generations: Input should be greater than or equal to 1 \(got 0\)$"):
+        validate_pipeline_parameters(generation_pipeline, {"max_generations": 0})
+    with pytest.raises(ConfigError, match=r"^fusion_weight: "):
+        validate_pipeline_parameters(training_pipeline, {"fusion_weight": 1.5})
+    typed = validate_pipeline_parameters(generation_pipeline, {"generator": {"model": "package:gemma3-270m"}})
+    assert typed["generator"].backend == "local" and typed["generator"].batch_size == 16  # defaults from the schema
 
 
 def test_monot5_is_a_filter_model_type():
-    validate_parameters({"filters": [{"name": "reranker", "keep": 0.1, "model": "hf:castorini/monot5-3b-msmarco-10k",
-                                      "model_type": "monot5", "max_length": 512}]})
+    from synthir.quality.filters import RerankerFilter, validate_filter_specs
+
+    (spec,) = validate_filter_specs([{"name": "reranker", "keep": 0.1, "model": "hf:castorini/monot5-3b-msmarco-10k",
+                                      "model_type": "monot5", "max_length": 512}])
+    assert isinstance(spec, RerankerFilter) and spec.model_type == "monot5" and spec.max_length == 512
 
 
 REMOTE_CONFIGS = [p for p in CONFIGS if "docker" in (yaml.safe_load(p.read_text()).get("settings") or {})]
@@ -138,6 +155,7 @@ def test_inpars_presets_follow_the_authors_recipe(name):
     text = path.read_text()
     assert "arXiv:" in text or "configs/inpars_v2.yaml" in text, f"{path.name}: cite the paper or the preset it follows"
     parameters = yaml.safe_load(text)["parameters"]
+    parameters = parameters.get("inpars", parameters)
     training = parameters["training"]
     assert training["max_steps"] == 156 and training["batch_size"] * training["gradient_accumulation_steps"] == 128
     assert training["learning_rate"] == 3e-4 and training["lr_scheduler_type"] == "constant"

@@ -82,11 +82,13 @@ def test_policies_warn_keeps_rows_and_fail_fails_the_run():
 
 
 def test_checks_config_errors_name_the_field():
-    with pytest.raises(ValueError, match=r"checks.lenght: unknown check"):
+    from synthir.config import ConfigError
+
+    with pytest.raises(ConfigError, match=r"^checks\.lenght: Extra inputs are not permitted"):
         ChecksConfig.from_dict({"lenght": {}})
-    with pytest.raises(ValueError, match=r"checks.length: unknown field\(s\) \['max'\]"):
+    with pytest.raises(ConfigError, match=r"^checks\.length\.max: Extra inputs are not permitted \(got 3\)"):
         ChecksConfig.from_dict({"length": {"max": 3}})
-    with pytest.raises(ValueError, match=r"checks.copy_lcs.policy must be one of"):
+    with pytest.raises(ConfigError, match=r"^checks\.copy_lcs\.policy: Input should be 'quarantine', 'warn' or 'fail' \(got 'drop'\)"):
         ChecksConfig.from_dict({"copy_lcs": {"policy": "drop"}})
 
 
@@ -126,7 +128,10 @@ def test_filters_compose_in_order_and_validate_specs():
                                                           {"name": "none"}], CORPUS, report)
     assert [r.query for r in kept] == ["honey bees nectar"]
     assert [(f["name"], f["before"], f["after"]) for f in final.filters] == [("scores", 3, 2), ("consistency", 2, 1), ("none", 1, 1)]
-    with pytest.raises(ValueError, match=r"filters\[0\].name: unknown filter 'bm25'"):
+    from synthir.config import ConfigError
+
+    with pytest.raises(ConfigError, match=r"^filters\[0\]: Input tag 'bm25' found using 'name' does not match any of the "
+                                          r"expected tags: 'scores', 'reranker', 'consistency', 'none'"):
         validate_filter_specs([{"name": "bm25"}])
-    with pytest.raises(ValueError, match=r"filters\[0\] \(scores\): unknown field\(s\) \['top_k'\]"):
+    with pytest.raises(ConfigError, match=r"^filters\[0\]\.top_k: Extra inputs are not permitted \(got 3\)"):
         validate_filter_specs([{"name": "scores", "top_k": 3}])

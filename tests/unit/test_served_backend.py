@@ -116,9 +116,12 @@ def test_gives_up_with_a_clear_error(stub):
 
 
 def test_backend_spec_validation():
-    with pytest.raises(ValueError, match="needs base_url"):
+    from synthir.config import ConfigError
+
+    with pytest.raises(ConfigError, match=r"^generator\.base_url: Field required$"):
         make_backend({"backend": "served", "model": "m"})
-    with pytest.raises(ValueError, match=r"unknown field\(s\) \['temprature'\]"):
+    with pytest.raises(ConfigError, match=r"^generator\.temprature: Extra inputs are not permitted \(got 1\)$"):
         make_backend({"backend": "served", "base_url": "http://x", "model": "m", "temprature": 1})
-    with pytest.raises(ValueError, match="generator.backend must be one of"):
+    with pytest.raises(ConfigError, match=r"^generator: Input tag 'vllm' found using 'backend' does not match any of the "
+                                          r"expected tags: 'local', 'served', 'litellm'"):
         make_backend({"backend": "vllm"})

@@ -2,50 +2,113 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal, Optional, Union
 
+from pydantic import BaseModel, BeforeValidator, Field, TypeAdapter
+
+from synthir.config import ConfigError, StrictModel, named_block
 from synthir.generation.backends.base import Completion, DecodingParams, GeneratorBackend
 
-BACKEND_FIELDS = {
-    "local": {"model", "dtype", "device", "batch_size", "reuse_prefix_cache"},
-    "served": {"base_url", "model", "api_key", "concurrency", "timeout_s", "max_retries", "backoff_s"},
-}
+DEFAULT_GENERATOR = "package:smollm2-135m-instruct"
 
 
-def pin_generator_spec(spec: dict[str, Any] | None) -> dict[str, Any] | None:
+class LocalRuntime(StrictModel):
+    """Where and how a local transformers model runs (``evaluation_generator:`` is just this)."""
+
+    dtype: Literal["auto", "bf16", "fp16", "fp32"] = Field(
+        "auto", description="auto: bf16 where the CPU/GPU supports it, else fp32 (fp16 on older GPUs)")
+    device: str = Field("auto", description="auto | cpu | cuda | cuda:N")
+    batch_size: int = Field(16, ge=1, description="documents per forward pass (does not change the output)")
+    reuse_prefix_cache: bool = Field(True, description="compute the shared few-shot prefix's key/value cache once")
+
+
+class LocalGenerator(LocalRuntime):
+    """``backend: local``: a transformers causal LM on this machine (or its GPUs)."""
+
+    backend: Literal["local"] = Field("local", description="selects this backend")
+    model: str = Field(DEFAULT_GENERATOR, description="package:<name>, hf:<org>/<name>, registry:<name>@<alias>|/<version>, or a folder")
+
+
+class ServedGenerator(StrictModel):
+    """``backend: served``: any OpenAI-compatible ``/v1/completions`` endpoint (vLLM, TGI, ...)."""
+
+    backend: Literal["served"] = Field("served", description="selects this backend")
+    base_url: str = Field(description="e.g. http://vllm:8000/v1")
+    model: str = Field(description="the served model's name")
+    api_key: Optional[str] = Field(None, description="bearer token, if the endpoint needs one")
+    concurrency: int = Field(16, ge=1, description="requests in flight (does not change the output)")
+    timeout_s: float = Field(60.0, gt=0, description="per-request timeout")
+    max_retries: int = Field(5, ge=0, description="retries per request, with backoff")
+    backoff_s: float = Field(1.0, ge=0, description="first retry delay, doubled each time")
+
+
+class LiteLLMGenerator(StrictModel):
+    """``backend: litellm``: a DSPy program's LM through LiteLLM (``model: openai/<name>``)."""
+
+    backend: Literal["litellm"] = Field("litellm", description="selects this backend")
+    model: str = Field(description="LiteLLM model id, e.g. openai/meta-llama/Llama-3.1-8B-Instruct")
+    api_base: Optional[str] = Field(None, description="endpoint, e.g. http://vllm:8000/v1")
+    api_key: Optional[str] = Field(None, description="API key, if the endpoint needs one")
+    max_tokens: Optional[int] = Field(None, ge=1, description="tokens per call (default: the dspy block's)")
+    temperature: float = Field(0.0, ge=0, description="sampling temperature")
+    num_threads: int = Field(8, ge=1, description="concurrent requests")
+
+
+def _local_by_default(value: Any) -> Any:
+    return {"backend": "local", **value} if isinstance(value, dict) and "backend" not in value else value
+
+
+BACKENDS = ("local", "served", "litellm")
+GeneratorSpec = Annotated[Union[LocalGenerator, ServedGenerator, LiteLLMGenerator], Field(discriminator="backend"),
+                          BeforeValidator(_local_by_default)]
+
+
+def generator_block(yaml_path: str) -> Any:
+    """A generator parameter (``generator``, ``teacher``, ``student``) whose errors name it."""
+    return named_block(GeneratorSpec, yaml_path, tags=BACKENDS)
+
+
+_GENERATOR = TypeAdapter(generator_block("generator"))
+
+
+def as_generator_spec(spec: dict[str, Any] | BaseModel) -> LocalGenerator | ServedGenerator | LiteLLMGenerator:
+    """A generator mapping (``backend`` defaults to local) as its typed spec."""
+    return spec if isinstance(spec, (LocalGenerator, ServedGenerator, LiteLLMGenerator)) else _GENERATOR.validate_python(spec)
+
+
+def pin_generator_spec(spec: dict[str, Any] | BaseModel | None):
     """``spec`` with a ``registry:<name>@<alias>`` model replaced by the version the alias names now.
 
     Pipelines call this while they are composed, so the step's cache key and lineage hold the version:
     after a promotion moves the alias, a re-run generates with the new model instead of reusing the
     old one's cached queries."""
-    model = (spec or {}).get("model", "")
-    if not isinstance(model, str) or not model.startswith("registry:") or "@" not in model:
+    if spec is None:
+        return None
+    spec = as_generator_spec(spec)
+    if not spec.model.startswith("registry:") or "@" not in spec.model:
         return spec
     from synthir.models import pin_registry_ref
     from synthir.tracking import use_stack_tracking_uri
 
     use_stack_tracking_uri()
-    return {**spec, "model": pin_registry_ref(model)}
+    return spec.model_copy(update={"model": pin_registry_ref(spec.model)})
 
 
-def make_backend(spec: dict[str, Any]) -> GeneratorBackend:
-    """Build a backend from a config mapping: ``{"backend": "local" | "served", ...its fields}``."""
-    spec = dict(spec)
-    kind = spec.pop("backend", "local")
-    if kind not in BACKEND_FIELDS:
-        raise ValueError(f"generator.backend must be one of {sorted(BACKEND_FIELDS)}, got {kind!r}")
-    unknown = set(spec) - BACKEND_FIELDS[kind]
-    if unknown:
-        raise ValueError(f"unknown field(s) {sorted(unknown)} for generator.backend={kind!r}; allowed: {sorted(BACKEND_FIELDS[kind])}")
-    if kind == "local":
+def make_backend(spec: dict[str, Any] | BaseModel) -> GeneratorBackend:
+    """Build a backend from a generator spec: ``{"backend": "local" | "served", ...its fields}``."""
+    spec = as_generator_spec(spec)
+    if isinstance(spec, LocalGenerator):
         from synthir.generation.backends.local import TransformersGenerator
 
-        return TransformersGenerator(**spec)
-    from synthir.generation.backends.served import OpenAICompletionsGenerator
+        return TransformersGenerator(**spec.model_dump(exclude={"backend"}))
+    if isinstance(spec, ServedGenerator):
+        from synthir.generation.backends.served import OpenAICompletionsGenerator
 
-    if "base_url" not in spec or "model" not in spec:
-        raise ValueError("generator.backend=served needs base_url (e.g. http://vllm:8000/v1) and model")
-    return OpenAICompletionsGenerator(**spec)
+        return OpenAICompletionsGenerator(**spec.model_dump(exclude={"backend"}))
+    raise ConfigError("generator.backend: litellm serves DSPy programs only (prompt: dspy-cot / dspy-predict); "
+                      "static prompts need backend local or served")
 
 
-__all__ = ["BACKEND_FIELDS", "Completion", "DecodingParams", "GeneratorBackend", "make_backend", "pin_generator_spec"]
+__all__ = ["Completion", "DecodingParams", "GeneratorBackend", "GeneratorSpec", "LiteLLMGenerator",
+           "LocalGenerator", "LocalRuntime", "ServedGenerator", "as_generator_spec", "generator_block", "make_backend",
+           "pin_generator_spec"]

@@ -1,0 +1,70 @@
+"""``inpars:``: every parameter of the InPars stages (generation -> validation -> training ->
+evaluation -> promotion), in one typed block shared by ``inpars_pipeline`` and ``retraining_pipeline``."""
+
+from __future__ import annotations
+
+from typing import Annotated, List, Optional, Union
+
+from pydantic import AfterValidator, Field
+
+from synthir.config import ConfigBlock
+from synthir.generation.backends import LocalGenerator, generator_block
+from synthir.generation.dspy_optimise import OptimiseConfig
+from synthir.generation.dspy_programs import DSPyOptions
+from synthir.generation.generate import DecodingConfig
+from synthir.quality.checks import ChecksConfig
+from synthir.quality.filters import Filters, ScoresFilter
+from synthir.training.config import RerankerTrainingConfig
+
+
+def known_prompt(prompt: str) -> str:
+    """A preset id, a template file, or ``dspy-cot`` / ``dspy-predict``; loaded now, so a typo fails the run at once."""
+    from synthir.data.errors import DataFormatError
+    from synthir.generation.dspy_programs import program_kind
+    from synthir.generation.prompts import load_prompt
+
+    try:
+        program_kind(prompt) if prompt.startswith("dspy-") else load_prompt(prompt)
+    except (DataFormatError, ValueError) as err:
+        raise ValueError(str(err)) from None
+    return prompt
+
+
+Prompt = Annotated[str, AfterValidator(known_prompt)]
+def fusion_weight(value: float | str | None) -> float | str | None:
+    if value is None or value == "tune" or (not isinstance(value, (bool, str)) and 0 <= value <= 1):
+        return value
+    raise ValueError("expected a weight in [0, 1], 'tune' (chosen on a dev split) or null (the reranker alone)")
+
+
+FusionWeight = Annotated[Union[float, str, None], AfterValidator(fusion_weight)]
+
+
+class InParsConfig(ConfigBlock):
+    """The InPars stages' parameters; every block left out keeps its defaults."""
+
+    yaml_path = "inpars"
+    # generation
+    max_generations: Optional[int] = Field(100, ge=1, description="documents to sample (seeded); null: all")
+    generation_shards: int = Field(1, ge=1, description="parallel generation steps over round-robin shares of the sample")
+    prompt: Prompt = Field("inpars", description="inpars | inpars-gbq | promptagator | dspy-cot | dspy-predict | a template file")
+    num_examples: Optional[int] = Field(None, ge=0, description="few-shot examples shown; null: the template's own")
+    examples_from: Optional[str] = Field(None, description="promptagator: the labelled collection the examples come from")
+    generator: generator_block("generator") = Field(default_factory=LocalGenerator, description="the query generator")
+    decoding: DecodingConfig = Field(default_factory=DecodingConfig, description="truncation and sampling")
+    dspy_program: Optional[str] = Field(None, description="a saved compiled DSPy program (folder)")
+    dspy: DSPyOptions = Field(default_factory=DSPyOptions, description="DSPy repair, retries and fallback")
+    optimise: Optional[OptimiseConfig] = Field(None, description="compile a DSPy program on the corpus first")
+    # validation
+    checks: ChecksConfig = Field(default_factory=ChecksConfig, description="the data checks and their policies")
+    filters: Filters = Field(default_factory=lambda: [ScoresFilter(keep=0.8)], description="filters, applied in order")
+    # training, evaluation, promotion
+    negatives_per_query: int = Field(1, ge=1, description="hard negatives sampled per query")
+    negative_depth: int = Field(100, ge=1, description="BM25 depth the negatives are sampled from")
+    training: RerankerTrainingConfig = Field(default_factory=RerankerTrainingConfig, description="the reranker")
+    rerank_depth: int = Field(100, ge=1, description="BM25 hits re-scored in evaluation")
+    fusion_weight: FusionWeight = Field(0.7, description="BM25 fusion weight in [0, 1]; tune: chosen on a dev split; null: reranker alone")
+    registry_name: str = Field("inpars-reranker", description="MLflow registered model")
+    promotion_margin: float = Field(0.005, description="nDCG@10 the candidate must gain over BM25 and production")
+    exclude_query_ids: List[str] = Field(default_factory=list, description="judged queries left out of evaluation")
+    seed: int = Field(42, description="sampling seed (documents, negatives, dev split)")

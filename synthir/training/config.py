@@ -1,0 +1,58 @@
+"""The ``training:`` block (reranker) and the trainer settings it shares with ``cpo:``."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, field_validator
+
+from synthir.config import ConfigBlock, StrictModel
+
+RERANKER_TYPES = ("bi-encoder", "cross-encoder", "monot5")
+
+
+class TrainerSettings(StrictModel):
+    """What ``training_arguments`` hands the Hugging Face trainers (reranker and CPO alike)."""
+
+    learning_rate: float = Field(2e-5, gt=0, description="peak learning rate")
+    lr_scheduler_type: str = Field("linear", description="transformers' schedule: linear | constant | "
+                                   "constant_with_warmup | cosine | ...")
+    optim: str = Field("adamw_torch", description="transformers' optimiser: adamw_torch | adafactor | ...")
+    warmup_ratio: float = Field(0.1, ge=0, lt=1, description="share of the steps spent warming up")
+    epochs: float = Field(1.0, gt=0, description="passes over the data (max_steps > 0 overrides)")
+    max_steps: int = Field(-1, ge=-1, description="optimiser steps; -1: from epochs")
+    batch_size: int = Field(32, ge=1, description="examples per device and step")
+    gradient_accumulation_steps: int = Field(1, ge=1, description="steps accumulated per update (effective batch = batch_size x this)")
+    seed: int = Field(42, description="shuffling and initialisation seed")
+    save_steps: int = Field(200, ge=1, description="steps between checkpoints (a killed run resumes from the last)")
+    logging_steps: int = Field(10, ge=1, description="steps between logged losses")
+    cpu_bf16: bool = Field(True, description="bf16 autocast on CPUs that support it (AVX512-BF16/AMX)")
+
+    @field_validator("lr_scheduler_type")
+    @classmethod
+    def _known_schedule(cls, value: str) -> str:
+        from transformers.trainer_utils import SchedulerType
+
+        choices = [s.value for s in SchedulerType]
+        if value not in choices:
+            raise ValueError(f"choose one of {choices}")
+        return value
+
+    @field_validator("optim")
+    @classmethod
+    def _known_optimiser(cls, value: str) -> str:
+        from transformers.training_args import OptimizerNames
+
+        if value not in {o.value for o in OptimizerNames}:
+            raise ValueError("choose one of transformers' optimisers (adamw_torch, adafactor, sgd, ...)")
+        return value
+
+
+class RerankerTrainingConfig(ConfigBlock, TrainerSettings):
+    """``training:``: the reranker trained on the synthetic triples."""
+
+    yaml_path = "training"
+    model_type: Literal[RERANKER_TYPES] = Field(
+        "bi-encoder", description="bi-encoder (sentence-transformers, MNRL) | cross-encoder (BCE) | monot5 (seq2seq true/false)")
+    base_model: str = Field("package:all-minilm-l6-v2", description="model reference: package:, hf:, registry:, or a folder")
+    max_length: int = Field(256, ge=1, description="tokens per input; stored with the model and used wherever it scores")
