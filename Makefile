@@ -30,10 +30,12 @@ stack: setup
 	$(BIN)/python infra/local_stack.py
 
 quickstart: stack
-	$(BIN)/zenml pipeline run pipelines.inpars.inpars_pipeline -c configs/quickstart.yaml
+	@# = zenml pipeline run pipelines.inpars.inpars_pipeline -c configs/inpars/quickstart.yaml, checked first
+	$(BIN)/synthir run inpars quickstart
 	@echo "Done. See the figures above; browse them with: make mlflow-ui"
 
 test: setup
+	$(BIN)/ruff check .   # lint and import order
 	$(BIN)/python -m pytest tests
 
 benchmark: setup

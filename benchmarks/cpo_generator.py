@@ -66,7 +66,8 @@ def main() -> None:
     pairs = build_preference_pairs(
         corpus, references, lambda: make_backend({"model": TEACHER, "batch_size": 8}),
         lambda: make_backend({"model": STUDENT, "batch_size": 8}), template, scorer,
-        PreferenceConfig(max_references=args.references, max_doc_tokens=args.max_doc_tokens, seed=args.seed), checkpoint_root=work / "generation")
+        PreferenceConfig(max_references=args.references, max_doc_tokens=args.max_doc_tokens, seed=args.seed),
+        checkpoint_root=work / "generation")
     config = CPOTrainingConfig(base_model=STUDENT, loss_type=args.loss_type, epochs=args.epochs, batch_size=args.batch_size,
                                learning_rate=args.learning_rate, save="merged", seed=args.seed, save_steps=10_000)
     started = time.perf_counter()

@@ -2,7 +2,7 @@
 that scales (documents generated/s, queries checked/s, training pairs/s, queries reranked/s), and the
 same throughput extrapolated to a collection of ``--scale`` documents on this hardware.
 
-    python benchmarks/pipeline_step_costs.py                   # runs configs/quickstart.yaml (cache off) first
+    python benchmarks/pipeline_step_costs.py                   # runs configs/inpars/quickstart.yaml (cache off) first
     python benchmarks/pipeline_step_costs.py --run <run id>    # reads an existing inpars_pipeline run
 
 Extrapolation is linear in documents (generation, checks, filters) or training pairs; it is a
@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--run", default="", help="an inpars_pipeline run id or name (default: run the quickstart now)")
-    parser.add_argument("--config", default=str(ROOT / "configs" / "quickstart.yaml"))
+    parser.add_argument("--config", default=str(ROOT / "configs" / "inpars" / "quickstart.yaml"))
     parser.add_argument("--scale", type=int, default=100_000, help="documents to extrapolate to")
     args = parser.parse_args()
     from zenml.client import Client

@@ -41,7 +41,8 @@ def frame_to_html(frame: pd.DataFrame, title: str, rows: int = PREVIEW_ROWS, max
     for column in sample.columns:
         if sample[column].dtype == object:
             sample[column] = sample[column].map(lambda v: v if len(str(v)) <= max_chars else str(v)[:max_chars] + "…")
-    style = "table{border-collapse:collapse;font-family:sans-serif;font-size:13px}td,th{border:1px solid #ccc;padding:3px 6px;vertical-align:top;text-align:left}"
+    style = ("table{border-collapse:collapse;font-family:sans-serif;font-size:13px}"
+             "td,th{border:1px solid #ccc;padding:3px 6px;vertical-align:top;text-align:left}")
     return (
         f"<html><head><style>{style}</style></head><body><h3>{html.escape(title)}</h3>"
         f"<p>{len(frame):,} rows; first {min(rows, len(frame))} shown.</p>"

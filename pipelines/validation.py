@@ -17,7 +17,7 @@ def validation_pipeline(
     artifact: Artifact = "synthetic_queries",
     artifact_version: ArtifactVersion = None,
     checks: ChecksConfig = ChecksConfig(),
-    filters: Filters = [ScoresFilter(keep=0.8)],
+    filters: Filters = (ScoresFilter(keep=0.8),),
 ) -> None:
     """Check the latest (or a given) synthetic_queries artifact, quarantine bad rows, filter the rest."""
     corpus = load_corpus(collection=collection)

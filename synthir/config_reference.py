@@ -54,7 +54,7 @@ def _default(value: Any) -> str:
         value = value.model_dump(exclude_defaults=True)
         if not value:
             return "the block's defaults"
-    if isinstance(value, list):
+    if isinstance(value, (list, tuple)):
         value = [v.model_dump(exclude_defaults=True) | {"name": v.name} if isinstance(v, BaseModel) and hasattr(v, "name")
                  else v for v in value]
     return f"`{value!r}`".replace("|", "\\|")

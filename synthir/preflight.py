@@ -5,7 +5,7 @@ run starts, before any step. This module does the same check without ZenML, for 
 ``docs/CONFIG.md`` and the ``synthir`` command, and also names unknown top-level keys with the
 closest known one (ZenML reports those as "Only JSON serializable inputs are allowed")::
 
-    validate_pipeline_parameters(inpars_pipeline, yaml.safe_load(open("configs/quickstart.yaml"))["parameters"])
+    validate_pipeline_parameters(inpars_pipeline, yaml.safe_load(open("configs/inpars/quickstart.yaml"))["parameters"])
 """
 
 from __future__ import annotations

@@ -5,15 +5,17 @@ promotion gate, by-hand promotion and rollback. MLflow 3 promotes by **alias** (
     python -m synthir.registry promote  --name inpars-reranker --version 3 [--reason "..."]
     python -m synthir.registry rollback --name inpars-reranker
 
-The tracking URI comes from ``--tracking-uri`` or ``MLFLOW_TRACKING_URI`` (the local stack's is
-``sqlite:///<project>/mlruns/mlflow.db``).
+The store is ``--tracking-uri``, else ``MLFLOW_TRACKING_URI``, else the active ZenML stack's tracker,
+else the project's local store (``mlruns/mlflow.db``); with none of them the command says so and
+exits 1 instead of answering from an empty new store. Errors (an unknown version or model) are one
+line, without a traceback. ``synthir registry ...`` is the same command.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -225,30 +227,40 @@ def rollback(name: str, client: mlflow.MlflowClient | None = None) -> str:
     return str(previous)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("action", choices=["show", "promote", "rollback"])
     parser.add_argument("--name", default=DEFAULT_NAME)
     parser.add_argument("--version")
     parser.add_argument("--reason", default="by hand")
-    parser.add_argument("--tracking-uri", default=os.environ.get("MLFLOW_TRACKING_URI"))
-    args = parser.parse_args()
-    if args.tracking_uri:
-        mlflow.set_tracking_uri(args.tracking_uri)
-    client = mlflow.MlflowClient()
-    if args.action == "promote":
-        if not args.version:
-            parser.error("promote needs --version")
-        previous = promote(args.name, args.version, reason=args.reason, client=client)
-        print(f"{args.name}@{PRODUCTION} -> v{args.version} (was {previous or 'unset'})")
-    elif args.action == "rollback":
-        print(f"{args.name}@{PRODUCTION} -> v{rollback(args.name, client)}")
-    current = production_version_id(args.name, client)
-    rows = [{"version": str(v.version), "production": str(v.version) == current,
-             **{k: v.tags.get(k, "") for k in ("promotion.decision", "promotion.candidate", "corpus_fingerprint", "prompt_id", "copy_rate")}}
-            for v in client.search_model_versions(f"name='{args.name}'")]
+    parser.add_argument("--tracking-uri", help="default: MLFLOW_TRACKING_URI, the active stack's tracker, the project's store")
+    args = parser.parse_args(argv)
+    if args.action == "promote" and not args.version:
+        parser.error("promote needs --version")
+    from synthir.tracking import find_tracking_uri
+
+    try:
+        uri = find_tracking_uri(args.tracking_uri)
+        client = mlflow.MlflowClient()
+        client.get_registered_model(args.name)
+        if args.action == "promote":
+            previous = promote(args.name, args.version, reason=args.reason, client=client)
+            print(f"{args.name}@{PRODUCTION} -> v{args.version} (was {previous or 'unset'})")
+        elif args.action == "rollback":
+            print(f"{args.name}@{PRODUCTION} -> v{rollback(args.name, client)}")
+        current = production_version_id(args.name, client)
+        rows = [{"version": str(v.version), "production": str(v.version) == current,
+                 **{k: v.tags.get(k, "") for k in ("promotion.decision", "promotion.candidate", "corpus_fingerprint",
+                                                   "prompt_id", "copy_rate")}}
+                for v in client.search_model_versions(f"name='{args.name}'")]
+    except (RuntimeError, mlflow.exceptions.MlflowException) as err:  # the cause, not MLflow's traceback
+        message = getattr(err, "message", None) or str(err)
+        print(f"synthir registry: {message.splitlines()[0]}", file=sys.stderr)
+        return 1
+    print(f"# {args.name} in {uri}")
     print(json.dumps(sorted(rows, key=lambda r: int(r["version"])), indent=2))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

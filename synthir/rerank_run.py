@@ -7,15 +7,15 @@ Inputs are standard formats: a TREC run (``qid Q0 docid rank score tag``), queri
 TSV (or TREC topics), a BEIR ``corpus.jsonl``. The output is a TREC run with the reranker's scores
 for each query's top ``depth`` documents (deeper hits are dropped). ``--fusion-weight`` interpolates
 with the first-stage scores (min-max normalised per query); by default it is the production
-version's own ``fusion_weight`` tag, the weight its gate evaluated it with. The MLflow tracking URI
-comes from ``--tracking-uri`` or ``MLFLOW_TRACKING_URI``.
+version's own ``fusion_weight`` tag, the weight its gate evaluated it with. The MLflow store is
+``--tracking-uri``, else ``MLFLOW_TRACKING_URI``, else the active ZenML stack's tracker, else the
+project's local store (``synthir.tracking.find_tracking_uri``). ``synthir rerank ...`` is the same command.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
-import os
 from pathlib import Path
 
 from synthir.data.readers import read_corpus, read_queries, read_run
@@ -65,7 +65,7 @@ def rerank_run_file(run_path: str | Path, queries_path: str | Path, corpus_path:
     return write_run_trec(reranked, output, tag="synthir")
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--run", required=True, help="first-stage TREC run file")
     parser.add_argument("--queries", required=True)
@@ -75,16 +75,17 @@ def main() -> None:
     parser.add_argument("--depth", type=int, default=100)
     parser.add_argument("--fusion-weight", type=float, default=None)
     parser.add_argument("--no-fusion", action="store_true", help="reranker scores only, even if the version has a fusion weight")
-    parser.add_argument("--tracking-uri", default=os.environ.get("MLFLOW_TRACKING_URI"))
-    args = parser.parse_args()
+    parser.add_argument("--tracking-uri", help="default: MLFLOW_TRACKING_URI, the active stack's tracker, the project's store")
+    args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    if args.tracking_uri:
-        import mlflow
+    if args.model.startswith("registry:"):
+        from synthir.tracking import find_tracking_uri
 
-        mlflow.set_tracking_uri(args.tracking_uri)
+        find_tracking_uri(args.tracking_uri)
     path = rerank_run_file(args.run, args.queries, args.corpus, args.output, model=args.model, depth=args.depth,
                            fusion_weight=args.fusion_weight, use_registry_weight=not args.no_fusion)
     print(f"wrote {path}")
+    return 0
 
 
 if __name__ == "__main__":

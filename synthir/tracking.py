@@ -61,6 +61,17 @@ def set_tags(tags: Mapping[str, Any]) -> None:
     mlflow.set_tags({k: str(v) for k, v in tags.items()})
 
 
+def stack_tracker():
+    """The active ZenML stack's MLflow experiment tracker; None without a repository, a stack or a tracker."""
+    try:
+        from zenml.client import Client
+
+        tracker = Client().active_stack.experiment_tracker
+    except Exception:  # no ZenML repository or stack
+        return None
+    return tracker if tracker is not None and hasattr(tracker, "get_tracking_uri") else None
+
+
 def use_stack_tracking_uri() -> str:
     """Point MLflow at the active ZenML stack's tracker (steps get this from ZenML; code that runs
     while a pipeline is being composed, before any step, does not) and return the URI. An explicit
@@ -71,13 +82,31 @@ def use_stack_tracking_uri() -> str:
 
     if os.environ.get("MLFLOW_TRACKING_URI"):
         mlflow.set_tracking_uri(os.environ["MLFLOW_TRACKING_URI"])
-        return mlflow.get_tracking_uri()
-    try:
-        from zenml.client import Client
-
-        tracker = Client().active_stack.experiment_tracker
-    except Exception:  # no ZenML repository or stack: keep MLflow's own setting
-        tracker = None
-    if tracker is not None and hasattr(tracker, "get_tracking_uri"):
+    elif (tracker := stack_tracker()) is not None:
         mlflow.set_tracking_uri(tracker.get_tracking_uri())
     return mlflow.get_tracking_uri()
+
+
+PROJECT_STORE = Path(__file__).resolve().parents[1] / "mlruns" / "mlflow.db"  # the local stack's store
+
+
+def find_tracking_uri(explicit: str | None = None) -> str:
+    """The MLflow store a command line should use, and point MLflow at it: ``explicit``
+    (``--tracking-uri``), else ``MLFLOW_TRACKING_URI``, else the active ZenML stack's tracker, else
+    the project's local store. Raises when none exists, rather than letting MLflow create an empty
+    ``./mlflow.db`` and answer from it."""
+    import os
+
+    import mlflow
+
+    if explicit:
+        mlflow.set_tracking_uri(explicit)
+        return explicit
+    if os.environ.get("MLFLOW_TRACKING_URI") or stack_tracker() is not None:
+        return use_stack_tracking_uri()
+    if PROJECT_STORE.exists():
+        uri = f"sqlite:///{PROJECT_STORE}"
+        mlflow.set_tracking_uri(uri)
+        return uri
+    raise RuntimeError(f"no MLflow store found: pass --tracking-uri, set MLFLOW_TRACKING_URI, or create the local "
+                       f"stack's store with `make stack` (it lives at {PROJECT_STORE})")

@@ -26,7 +26,7 @@ exists orchestrator k8s_orchestrator || zenml orchestrator register k8s_orchestr
   --flavor=kubernetes --kubernetes_context="$K8S_CONTEXT" --kubernetes_namespace="$K8S_NAMESPACE"
 
 # GPU steps (generation, training) run as separate pods with GPU resources requested per step
-# (see configs/*_remote_gpu.yaml: step_operator: k8s_gpu and a resources request per step).
+# (see configs/stacks/k8s_gpu.yaml: step_operator: k8s_gpu and a resources request per step).
 exists step-operator k8s_gpu || zenml step-operator register k8s_gpu \
   --flavor=kubernetes --kubernetes_context="$K8S_CONTEXT" --kubernetes_namespace="$K8S_NAMESPACE"
 

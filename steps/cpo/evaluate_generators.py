@@ -43,7 +43,8 @@ def evaluate_generators(
     production = registry.production_version(registry_name)
     if production is not None:
         systems["production"] = f"registry:{registry_name}@production"
-    results = {name: evaluate_generator(name, LocalGenerator(**LocalRuntime.model_validate(generation).model_dump(), model=model), held, template, scorer, config)
+    runtime = LocalRuntime.model_validate(generation).model_dump()
+    results = {name: evaluate_generator(name, LocalGenerator(**runtime, model=model), held, template, scorer, config)
                for name, model in systems.items()}
     for name, result in results.items():
         log_metrics(result.figures, prefix=f"eval.{name}.")

@@ -3,7 +3,8 @@ from typing import Annotated, Optional, Tuple
 from zenml import log_metadata, step
 from zenml.logger import get_logger
 
-from synthir.data import Corpus, Qrels, Queries, load_collection as load
+from synthir.data import Corpus, Qrels, Queries
+from synthir.data import load_collection as load
 from synthir.tracking import log_params, set_tags
 
 logger = get_logger(__name__)

@@ -19,14 +19,14 @@ def compare_rerankers(
     corpus: Corpus,
     queries: Queries,
     qrels: Qrels,
-    rerankers: List[str] = [],
+    rerankers: Optional[List[str]] = None,
     depth: int = 100,
     fusion_weight: Optional[float] = None,
 ) -> Annotated[str, "comparison_table"]:
     """BM25 and each reranker (a packaged zero-shot model, ``registry:inpars-reranker@production`` or a
     folder) re-scoring BM25's top ``depth``, on the same queries; a table and a per-query plot."""
     results = [evaluate(bm25_run, qrels, system="bm25")]
-    for position, ref in enumerate(rerankers):
+    for position, ref in enumerate(rerankers or []):
         model = Reranker(resolve_model(ref))  # type and length from the model's marker; plain folders: bi-encoder
         run = rerank(bm25_run, queries, corpus, model, depth=depth, name=ref)
         if fusion_weight is not None:

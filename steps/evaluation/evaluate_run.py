@@ -1,6 +1,6 @@
 import tempfile
 from pathlib import Path
-from typing import Annotated, List
+from typing import Annotated, List, Optional
 
 from zenml import log_metadata, step
 
@@ -15,12 +15,14 @@ def evaluate_run(
     run: Run,
     qrels: Qrels,
     system: str = "bm25",
-    measures: List[str] = list(DEFAULT_MEASURES),
-    exclude_query_ids: List[str] = [],
+    measures: Optional[List[str]] = None,
+    exclude_query_ids: Optional[List[str]] = None,
 ) -> Annotated[EvaluationResult, "evaluation"]:
     """Score a run with ir_measures; log figures, the run file, the per-query table and a plot to MLflow.
 
     ``exclude_query_ids``: judged queries to leave out (few-shot examples shown to a generator)."""
+    exclude_query_ids = exclude_query_ids or []
+    measures = measures or list(DEFAULT_MEASURES)
     result = evaluate(run, qrels, measures=measures, system=system, exclude_query_ids=exclude_query_ids)
     print(metrics_markdown([result]))
     log_params({"measures": ",".join(measures), "system": system,

@@ -1,7 +1,7 @@
 import random
 import tempfile
 from pathlib import Path
-from typing import Annotated, Any, Dict, List, Tuple, Union
+from typing import Annotated, Any, Dict, List, Optional, Tuple, Union
 
 from zenml import log_metadata, step
 from zenml.logger import get_logger
@@ -33,7 +33,7 @@ def evaluate_rerankers(
     dev_fraction: float = 0.3,
     seed: int = 42,
     registry_name: str = "inpars-reranker",
-    exclude_query_ids: List[str] = [],
+    exclude_query_ids: Optional[List[str]] = None,
 ) -> Tuple[Annotated[Dict[str, Any], "comparison"], Annotated[EvaluationResult, "candidate_evaluation"]]:
     """BM25, the zero-shot base model, the trained model (alone and fused) and the current production
     version, all on the same judged queries. ``fusion_weight: tune`` picks it on a dev split.
@@ -42,7 +42,7 @@ def evaluate_rerankers(
     automatically, as are ``exclude_query_ids``."""
     from synthir import registry
 
-    excluded = set(exclude_query_ids) | set(training_queries.fewshot_query_ids)
+    excluded = set(exclude_query_ids or []) | set(training_queries.fewshot_query_ids)
     if training_queries.fewshot_query_ids:
         logger.info("Excluding %d few-shot example queries from evaluation: %s", len(training_queries.fewshot_query_ids),
                     training_queries.fewshot_query_ids)

@@ -9,8 +9,8 @@ from synthir.data.synthetic import SyntheticQueries
 from synthir.retrieval.bm25 import default_cache_dir
 from synthir.tracking import log_metrics, log_params
 from synthir.training import RerankerTrainingConfig, Triples, train_reranker
-from synthir.training.rerankers import training_run_key
 from synthir.training.artifacts import RerankerModel
+from synthir.training.rerankers import training_run_key
 
 logger = get_logger(__name__)
 

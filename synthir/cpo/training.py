@@ -50,7 +50,8 @@ class CPOTrainingConfig(ConfigBlock, TrainerSettings):
     lora_alpha: int = Field(32, ge=1, description="LoRA scaling")
     lora_dropout: float = Field(0.05, ge=0, lt=1, description="LoRA dropout")
     lora_target_modules: Union[str, List[str]] = Field("all-linear", description='"all-linear" or a list of module names')
-    save: Literal[SAVE_FORMATS] = Field("merged", description="merged: LoRA folded into the weights | adapter: the adapter plus the base reference")
+    save: Literal[SAVE_FORMATS] = Field(
+        "merged", description="merged: LoRA folded into the weights | adapter: the adapter plus the base reference")
     save_steps: int = Field(50, ge=1, description="steps between checkpoints")
     logging_steps: int = Field(5, ge=1, description="steps between logged losses")
 

@@ -43,7 +43,8 @@ def metrics_html(results: list[EvaluationResult], per_query_rows: int = 20) -> s
         for qid, row in worst.iterrows()
     )
     worst_head = "".join(f"<th>{html.escape(m)}</th>" for m in first.measures)
-    style = "table{border-collapse:collapse;font-family:sans-serif;font-size:13px}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}"
+    style = ("table{border-collapse:collapse;font-family:sans-serif;font-size:13px}"
+             "td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}")
     return (
         f"<html><head><style>{style}</style></head><body>"
         f"<h3>Effectiveness</h3><table><tr><th>system</th><th>queries</th>{head}</tr>{body}</table>"

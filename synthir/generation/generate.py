@@ -15,14 +15,13 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Optional
 from pathlib import Path
+from typing import Optional
 
 from pydantic import BaseModel, Field
 from tqdm.auto import tqdm
 
 from synthir.config import ConfigBlock
-
 from synthir.data.io import atomic_write
 from synthir.data.records import Corpus, Document
 from synthir.data.synthetic import SyntheticQueries, SyntheticQuery

@@ -13,14 +13,13 @@ when more than 30% of the queries are copies, which is how a degenerate generato
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, List, Literal, Optional
 
 import pandas as pd
 from pydantic import Field
 
 from synthir.config import ConfigBlock, StrictModel
-
 from synthir.data.synthetic import SyntheticQuery
 from synthir.quality.text import (
     DEFAULT_RESIDUE_PATTERNS,

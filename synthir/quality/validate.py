@@ -88,7 +88,8 @@ class ValidationReport:
             f"<html><head><style>{style}</style></head><body><h3>Validation report (Great Expectations checks + filters)</h3>"
             f"{verdict}<p>{self.total} queries in, {self.after_checks} after checks, {self.kept} kept "
             f"({100 * self.kept_fraction:.1f}%); copy rate {100 * self.copy_rate:.1f}%.</p>"
-            f"<table><tr><th>check</th><th>policy</th><th>failing rows</th><th>share</th><th></th><th>examples</th></tr>{check_rows}</table>"
+            "<table><tr><th>check</th><th>policy</th><th>failing rows</th><th>share</th><th></th><th>examples</th></tr>"
+            f"{check_rows}</table>"
             f"<h4>Filters (in order)</h4><table><tr><th>filter</th><th>params</th><th>in</th><th>out</th></tr>{filter_rows}</table>"
             "</body></html>"
         )

@@ -7,11 +7,11 @@ pytestmark = pytest.mark.integration
 
 
 def test_cpo_pipeline_tunes_registers_and_gates_a_generator(zenml_stack, demo_dir, tmp_path):
-    """configs/cpo.yaml made tiny: Gemma-3-270M teacher, SmolLM2 student, 6 references, 2 CPO steps,
+    """configs/cpo/default.yaml made tiny: Gemma-3-270M teacher, SmolLM2 student, 6 references, 2 CPO steps,
     3 held-out documents, merged weights. The gate is opened on purpose (a margin no score can miss,
     no copy guard) so the promote branch runs whatever the tiny model scores; the refuse branch is
     tested against the same registry code in tests/unit/test_registry.py."""
-    config = yaml.safe_load((PROJECT_ROOT / "configs" / "cpo.yaml").read_text())
+    config = yaml.safe_load((PROJECT_ROOT / "configs" / "cpo" / "default.yaml").read_text())
     parameters = config["parameters"]
     parameters.update({"collection": str(demo_dir), "held_out": 3, "promotion_margin": -1e9,
                        "max_copy_rate_increase": 1e9})

@@ -12,7 +12,7 @@ def test_generation_pipeline_optimises_a_dspy_program_then_generates_with_it(zen
 
     from pipelines.generation import generation_pipeline
 
-    config = yaml.safe_load((PROJECT_ROOT / "configs" / "inpars_plus_dspy.yaml").read_text())
+    config = yaml.safe_load((PROJECT_ROOT / "configs" / "inpars" / "inpars_plus_dspy.yaml").read_text())
     accepted = set(inspect.signature(generation_pipeline.entrypoint).parameters)
     config["parameters"] = {k: v for k, v in config["parameters"]["inpars"].items() if k in accepted}
     config["parameters"].update({

@@ -1,13 +1,12 @@
 import pytest
 import yaml
-
 from helpers import PROJECT_ROOT, latest_mlflow_run, zenml_pipeline_run
 
 pytestmark = pytest.mark.integration
 
 
 def test_evaluation_pipeline_on_cisi(zenml_stack, cisi_dir, tmp_path):
-    config = yaml.safe_load((PROJECT_ROOT / "configs" / "evaluation.yaml").read_text())
+    config = yaml.safe_load((PROJECT_ROOT / "configs" / "evaluation" / "default.yaml").read_text())
     config["parameters"]["collection"] = str(cisi_dir)
     zenml_pipeline_run("pipelines.evaluation.evaluation_pipeline", config, tmp_path)
 
@@ -29,7 +28,7 @@ def test_evaluation_pipeline_on_cisi(zenml_stack, cisi_dir, tmp_path):
 
 
 def test_evaluation_pipeline_compares_rerankers_on_the_demo(zenml_stack, demo_dir, tmp_path):
-    config = yaml.safe_load((PROJECT_ROOT / "configs" / "evaluation.yaml").read_text())
+    config = yaml.safe_load((PROJECT_ROOT / "configs" / "evaluation" / "default.yaml").read_text())
     config["parameters"].update({"collection": str(demo_dir), "rerankers": ["package:all-minilm-l6-v2"]})
     zenml_pipeline_run("pipelines.evaluation.evaluation_pipeline", config, tmp_path)
 
@@ -38,3 +37,30 @@ def test_evaluation_pipeline_compares_rerankers_on_the_demo(zenml_stack, demo_di
     # zero-shot MiniLM re-scoring beats BM25 on the demo's paraphrased queries
     assert run.data.metrics["eval.reranker0.ndcg_at_10"] > run.data.metrics["ndcg_at_10"]
     assert "evaluation/rerankers.per_query.png" in {a.path for a in client.list_artifacts(run.info.run_id, "evaluation")}
+
+
+def test_synthir_run_merges_a_preset_and_runs_it(zenml_stack, demo_dir, tmp_path):
+    """The `synthir run` command end to end: a config file through the console script, checked then run."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    config = yaml.safe_load((PROJECT_ROOT / "configs" / "evaluation" / "default.yaml").read_text())
+    config["parameters"]["collection"] = str(demo_dir)
+    path = tmp_path / "evaluation.yaml"
+    path.write_text(yaml.safe_dump(config))
+    synthir = Path(sys.executable).parent / "synthir"
+    done = subprocess.run([str(synthir), "run", "evaluation", str(path)], cwd=PROJECT_ROOT, capture_output=True, text=True,
+                          timeout=600)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    from zenml.client import Client
+
+    assert Client().get_pipeline("evaluation_pipeline").last_run.status == "completed"
+    # a typo ends the command with one line naming it, before ZenML starts
+    config["parameters"]["top_kk"] = 10
+    path.write_text(yaml.safe_dump(config))
+    bad = subprocess.run([str(synthir), "run", "evaluation", str(path)], cwd=PROJECT_ROOT, capture_output=True, text=True,
+                         timeout=600)
+    assert bad.returncode == 2 and bad.stderr.strip().splitlines()[-1] == (
+        "synthir: parameters.top_kk: evaluation_pipeline has no such parameter; did you mean 'top_k'? "
+        "(it takes: collection, split, top_k, max_queries, rerankers, rerank_depth, fusion_weight)")

@@ -2,7 +2,6 @@ import re
 
 import pytest
 import yaml
-
 from helpers import PROJECT_ROOT, latest_mlflow_run, zenml_pipeline_run
 
 pytestmark = pytest.mark.integration
@@ -10,7 +9,7 @@ QUESTION_START = re.compile(r"^(how|what|why|when|where|which|who|whom|whose|is|
 
 
 def test_generation_pipeline_on_20_cisi_documents(zenml_stack, cisi_dir, tmp_path):
-    config = yaml.safe_load((PROJECT_ROOT / "configs" / "generation.yaml").read_text())
+    config = yaml.safe_load((PROJECT_ROOT / "configs" / "generation" / "default.yaml").read_text())
     config["parameters"].update({"collection": str(cisi_dir), "max_generations": 20})
     zenml_pipeline_run("pipelines.generation.generation_pipeline", config, tmp_path)
 

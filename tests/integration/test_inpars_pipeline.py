@@ -7,8 +7,8 @@ pytestmark = pytest.mark.integration
 
 
 def test_quickstart_runs_end_to_end(zenml_stack, demo_dir, tmp_path):
-    """configs/quickstart.yaml as shipped (the README's main command), only the demo path made absolute."""
-    config = yaml.safe_load((PROJECT_ROOT / "configs" / "quickstart.yaml").read_text())
+    """configs/inpars/quickstart.yaml as shipped (the README's main command), only the demo path made absolute."""
+    config = yaml.safe_load((PROJECT_ROOT / "configs" / "inpars" / "quickstart.yaml").read_text())
     config["parameters"]["collection"] = str(demo_dir)
     zenml_pipeline_run("pipelines.inpars.inpars_pipeline", config, tmp_path)
 
@@ -49,7 +49,7 @@ def test_retraining_triggers_on_a_new_corpus_then_skips_an_unchanged_one(zenml_s
 
     from synthir import registry
 
-    config = yaml.safe_load((PROJECT_ROOT / "configs" / "retraining.yaml").read_text())
+    config = yaml.safe_load((PROJECT_ROOT / "configs" / "retraining" / "default.yaml").read_text())
     config["parameters"]["collection"] = str(demo_dir)
     # two generation shards: the fan-out and merge run here too
     config["parameters"]["inpars"].update({"max_generations": 24, "generation_shards": 2,

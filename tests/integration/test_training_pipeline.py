@@ -1,7 +1,6 @@
 import mlflow
 import pytest
 import yaml
-
 from helpers import PROJECT_ROOT, latest_mlflow_run, zenml_pipeline_run
 
 pytestmark = pytest.mark.integration
@@ -9,9 +8,9 @@ pytestmark = pytest.mark.integration
 
 def save_filtered_queries(demo_dir):
     """Title-style queries for 60 demo documents (no judged query text, so evaluation stays honest)."""
-    import materializers  # noqa: F401
     from zenml import save_artifact
 
+    import materializers  # noqa: F401
     from synthir.data import read_corpus
     from synthir.data.synthetic import SyntheticQuery
     from synthir.quality import FilteredQueries
@@ -37,7 +36,7 @@ def bm25_without_q01(demo_dir) -> float:
 
 def test_training_pipeline_registers_and_gates(zenml_stack, demo_dir, tmp_path):
     save_filtered_queries(demo_dir)
-    config = yaml.safe_load((PROJECT_ROOT / "configs" / "training.yaml").read_text())
+    config = yaml.safe_load((PROJECT_ROOT / "configs" / "training" / "default.yaml").read_text())
     config["parameters"].update({"collection": str(demo_dir), "registry_name": "test-reranker",
                                  "training": {**config["parameters"]["training"], "batch_size": 16, "max_length": 128}})
     zenml_pipeline_run("pipelines.training.training_pipeline", config, tmp_path)
@@ -51,7 +50,8 @@ def test_training_pipeline_registers_and_gates(zenml_stack, demo_dir, tmp_path):
     # on the demo, the fused candidate beats BM25 (0.775) by far more than the margin
     assert tags["promotion.decision"] == "promoted"
     assert str(client.get_model_version_by_alias("test-reranker", "production").version) == "1"
-    assert float(tags["promotion.candidate"]) > 0 and float(tags["promotion.baseline"]) == pytest.approx(bm25_without_q01(demo_dir), abs=1e-5)
+    assert float(tags["promotion.candidate"]) > 0
+    assert float(tags["promotion.baseline"]) == pytest.approx(bm25_without_q01(demo_dir), abs=1e-5)
     _, run = latest_mlflow_run(zenml_stack)
     assert {"eval.bm25.ndcg_at_10", "eval.zero-shot.ndcg_at_10", "eval.trained.ndcg_at_10", "eval.fused.ndcg_at_10",
             "ndcg_at_10", "training.final_loss"} <= set(run.data.metrics)

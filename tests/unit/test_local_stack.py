@@ -2,10 +2,9 @@
 
 
 def test_local_stack_registration_is_idempotent(zenml_stack, session_dir):
+    import local_stack
     from zenml.client import Client
     from zenml.enums import StackComponentType
-
-    import local_stack
 
     client = Client()
     stack = client.active_stack_model

@@ -62,7 +62,8 @@ def test_custom_template_file(tmp_path):
     ("id: x\nversion: 1\nkind: static\nexample_template: a\n", r"missing field\(s\) \['target_template'\]"),
     ("id: x\nversion: 1\nkind: odd\nexample_template: a\ntarget_template: '{{ document }}'\n", "kind must be one of"),
     ("id: x\nversion: 1\nkind: static\nexample_template: a\ntarget_template: 'no doc'\n", r"must contain \{\{ document \}\}"),
-    ("id: x\nversion: 1\nkind: gbq\nexample_template: a\ntarget_template: '{{ document }}'\nexamples: [{document: d, query: q}]\n", "needs 'bad_question'"),
+    ("id: x\nversion: 1\nkind: gbq\nexample_template: a\ntarget_template: '{{ document }}'\n"
+     "examples: [{document: d, query: q}]\n", "needs 'bad_question'"),
     ("id: [unclosed\n", "invalid YAML"),
 ])
 def test_bad_custom_templates_name_the_problem(tmp_path, body, message):

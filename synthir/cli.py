@@ -1,0 +1,162 @@
+"""``synthir``: run a pipeline from its config folder plus a stack overlay, and the model tools.
+
+    synthir run inpars quickstart                      # configs/inpars/quickstart.yaml
+    synthir run inpars inpars_v2_vllm --stack k8s_gpu  # + configs/stacks/k8s_gpu.yaml
+    synthir run training path/to/my.yaml               # any config file
+    synthir check inpars quickstart [--stack k8s_gpu]  # validate only: no run
+    synthir configs                                    # the pipelines and their presets
+    synthir registry show --name inpars-reranker       # = python -m synthir.registry
+    synthir rerank --run bm25.run --queries q.jsonl --corpus c.jsonl --output reranked.run
+    synthir eval -m ndcg_cut.10 qrels.txt run.txt      # pyserini's trec_eval, JVM bootstrapped
+
+A run's config is the preset with the overlay merged over it (mappings merged key by key, the
+overlay's values winning); it is validated against the pipeline's typed parameters before ZenML
+starts, so a mistake ends the command with one line naming the key. ``zenml pipeline run
+pipelines.<module>.<pipeline> -c <file>`` keeps working for any single file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from synthir.config import ConfigError
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+CONFIGS = PROJECT_ROOT / "configs"
+STACKS = CONFIGS / "stacks"
+# config folder -> (module, pipeline)
+PIPELINES = {"inpars": ("pipelines.inpars", "inpars_pipeline"),
+             "retraining": ("pipelines.retraining", "retraining_pipeline"),
+             "generation": ("pipelines.generation", "generation_pipeline"),
+             "optimise_prompt": ("pipelines.optimise_prompt", "optimise_prompt_pipeline"),
+             "validation": ("pipelines.validation", "validation_pipeline"),
+             "training": ("pipelines.training", "training_pipeline"),
+             "evaluation": ("pipelines.evaluation", "evaluation_pipeline"),
+             "cpo": ("pipelines.cpo", "cpo_pipeline")}
+
+
+def merge(base: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:
+    """``overlay`` over ``base``: mappings merged key by key, anything else replaced."""
+    merged = dict(base)
+    for key, value in overlay.items():
+        merged[key] = merge(merged[key], value) if isinstance(value, dict) and isinstance(merged.get(key), dict) else value
+    return merged
+
+
+def config_path(pipeline: str, preset: str) -> Path:
+    """``preset``: a name in ``configs/<pipeline>/`` or a path to a YAML file."""
+    if pipeline not in PIPELINES:
+        raise ConfigError(f"pipeline {pipeline!r}: choose one of {sorted(PIPELINES)}")
+    path = Path(preset)
+    if path.suffix in (".yaml", ".yml"):
+        if not path.is_file():
+            raise ConfigError(f"{path}: config file not found")
+        return path
+    path = CONFIGS / pipeline / f"{preset}.yaml"
+    if not path.is_file():
+        known = sorted(p.stem for p in (CONFIGS / pipeline).glob("*.yaml"))
+        raise ConfigError(f"{pipeline} has no preset {preset!r}; choose one of {known} or give a .yaml path")
+    return path
+
+
+def load_yaml(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+        raise ConfigError(f"{where}: invalid YAML ({getattr(err, 'problem', err)})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping (parameters:, settings:, steps:, ...)")
+    return data
+
+
+def compose(pipeline: str, preset: str, stack: str | None) -> dict[str, Any]:
+    """The preset merged with the stack overlay, its parameters validated."""
+    from synthir.preflight import validate_pipeline_parameters
+
+    config = load_yaml(config_path(pipeline, preset))
+    if stack:
+        overlay_path = STACKS / f"{stack}.yaml"
+        if not overlay_path.is_file():
+            known = sorted(p.stem for p in STACKS.glob("*.yaml"))
+            raise ConfigError(f"stack overlay {stack!r}: choose one of {known}")
+        overlay = load_yaml(overlay_path)
+        if "parameters" in overlay:
+            raise ConfigError(f"{overlay_path}: a stack overlay holds settings, steps and resources, not parameters")
+        config = merge(config, overlay)
+    module, name = PIPELINES[pipeline]
+    validate_pipeline_parameters(getattr(importlib.import_module(module), name), config.get("parameters"))
+    return config
+
+
+def run(pipeline: str, preset: str, stack: str | None) -> None:
+    config = compose(pipeline, preset, stack)
+    module, name = PIPELINES[pipeline]
+    with tempfile.TemporaryDirectory() as tmp:
+        merged = Path(tmp) / f"{pipeline}-{Path(preset).stem}.yaml"
+        merged.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+        getattr(importlib.import_module(module), name).with_options(config_path=str(merged))()
+
+
+def list_configs() -> str:
+    lines = []
+    for folder, (module, name) in PIPELINES.items():
+        presets = sorted(p.stem for p in (CONFIGS / folder).glob("*.yaml"))
+        lines.append(f"{folder:16s} {module}.{name}: {', '.join(presets)}")
+    lines.append(f"{'stacks':16s} overlays: {', '.join(sorted(p.stem for p in STACKS.glob('*.yaml')))}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in ("registry", "rerank", "eval"):  # the module command lines, as they are
+        return _delegate(argv[0], argv[1:])
+    parser = argparse.ArgumentParser(prog="synthir", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+    for command in ("run", "check"):
+        sub = commands.add_parser(command, help=f"{command} a pipeline config (preset name or .yaml path)")
+        sub.add_argument("pipeline", choices=sorted(PIPELINES))
+        sub.add_argument("preset", help="a file name in configs/<pipeline>/ (without .yaml) or a path")
+        sub.add_argument("--stack", help="a stack overlay in configs/stacks/ (e.g. k8s_gpu)")
+    commands.add_parser("configs", help="list the pipelines, their presets and the stack overlays")
+    for name in ("registry", "rerank", "eval"):
+        commands.add_parser(name, help=f"the {name} command line (see `synthir {name} --help`)")
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "configs":
+            print(list_configs())
+        elif args.command == "check":
+            compose(args.pipeline, args.preset, args.stack)
+            print(f"{args.pipeline} {args.preset}: valid")
+        else:
+            run(args.pipeline, args.preset, args.stack)
+    except ConfigError as err:
+        print(f"synthir: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _delegate(command: str, argv: list[str]) -> int:
+    if command == "eval":
+        import runpy
+
+        from synthir.retrieval.pyserini_env import bootstrap
+
+        bootstrap()
+        sys.argv = ["pyserini.eval.trec_eval", *argv]
+        runpy.run_module("pyserini.eval.trec_eval", run_name="__main__", alter_sys=True)
+        return 0
+    module = importlib.import_module("synthir.registry" if command == "registry" else "synthir.rerank_run")
+    return module.main(argv) or 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

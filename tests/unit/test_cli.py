@@ -1,0 +1,69 @@
+"""The ``synthir`` command: presets by pipeline, stack overlays merged over them, checked before a run."""
+
+import pytest
+import yaml
+
+from synthir import cli
+from synthir.config import ConfigError
+
+
+def test_a_stack_overlay_adds_where_steps_run_and_leaves_parameters_alone():
+    preset = cli.load_yaml(cli.config_path("inpars", "inpars_v2_vllm"))
+    config = cli.compose("inpars", "inpars_v2_vllm", "k8s_gpu")
+    assert config["parameters"] == preset["parameters"]
+    assert config["settings"]["experiment_tracker.mlflow"] == preset["settings"]["experiment_tracker.mlflow"]
+    assert config["settings"]["docker"]["pyproject_path"] == "pyproject.toml"
+    assert config["steps"]["train_reranker_model"]["step_operator"] == "k8s_gpu"
+    assert cli.compose("inpars", "quickstart", None) == cli.load_yaml(cli.config_path("inpars", "quickstart"))
+
+
+def test_overlays_hold_no_parameters_and_name_only_real_steps():
+    from test_configs import STACK_OVERLAYS, STEP_NAMES
+
+    assert STACK_OVERLAYS
+    for path in STACK_OVERLAYS:
+        overlay = yaml.safe_load(path.read_text())
+        assert "parameters" not in overlay and set(overlay) <= {"settings", "steps"}, path.name
+        assert set(overlay.get("steps", {})) <= STEP_NAMES, path.name
+
+
+def test_merge_is_deep_and_the_overlay_wins():
+    assert cli.merge({"a": {"x": 1, "y": 2}, "b": [1]}, {"a": {"y": 3}, "b": [2]}) == {"a": {"x": 1, "y": 3}, "b": [2]}
+
+
+def test_mistakes_end_with_one_line_naming_them(tmp_path, capsys):
+    with pytest.raises(ConfigError, match=r"inpars has no preset 'quickstrat'; choose one of \[.*'quickstart'"):
+        cli.config_path("inpars", "quickstrat")
+    with pytest.raises(ConfigError, match=r"stack overlay 'k8s': choose one of \['k8s_gpu'\]"):
+        cli.compose("inpars", "quickstart", "k8s")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("parameters:\n  inpars:\n    training: {epochs: one\n")
+    with pytest.raises(ConfigError, match=r"bad\.yaml:\d+: invalid YAML"):
+        cli.compose("inpars", str(bad), None)
+    typo = tmp_path / "typo.yaml"
+    typo.write_text(yaml.safe_dump({"parameters": {"inpars": {"training": {"epochs": "one"}}}}))
+    assert cli.main(["check", "inpars", str(typo)]) == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
+        "synthir: inpars.training.epochs: Input should be a valid number, unable to parse string as a number (got 'one')"]
+    assert cli.main(["check", "inpars", "quickstart", "--stack", "k8s_gpu"]) == 0
+
+
+def test_registry_command_without_a_store_says_so_instead_of_answering_from_an_empty_one(tmp_path, monkeypatch, capsys):
+    import synthir.tracking as tracking
+    from synthir import registry
+
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.setattr(tracking, "PROJECT_STORE", tmp_path / "missing" / "mlflow.db")
+    monkeypatch.setattr(tracking, "stack_tracker", lambda: None)  # whatever stack an earlier test activated
+    monkeypatch.chdir(tmp_path)
+    assert registry.main(["show"]) == 1
+    assert "no MLflow store found" in capsys.readouterr().err
+    assert not (tmp_path / "mlflow.db").exists()
+
+
+def test_registry_command_errors_are_one_line(client, capsys):
+    from synthir import registry
+
+    assert registry.main(["show", "--name", "nope", "--tracking-uri", client.tracking_uri]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("synthir registry: ") and "nope" in err[0]
