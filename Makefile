@@ -36,6 +36,7 @@ quickstart: stack
 
 test: setup
 	$(BIN)/ruff check .   # lint and import order
+	$(BIN)/lint-imports   # imports point one way (contracts in pyproject.toml)
 	$(BIN)/python -m pytest tests
 
 benchmark: setup

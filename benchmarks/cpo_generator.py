@@ -32,7 +32,7 @@ from synthir.cpo import (
 )
 from synthir.data import load_collection
 from synthir.generation import QueryGenerationConfig, load_prompt, make_backend
-from synthir.retrieval.bm25 import default_cache_dir
+from synthir.runtime import default_cache_dir
 
 DEFAULT_COLLECTION = Path(__file__).resolve().parents[2] / "shared" / "data" / "cisi"
 STUDENT = "package:smollm2-135m-instruct"

@@ -37,7 +37,7 @@ from synthir.generation.dspy_programs import (
     static_fallback,
     zero_shot_or_seeded,
 )
-from synthir.retrieval.bm25 import default_cache_dir
+from synthir.runtime import default_cache_dir
 
 DEFAULT_COLLECTION = Path(__file__).resolve().parents[2] / "shared" / "data" / "cisi"
 

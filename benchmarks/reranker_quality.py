@@ -24,9 +24,10 @@ from synthir.generation import QueryGenerationConfig, generate_queries, load_pro
 from synthir.models import resolve_model
 from synthir.quality import ChecksConfig, check_queries, filter_queries
 from synthir.retrieval import BM25Index
-from synthir.retrieval.bm25 import default_cache_dir
 from synthir.retrieval.rerank import fuse, rerank
-from synthir.training import Reranker, RerankerTrainingConfig, build_triples, train_reranker
+from synthir.retrieval.reranker import Reranker
+from synthir.runtime import default_cache_dir
+from synthir.training import RerankerTrainingConfig, build_triples, train_reranker
 
 DEFAULT_COLLECTION = Path(__file__).resolve().parents[2] / "shared" / "data" / "cisi"
 

@@ -25,7 +25,7 @@ from synthir.data.records import Corpus, Qrels, Queries, Run
 from synthir.data.synthetic import SyntheticQueries
 from synthir.evaluation.metrics import EvaluationResult
 from synthir.evaluation.report import metrics_html
-from synthir.generation.dspy_programs import CompiledQueryProgram
+from synthir.generation.query_program import CompiledQueryProgram
 from synthir.quality.validate import FilteredQueries, QuarantinedQueries, ValidationReport
 from synthir.training.artifacts import GeneratorModel, RerankerModel
 from synthir.training.triples import Triples

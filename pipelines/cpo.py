@@ -1,7 +1,6 @@
 from typing import Optional
 
-from zenml import pipeline
-
+from pipelines.checked import checked_pipeline
 from steps.cpo.build_preference_pairs import build_preference_pairs
 from steps.cpo.evaluate_generators import evaluate_generators
 from steps.cpo.qrels_reference_queries import qrels_reference_queries
@@ -29,7 +28,7 @@ from synthir.parameters import (
 )
 
 
-@pipeline
+@checked_pipeline
 def cpo_pipeline(
     collection: Collection = "data/demo",
     references: References = "qrels",

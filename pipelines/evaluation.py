@@ -1,5 +1,4 @@
-from zenml import pipeline
-
+from pipelines.checked import checked_pipeline
 from steps.data.load_collection import load_collection
 from steps.evaluation.compare_rerankers import compare_rerankers
 from steps.evaluation.evaluate_run import evaluate_run
@@ -7,7 +6,7 @@ from steps.retrieval.bm25_retrieve import bm25_retrieve
 from synthir.parameters import Collection, Fusion, MaxQueries, RerankDepth, Rerankers, Split, TopK
 
 
-@pipeline
+@checked_pipeline
 def evaluation_pipeline(
     collection: Collection = "data/demo",
     split: Split = "test",

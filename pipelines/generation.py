@@ -1,15 +1,13 @@
 from typing import Optional
 
-from zenml import pipeline
-
+from pipelines.checked import checked_pipeline
 from steps.data.load_corpus import load_corpus
 from steps.generation.generate_synthetic_queries import generate_synthetic_queries
 from steps.generation.import_inpars_queries import import_inpars_queries
 from steps.generation.optimise_query_program import optimise_query_program
 from synthir.config import as_data
 from synthir.generation.backends import LocalGenerator, generator_block, pin_generator_spec
-from synthir.generation.dspy_optimise import OptimiseConfig
-from synthir.generation.dspy_programs import DSPyOptions
+from synthir.generation.dspy_config import DSPyOptions, OptimiseConfig
 from synthir.generation.generate import DecodingConfig
 from synthir.parameters import Collection, DSPyProgram, ExamplesFrom, ImportInpars, MaxGenerations, NumExamples, PromptName, Seed
 
@@ -23,7 +21,7 @@ def optimise_if_configured(corpus, generator, optimise: Optional[OptimiseConfig]
                                   metric=optimise.metric)
 
 
-@pipeline
+@checked_pipeline
 def generation_pipeline(
     collection: Collection = "data/demo",
     max_generations: MaxGenerations = 100,

@@ -1,5 +1,4 @@
-from zenml import pipeline
-
+from pipelines.checked import checked_pipeline
 from pipelines.generation import optimise_if_configured
 from steps.data.load_collection import load_collection
 from steps.generation.generate_synthetic_queries import generate_synthetic_queries
@@ -57,7 +56,7 @@ def inpars_stages(corpus, queries, qrels, config: InParsConfig):
     return register_reranker(model, comparison, registry_name=config.registry_name, margin=config.promotion_margin)
 
 
-@pipeline
+@checked_pipeline
 def inpars_pipeline(collection: Collection = "data/demo", inpars: InParsConfig = InParsConfig()) -> None:
     """InPars end to end on a labelled collection: synthetic queries for its corpus, checks and
     filters, reranker training, evaluation on its judged queries against BM25, the zero-shot model and

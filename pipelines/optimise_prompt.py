@@ -1,15 +1,14 @@
 
-from zenml import pipeline
-
+from pipelines.checked import checked_pipeline
 from steps.data.load_corpus import load_corpus
 from steps.generation.optimise_query_program import optimise_query_program
 from synthir.config import as_data
 from synthir.generation.backends import LocalGenerator, generator_block, pin_generator_spec
-from synthir.generation.dspy_optimise import PromptOptimisationConfig, SelfRetrievalMetricConfig
+from synthir.generation.dspy_config import PromptOptimisationConfig, SelfRetrievalMetricConfig
 from synthir.parameters import Collection
 
 
-@pipeline
+@checked_pipeline
 def optimise_prompt_pipeline(
     collection: Collection = "data/demo",
     generator: generator_block("generator") = LocalGenerator(),

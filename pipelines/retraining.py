@@ -1,6 +1,6 @@
-from zenml import pipeline
 from zenml.logger import get_logger
 
+from pipelines.checked import checked_pipeline
 from pipelines.inpars import inpars_stages
 from steps.data.load_collection import load_collection
 from steps.retraining.check_corpus_change import check_corpus_change
@@ -10,7 +10,7 @@ from synthir.parameters import Collection, Force
 logger = get_logger(__name__)
 
 
-@pipeline(dynamic=True)
+@checked_pipeline(dynamic=True)
 def retraining_pipeline(collection: Collection = "data/demo", force: Force = False, inpars: InParsConfig = InParsConfig()) -> None:
     """Retrain when the corpus at ``collection`` is new or changed: its fingerprint is compared with
     the ``corpus_fingerprint`` lineage tag of ``inpars-reranker@production``. Unchanged: the run ends
@@ -22,8 +22,8 @@ def retraining_pipeline(collection: Collection = "data/demo", force: Force = Fal
     inpars = InParsConfig.from_dict(inpars)
     corpus, queries, qrels = load_collection(collection=collection)
     decision = check_corpus_change(corpus, registry_name=inpars.registry_name, force=force).load()
-    if not decision["retrain"]:
-        logger.info("Nothing to retrain: %s", decision["reason"])
+    if not decision.retrain:
+        logger.info("Nothing to retrain: %s", decision.reason)
         return
-    logger.info("Retraining: %s", decision["reason"])
+    logger.info("Retraining: %s", decision.reason)
     inpars_stages(corpus, queries, qrels, inpars)

@@ -1,5 +1,4 @@
-from zenml import pipeline
-
+from pipelines.checked import checked_pipeline
 from steps.data.load_collection import load_collection
 from steps.training.build_training_triples import build_training_triples
 from steps.training.evaluate_rerankers import evaluate_rerankers
@@ -22,7 +21,7 @@ from synthir.parameters import (
 from synthir.training.config import RerankerTrainingConfig
 
 
-@pipeline
+@checked_pipeline
 def training_pipeline(
     collection: Collection = "data/demo",
     artifact: Artifact = "filtered_queries",

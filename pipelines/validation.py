@@ -1,5 +1,4 @@
-from zenml import pipeline
-
+from pipelines.checked import checked_pipeline
 from steps.data.load_corpus import load_corpus
 from steps.validation.check_synthetic_queries import check_synthetic_queries
 from steps.validation.enforce_validation_policy import enforce_validation_policy
@@ -11,7 +10,7 @@ from synthir.quality.checks import ChecksConfig
 from synthir.quality.filters import Filters, ScoresFilter
 
 
-@pipeline
+@checked_pipeline
 def validation_pipeline(
     collection: Collection = "data/demo",
     artifact: Artifact = "synthetic_queries",

@@ -14,6 +14,9 @@ models) or by :meth:`ConfigBlock.from_dict`.
 from __future__ import annotations
 
 import contextvars
+import dataclasses
+import hashlib
+import json
 from collections.abc import Collection
 from typing import Annotated, Any, ClassVar, TypeVar
 
@@ -69,6 +72,13 @@ def scalar(type_: Any, yaml_path: str, **constraints: Any) -> Any:
     """A top-level pipeline parameter with pydantic constraints whose errors name it:
     ``top_k: scalar(int, "top_k", ge=1) = 1000``."""
     return named_block(Annotated[type_, Field(**constraints)], yaml_path)
+
+
+def config_hash(*parts: object) -> str:
+    """A short content hash of configs (models, dataclasses) and values: checkpoint folder names."""
+    payload = json.dumps([p.model_dump() if isinstance(p, BaseModel) else dataclasses.asdict(p)
+                          if dataclasses.is_dataclass(p) else p for p in parts], sort_keys=True, default=str)
+    return hashlib.sha256(payload.encode()).hexdigest()[:12]
 
 
 def as_data(value: Any) -> Any:

@@ -9,8 +9,7 @@ from pydantic import AfterValidator, Field
 
 from synthir.config import ConfigBlock
 from synthir.generation.backends import LocalGenerator, generator_block
-from synthir.generation.dspy_optimise import OptimiseConfig
-from synthir.generation.dspy_programs import DSPyOptions
+from synthir.generation.dspy_config import DSPyOptions, OptimiseConfig
 from synthir.generation.generate import DecodingConfig
 from synthir.quality.checks import ChecksConfig
 from synthir.quality.filters import Filters, ScoresFilter

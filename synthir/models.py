@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from synthir.data.io import atomic_folder
-from synthir.retrieval.bm25 import default_cache_dir
+from synthir.runtime import default_cache_dir
 
 logger = logging.getLogger(__name__)
 
@@ -130,6 +130,7 @@ def generator_prompt_source(folder: Path) -> Path | None:
     return folder / name if name and (folder / name).is_file() else None
 
 
+RERANKER_TYPES = ("bi-encoder", "cross-encoder", "monot5")
 RERANKER_MARKER = "synthir_reranker.json"  # in a trained reranker's folder: model type, trained max_length
 LEGACY_RERANKER_MARKER = "synthir_reranker.txt"  # older folders: the model type only
 DEFAULT_MAX_LENGTH = 256  # tokens, for models that do not say what they were trained at
@@ -197,10 +198,26 @@ def generator_folder(folder: Path) -> Path:
         digest.update(path.read_bytes())
     target = default_cache_dir() / "models" / f"generator-{digest.hexdigest()[:16]}"
     if not (target / "config.json").exists():
-        from synthir.cpo.training import merge_adapter
-
         logger.info("Merging the registered adapter into %s (once)", marker["base_model"])
         merge_adapter(folder, target)
+    return target
+
+
+def merge_adapter(adapter_dir: Path, target: Path) -> Path:
+    """Fold a registered adapter into its base model once, saved as a plain transformers folder."""
+    import torch
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    marker = read_generator_marker(adapter_dir)
+    base = AutoModelForCausalLM.from_pretrained(resolve_model(marker["base_model"]), dtype=torch.float32)
+    merged = PeftModel.from_pretrained(base, str(adapter_dir)).merge_and_unload()
+    tokenizer = AutoTokenizer.from_pretrained(adapter_dir)
+    with atomic_folder(target) as folder:
+        merged.save_pretrained(str(folder))
+        tokenizer.save_pretrained(str(folder))
+        write_generator_marker(folder, "merged", {k: v for k, v in marker.items() if k not in ("format", "prompt_file")},
+                               generator_prompt_source(adapter_dir))
     return target
 
 

@@ -17,12 +17,12 @@ import argparse
 import json
 import sys
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 import mlflow
 import mlflow.pyfunc
+from pydantic import BaseModel, Field
 
 PRODUCTION = "production"
 DEFAULT_NAME = "inpars-reranker"
@@ -35,7 +35,7 @@ class RerankerPyfunc(mlflow.pyfunc.PythonModel):
     """``predict`` takes a frame with ``query`` and ``document`` columns and returns relevance scores."""
 
     def load_context(self, context):
-        from synthir.training.rerankers import Reranker
+        from synthir.retrieval.reranker import Reranker
 
         self.reranker = Reranker(context.artifacts["model"])
 
@@ -131,18 +131,20 @@ def alias_versions(name: str, client: mlflow.MlflowClient | None = None) -> dict
     return {alias: str(version) for alias, version in client.get_registered_model(name).aliases.items()}
 
 
-@dataclass
-class PromotionDecision:
+class PromotionDecision(BaseModel):
+    """A gate's verdict on a candidate, with the figures it compared: the promotion artifact."""
+
     promoted: bool
     reason: str
     metric: str
     candidate: float
-    production: float | None
+    production: Optional[float] = None
     baseline: float
     margin: float
-    previous_production: str | None
+    previous_production: Optional[str] = None
     baseline_name: str = "BM25"
-    guards: dict[str, float] = field(default_factory=dict)  # extra figures the decision checked (copy rates)
+    guards: dict[str, float] = Field(default_factory=dict, description="extra figures the decision checked (copy rates)")
+    version: Optional[str] = Field(None, description="the registered version the decision is about")
 
 
 def decide(metric: str, candidate: float, baseline: float, production: float | None, margin: float,
@@ -159,8 +161,9 @@ def decide(metric: str, candidate: float, baseline: float, production: float | N
         reason = f"{metric} {candidate:.4f} beats {baseline_name} {baseline:.4f}" + (
             f" and production {production:.4f}" if production is not None else " (no production version yet)") + f" by >= {margin}"
         promoted = True
-    return PromotionDecision(promoted, reason, metric, candidate, production, baseline, margin, previous_production,
-                             baseline_name)
+    return PromotionDecision(promoted=promoted, reason=reason, metric=metric, candidate=candidate, production=production,
+                             baseline=baseline, margin=margin, previous_production=previous_production,
+                             baseline_name=baseline_name)
 
 
 def decide_generator(candidate: dict[str, float], base: dict[str, float], production: dict[str, float] | None,

@@ -42,7 +42,7 @@ def rerank_run_file(run_path: str | Path, queries_path: str | Path, corpus_path:
                     fusion_weight: float | None = None, use_registry_weight: bool = True) -> Path:
     from synthir.models import resolve_model
     from synthir.retrieval.rerank import fuse, rerank
-    from synthir.training.rerankers import Reranker
+    from synthir.retrieval.reranker import Reranker
 
     first_stage = read_run(run_path)
     queries = read_queries(queries_path)

@@ -7,21 +7,21 @@ changed, added or removed document is a new corpus; touching a file without chan
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from typing import Optional
+
+from pydantic import BaseModel, Field
 
 from synthir import registry
 
 
-@dataclass
-class RetrainingDecision:
+class RetrainingDecision(BaseModel):
+    """Whether the corpus warrants retraining, and why: the retraining check's artifact."""
+
     retrain: bool
     reason: str
-    corpus_fingerprint: str
-    production_fingerprint: str | None
-    production_version: str | None
-
-    def as_dict(self) -> dict:
-        return asdict(self)
+    corpus_fingerprint: str = Field(description="the corpus now")
+    production_fingerprint: Optional[str] = Field(None, description="the corpus production was trained on")
+    production_version: Optional[str] = Field(None, description="the production version compared with")
 
 
 def decide_retraining(corpus_fingerprint: str, registry_name: str = registry.DEFAULT_NAME, force: bool = False,
@@ -45,4 +45,5 @@ def decide_retraining(corpus_fingerprint: str, registry_name: str = registry.DEF
     else:
         reason = f"corpus unchanged ({corpus_fingerprint}) since production v{version} was trained on it: nothing to do"
         retrain = False
-    return RetrainingDecision(retrain, reason, corpus_fingerprint, trained_on, version)
+    return RetrainingDecision(retrain=retrain, reason=reason, corpus_fingerprint=corpus_fingerprint,
+                              production_fingerprint=trained_on, production_version=version)

@@ -53,6 +53,29 @@ def log_artifact(path: str | Path, artifact_path: str | None = None) -> None:
     mlflow.log_artifact(str(path), artifact_path=artifact_path)
 
 
+def record_figures(figures: Mapping[str, float], prefix: str = "", **metadata: Any) -> None:
+    """One call for a step's figures: MLflow metrics (``<prefix><name>``) and the ZenML step's
+    metadata (the figures under their plain names, plus ``metadata``), so the dashboard and MLflow
+    show the same numbers. Outside a step only the MLflow half applies."""
+    log_metrics(figures, prefix=prefix)
+    try:
+        from zenml import get_step_context, log_metadata
+
+        get_step_context()
+    except (ImportError, RuntimeError):  # not inside a ZenML step
+        return
+    log_metadata(metadata={**metadata, **figures})
+
+
+def log_text(text: str, artifact_file: str) -> None:
+    """A text artifact (an HTML report, a table) straight from memory, no temp folder."""
+    if _active_run() is None:
+        return
+    import mlflow
+
+    mlflow.log_text(text, artifact_file)
+
+
 def set_tags(tags: Mapping[str, Any]) -> None:
     if _active_run() is None:
         return

@@ -2,7 +2,7 @@ import tempfile
 from pathlib import Path
 from typing import Annotated, Any, Dict, Optional
 
-from zenml import log_metadata, step
+from zenml import step
 from zenml.logger import get_logger
 
 from synthir.cpo import PreferenceConfig, PreferencePairs, QueryEvalConfig, QueryEvalScorer
@@ -11,8 +11,8 @@ from synthir.data import Corpus
 from synthir.data.synthetic import SyntheticQueries
 from synthir.generation import load_prompt, make_backend
 from synthir.generation.backends import LocalGenerator, as_generator_spec
-from synthir.retrieval.bm25 import default_cache_dir
-from synthir.tracking import log_artifact, log_metrics, log_params, set_tags
+from synthir.runtime import default_cache_dir
+from synthir.tracking import log_artifact, log_params, record_figures, set_tags
 
 logger = get_logger(__name__)
 
@@ -42,11 +42,10 @@ def build_preference_pairs(
     log_params({**vars(config), "prompt": template.full_id, "teacher": pairs.teacher, "student": pairs.student,
                 "reference_source": pairs.reference_source, **{f"query_eval_{k}": v for k, v in vars(scorer.config).items()}},
                prefix="preferences.")
-    log_metrics(pairs.figures, prefix="preferences.")
+    record_figures(pairs.figures, prefix="preferences.", teacher=pairs.teacher, student=pairs.student)
     set_tags({"teacher": pairs.teacher, "student": pairs.student})
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "preference_pairs.jsonl"
         pairs.frame.to_json(path, orient="records", lines=True, force_ascii=False)
         log_artifact(path, "preferences")
-    log_metadata(metadata={"teacher": pairs.teacher, "student": pairs.student, **pairs.figures})
     return pairs

@@ -1,14 +1,15 @@
-from typing import Annotated, Any, Dict, Tuple
+from typing import Annotated, Tuple
 
 import pandas as pd
 from zenml import log_metadata, step
 from zenml.logger import get_logger
 
 from synthir import registry
-from synthir.cpo import PreferencePairs, QueryEvalConfig, QueryEvalScorer, evaluate_generator, held_out_documents
+from synthir.cpo import PreferencePairs, QueryEvalConfig, QueryEvalScorer, held_out_documents
+from synthir.cpo.evaluation import GeneratorComparison, compare_generators
 from synthir.data import Corpus
 from synthir.generation import QueryGenerationConfig, load_prompt
-from synthir.generation.backends import LocalGenerator, LocalRuntime
+from synthir.generation.backends import LocalRuntime
 from synthir.generation.generate import DecodingConfig
 from synthir.models import generator_folder
 from synthir.tracking import log_metrics, log_params
@@ -31,7 +32,7 @@ def evaluate_generators(
     query_eval: QueryEvalConfig = QueryEvalConfig(),
     registry_name: str = registry.GENERATOR_NAME,
     seed: int = 42,
-) -> Tuple[Annotated[Dict[str, Any], "generator_comparison"], Annotated[pd.DataFrame, "held_out_queries"]]:
+) -> Tuple[Annotated[GeneratorComparison, "generator_comparison"], Annotated[pd.DataFrame, "held_out_queries"]]:
     """The untuned base generator, the CPO candidate and the production version (if any) write queries
     for the same held-out documents (none in the preference data); QueryEval scores, copy rate,
     self-retrieval share for each."""
@@ -43,20 +44,13 @@ def evaluate_generators(
     production = registry.production_version(registry_name)
     if production is not None:
         systems["production"] = f"registry:{registry_name}@production"
-    runtime = LocalRuntime.model_validate(generation).model_dump()
-    results = {name: evaluate_generator(name, LocalGenerator(**runtime, model=model), held, template, scorer, config)
-               for name, model in systems.items()}
+    comparison, results = compare_generators(systems, LocalRuntime.model_validate(generation).model_dump(), held, template,
+                                             scorer, config, None if production is None else str(production.version))
     for name, result in results.items():
         log_metrics(result.figures, prefix=f"eval.{name}.")
         logger.info("%-10s query_eval %.4f  copy rate %.3f  self-retrieval@%d %.3f", name, result.figures["query_eval"],
                     result.figures["copy_rate"], scorer.config.self_retrieval_k, result.figures["self_retrieval"])
     log_params({"held_out_documents": len(held), "prompt": template.full_id}, prefix="eval.")
-    comparison = {
-        "metric": "query_eval", "held_out_documents": len(held),
-        "candidate": results["candidate"].figures, "base": results["base"].figures,
-        "production": results["production"].figures if "production" in results else None,
-        "production_version": None if production is None else str(production.version),
-    }
     log_metadata(metadata={f"{name}.{k}": v for name, r in results.items() for k, v in r.figures.items()})
     frame = pd.DataFrame([{"system": name, **row} for name, r in results.items() for row in r.queries])
     return comparison, frame

@@ -2,13 +2,14 @@ import time
 from pathlib import Path
 from typing import Annotated, Optional
 
-from zenml import log_metadata, step
+from zenml import step
 from zenml.logger import get_logger
 
-from synthir.cpo import CPOTrainingConfig, PreferencePairs, train_generator
-from synthir.generation.generate import config_hash
-from synthir.retrieval.bm25 import default_cache_dir
-from synthir.tracking import log_metrics, log_params
+from synthir.config import config_hash
+from synthir.cpo.config import CPOTrainingConfig
+from synthir.cpo.preferences import PreferencePairs
+from synthir.runtime import default_cache_dir
+from synthir.tracking import log_metrics, log_params, record_figures
 from synthir.training.artifacts import GeneratorModel
 
 logger = get_logger(__name__)
@@ -19,6 +20,8 @@ def train_cpo_generator(
     pairs: PreferencePairs, cpo: CPOTrainingConfig = CPOTrainingConfig(), checkpoint_root: Optional[str] = None
 ) -> Annotated[GeneratorModel, "generator"]:
     """CPO + LoRA on the preference pairs (TRL); checkpoints resume a killed run."""
+    from synthir.cpo.training import train_generator  # torch and TRL only when the step runs
+
     config = CPOTrainingConfig.from_dict(cpo)
     if config.base_model != pairs.student and not config.base_model.startswith("registry:"):
         logger.warning("Tuning %s on pairs whose student was %s: the prompts and rejected queries came from another model",
@@ -37,8 +40,7 @@ def train_cpo_generator(
                "steps_per_s": result.steps / max(seconds, 1e-9), "pairs_per_s": len(pairs) * config.epochs / max(seconds, 1e-9),
                "adapter_norm": result.adapter_norm, "pairs": float(len(pairs)),
                **{f"final_{k.replace('/', '_')}": v for k, v in last.items() if k.startswith(("rewards/", "nll_loss"))}}
-    log_metrics(figures, prefix="cpo.")
-    log_metadata(metadata=figures)
+    record_figures(figures, prefix="cpo.")
     lineage = {"teacher": pairs.teacher, "student": pairs.student, "reference_source": pairs.reference_source,
                "corpus_fingerprint": pairs.corpus_fingerprint, "prompt_id": pairs.prompt_id, "config_hash": run_hash,
                "loss_type": config.loss_type}

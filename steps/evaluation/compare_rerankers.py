@@ -3,15 +3,17 @@ from pathlib import Path
 from typing import Annotated, List, Optional
 
 from zenml import step
+from zenml.logger import get_logger
 
 from synthir.data import Corpus, Qrels, Queries, Run
 from synthir.evaluation import evaluate
 from synthir.evaluation.report import metrics_markdown, plot_per_query
 from synthir.models import resolve_model
 from synthir.retrieval.rerank import fuse, rerank
+from synthir.retrieval.reranker import Reranker
 from synthir.tracking import log_artifact, log_metrics, log_params
-from synthir.training import Reranker
 
+logger = get_logger(__name__)
 
 @step(experiment_tracker=True)
 def compare_rerankers(
@@ -36,7 +38,7 @@ def compare_rerankers(
         log_params({f"reranker{position}": ref}, prefix="compare.")
         log_metrics(result.metrics(), prefix=f"eval.reranker{position}.")
     table = metrics_markdown(results)
-    print(table)
+    logger.info("Rerankers on the same queries:\n%s", table)
     with tempfile.TemporaryDirectory() as tmp:
         log_artifact(plot_per_query(results, Path(tmp) / "rerankers.per_query.png"), "evaluation")
     return table

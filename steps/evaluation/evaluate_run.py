@@ -3,12 +3,14 @@ from pathlib import Path
 from typing import Annotated, List, Optional
 
 from zenml import log_metadata, step
+from zenml.logger import get_logger
 
 from synthir.data import Qrels, Run, write_run_trec
 from synthir.evaluation import DEFAULT_MEASURES, EvaluationResult, evaluate
 from synthir.evaluation.report import metrics_markdown, plot_per_query
 from synthir.tracking import log_artifact, log_metrics, log_params
 
+logger = get_logger(__name__)
 
 @step(experiment_tracker=True)
 def evaluate_run(
@@ -24,7 +26,7 @@ def evaluate_run(
     exclude_query_ids = exclude_query_ids or []
     measures = measures or list(DEFAULT_MEASURES)
     result = evaluate(run, qrels, measures=measures, system=system, exclude_query_ids=exclude_query_ids)
-    print(metrics_markdown([result]))
+    logger.info("\n%s", metrics_markdown([result]))
     log_params({"measures": ",".join(measures), "system": system,
                 "excluded_queries": ",".join(exclude_query_ids)}, prefix="eval.")
     # Plain metric names (ndcg_at_10, ...) are shared by every pipeline so MLflow runs compare directly.

@@ -2,18 +2,20 @@ import tempfile
 from pathlib import Path
 from typing import Annotated, Any, Dict, List, Optional
 
-from zenml import log_metadata, step
+from zenml import step
 from zenml.logger import get_logger
 
-from synthir.data import Corpus, load_collection
+from synthir.data import Corpus
 from synthir.data.synthetic import SyntheticQueries, write_inpars_jsonl
-from synthir.generation import QueryGenerationConfig, generate_queries, load_prompt, make_backend, with_collection_examples
+from synthir.generation import QueryGenerationConfig, generate_queries, load_prompt, make_backend
 from synthir.generation.backends import LocalGenerator, as_generator_spec
-from synthir.generation.dspy_programs import CompiledQueryProgram, DSPyOptions
+from synthir.generation.dspy_config import DSPyOptions
 from synthir.generation.generate import DecodingConfig
+from synthir.generation.prompts import prepare_template
+from synthir.generation.query_program import CompiledQueryProgram
 from synthir.generation.shards import shard_corpus
-from synthir.retrieval.bm25 import default_cache_dir
-from synthir.tracking import log_artifact, log_metrics, log_params, set_tags
+from synthir.runtime import default_cache_dir
+from synthir.tracking import log_artifact, log_params, record_figures, set_tags
 
 logger = get_logger(__name__)
 MAX_ROWS_LOGGED_TO_MLFLOW = 100_000
@@ -58,15 +60,8 @@ def generate_synthetic_queries(
                                       dspy_program, dspy)
         queries.corpus_fingerprint = corpus.fingerprint()  # a shard's queries are for the whole corpus
         return queries
-    template = load_prompt(prompt, num_examples=num_examples)
     backend = make_backend(generator)
-    if template.kind == "promptagator":
-        labelled = load_collection(examples_from or corpus.source.removesuffix("/corpus.jsonl"))
-        if labelled.qrels is None:
-            raise ValueError(f"prompt {prompt!r} draws its examples from judged queries; {examples_from!r} has no qrels")
-        with_collection_examples(template, corpus, labelled.queries, labelled.qrels,
-                                 num_examples or template.num_examples or 4, seed,
-                                 truncate=lambda text: backend.truncate(text, config.max_doc_tokens // 2))
+    template = prepare_template(prompt, num_examples, corpus, backend, config, examples_from)
     run = generate_queries(target, backend, template, config, checkpoint_root=root)
     queries = run.queries
     queries.corpus_fingerprint = corpus.fingerprint()  # a shard's queries are for the whole corpus
@@ -116,11 +111,10 @@ def _generate_with_dspy(corpus, prompt, num_examples, generator, config, root, q
 
 def _record(queries: SyntheticQueries, figures: Dict[str, float]) -> None:
     """Figures, tags and the queries (InPars JSONL) to MLflow; figures to the artifact's metadata."""
-    log_metrics(figures, prefix="generation.")
+    record_figures(figures, prefix="generation.", prompt_id=queries.prompt_id, generator=queries.generator)
     set_tags({"generator": queries.generator, "prompt_id": queries.prompt_id})
     if len(queries) <= MAX_ROWS_LOGGED_TO_MLFLOW:
         with tempfile.TemporaryDirectory() as tmp:
             log_artifact(write_inpars_jsonl(queries, Path(tmp) / "synthetic_queries.inpars.jsonl"), "generation")
-    log_metadata(metadata={"prompt_id": queries.prompt_id, "generator": queries.generator, **figures})
     logger.info("Generated %d queries for %d documents (%.2f docs/s, empty rate %.3f)", len(queries),
                 int(figures["documents"]), figures["docs_per_s"], figures["empty_rate"])

@@ -2,19 +2,15 @@ import tempfile
 from pathlib import Path
 from typing import Annotated, Any, Dict, Optional
 
-from zenml import log_metadata, step
+from zenml import step
 from zenml.logger import get_logger
 
 from synthir.data import Corpus
 from synthir.generation import load_prompt
 from synthir.generation.backends import LocalGenerator, as_generator_spec
-from synthir.generation.dspy_optimise import (
-    PromptOptimisationConfig,
-    SelfRetrievalMetricConfig,
-    optimise_program,
-)
-from synthir.generation.dspy_programs import CompiledQueryProgram, document_truncation, make_dspy_lm
-from synthir.tracking import log_artifact, log_metrics, log_params, set_tags
+from synthir.generation.dspy_config import PromptOptimisationConfig, SelfRetrievalMetricConfig
+from synthir.generation.query_program import CompiledQueryProgram
+from synthir.tracking import log_artifact, log_params, record_figures, set_tags
 
 logger = get_logger(__name__)
 
@@ -28,6 +24,9 @@ def optimise_query_program(
 ) -> Annotated[CompiledQueryProgram, "query_program"]:
     """Compile a DSPy query program on the corpus without labels: the metric rewards queries that
     retrieve their own source document and penalises copying it."""
+    from synthir.generation.dspy_optimise import optimise_program  # DSPy only when the step runs
+    from synthir.generation.dspy_programs import document_truncation, make_dspy_lm
+
     generator = as_generator_spec(generator or LocalGenerator())  # a mapping here: see synthir.config.as_data
     config = PromptOptimisationConfig.from_dict(optimisation)
     metric_config = SelfRetrievalMetricConfig.from_dict(metric)
@@ -38,13 +37,12 @@ def optimise_query_program(
     program = result.program
     log_params({**vars(config), **{f"metric_{k}": v for k, v in vars(metric_config).items()},
                 **{f"generator_{k}": v for k, v in generator.model_dump().items() if k != "api_key"}}, prefix="optimise_prompt.")
-    log_metrics(result.figures, prefix="optimise_prompt.")
+    record_figures(result.figures, prefix="optimise_prompt.", prompt_id=program.prompt_id)
     set_tags({"query_program": program.prompt_id})
     with tempfile.TemporaryDirectory() as tmp:
         folder = program.save(Path(tmp) / "query_program")
         log_artifact(folder / "program.json", "optimise_prompt")
         log_artifact(folder / "meta.json", "optimise_prompt")
-    log_metadata(metadata={"prompt_id": program.prompt_id, **result.figures})
     logger.info("Query program %s: %d demo(s); dev metric %.3f (zero-shot %.3f), copy rate %.3f, self-retrieval@10 %.3f",
                 program.prompt_id, len(program.demos), result.figures["dev_selected_metric"],
                 result.figures.get("dev_zero_shot_metric", float("nan")), result.figures["dev_selected_copy_rate"],

@@ -1,29 +1,32 @@
-from dataclasses import asdict
-from typing import Annotated, Any, Dict
+from typing import Annotated
 
 import mlflow
 from zenml import log_metadata, step
+from zenml.logger import get_logger
 
 from synthir import registry
+from synthir.evaluation.comparison import RerankerComparison
 from synthir.tracking import set_tags
 from synthir.training.artifacts import RerankerModel
 
+logger = get_logger(__name__)
 
 # Never cached: the outcome depends on the registry's current production version, not only on the inputs.
 @step(enable_cache=False, experiment_tracker=True)
 def register_reranker(
-    reranker: RerankerModel, comparison: Dict[str, Any], registry_name: str = "inpars-reranker", margin: float = 0.005
-) -> Annotated[Dict[str, Any], "promotion"]:
+    reranker: RerankerModel, comparison: RerankerComparison, registry_name: str = "inpars-reranker", margin: float = 0.005
+) -> Annotated[registry.PromotionDecision, "promotion"]:
     """Log the model, register a version with lineage and figures, and promote it only through the gate."""
     model_uri = registry.log_reranker(reranker.model_dir)
     tags = {**reranker.lineage, "model_type": reranker.model_type, "base_model": reranker.base_model,
-            "fusion_weight": comparison["fusion_weight"], "eval_queries": comparison["eval_queries"],
-            "ndcg_at_10": f"{comparison['candidate']:.6f}", "mlflow_run_id": mlflow.active_run().info.run_id}
+            "fusion_weight": comparison.fusion_weight, "eval_queries": comparison.eval_queries,
+            "ndcg_at_10": f"{comparison.candidate:.6f}", "mlflow_run_id": mlflow.active_run().info.run_id}
     version = registry.register_version(model_uri, registry_name, tags)
-    decision = registry.decide(comparison["metric"], comparison["candidate"], comparison["bm25"],
-                               comparison["production"], margin, comparison["production_version"])
+    decision = registry.decide(comparison.metric, comparison.candidate, comparison.bm25, comparison.production, margin,
+                               comparison.production_version)
     registry.apply_decision(registry_name, version, decision)
     set_tags({"registered_version": version, "promotion": "promoted" if decision.promoted else "refused"})
     log_metadata(metadata={"version": version, "promoted": decision.promoted, "reason": decision.reason})
-    print(f"{registry_name} v{version}: {'PROMOTED to production' if decision.promoted else 'not promoted'}: {decision.reason}")
-    return {"version": version, **asdict(decision)}
+    logger.info("%s v%s: %s: %s", registry_name, version, "PROMOTED to production" if decision.promoted else "not promoted",
+                decision.reason)
+    return decision.model_copy(update={"version": version})

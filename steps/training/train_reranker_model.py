@@ -2,15 +2,15 @@ import time
 from pathlib import Path
 from typing import Annotated, Optional
 
-from zenml import log_metadata, step
+from zenml import step
 from zenml.logger import get_logger
 
 from synthir.data.synthetic import SyntheticQueries
-from synthir.retrieval.bm25 import default_cache_dir
-from synthir.tracking import log_metrics, log_params
-from synthir.training import RerankerTrainingConfig, Triples, train_reranker
+from synthir.runtime import default_cache_dir
+from synthir.tracking import log_metrics, log_params, record_figures
 from synthir.training.artifacts import RerankerModel
-from synthir.training.rerankers import training_run_key
+from synthir.training.config import RerankerTrainingConfig, training_run_key
+from synthir.training.triples import Triples
 
 logger = get_logger(__name__)
 
@@ -21,6 +21,8 @@ def train_reranker_model(
     checkpoint_root: Optional[str] = None
 ) -> Annotated[RerankerModel, "reranker"]:
     """Train a bi-encoder or cross-encoder on the triples; checkpoints resume a killed run."""
+    from synthir.training.rerankers import train_reranker  # torch only when the step runs
+
     config = RerankerTrainingConfig.from_dict(training)
     run_hash = training_run_key(config, triples)
     root = Path(checkpoint_root) if checkpoint_root else default_cache_dir() / "training"
@@ -32,8 +34,7 @@ def train_reranker_model(
         log_metrics({"loss_curve": loss}, prefix="training.", step=step_index)
     figures = {"steps": float(result.steps), "final_loss": result.losses[-1] if result.losses else float("nan"),
                "seconds": seconds, "pairs_per_s": len(triples) * config.epochs / max(seconds, 1e-9)}
-    log_metrics(figures, prefix="training.")
+    record_figures(figures, prefix="training.", model_type=config.model_type)
     lineage = {**queries.lineage(), "config_hash": run_hash}
-    log_metadata(metadata={"model_type": config.model_type, **figures})
     return RerankerModel(model_dir=result.model_dir, model_type=config.model_type, base_model=config.base_model,
                          lineage=lineage, training=figures)

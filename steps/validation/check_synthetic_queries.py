@@ -1,5 +1,3 @@
-import tempfile
-from pathlib import Path
 from typing import Annotated, Tuple
 
 from zenml import log_metadata, step
@@ -8,7 +6,7 @@ from zenml.logger import get_logger
 from synthir.data import Corpus
 from synthir.data.synthetic import SyntheticQueries
 from synthir.quality import ChecksConfig, QuarantinedQueries, ValidationReport, check_queries
-from synthir.tracking import log_artifact, log_metrics, log_params
+from synthir.tracking import log_metrics, log_params, log_text
 
 logger = get_logger(__name__)
 
@@ -34,9 +32,6 @@ def check_synthetic_queries(
                     100 * outcome["share"], "  -> fails the run" if outcome["fails_run"] else "")
     log_params({"checks": {k: v.model_dump() for k, v in config.enabled_checks().items()}}, prefix="validation.")
     log_metrics(report.metrics(), prefix="validation.")
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "check_report.html"
-        path.write_text(report.to_html(), encoding="utf-8")
-        log_artifact(path, "validation")
+    log_text(report.to_html(), "validation/check_report.html")
     log_metadata(metadata={"quarantined": len(quarantine), "copy_rate": report.copy_rate})
     return kept, quarantine, report

@@ -1,5 +1,3 @@
-import tempfile
-from pathlib import Path
 from typing import Annotated, Any, Dict, List, Optional, Tuple
 
 from zenml import log_metadata, step
@@ -8,7 +6,7 @@ from synthir.data import Corpus
 from synthir.data.synthetic import SyntheticQueries
 from synthir.quality import FilteredQueries, ValidationReport, filter_queries, validate_filter_specs
 from synthir.quality.filters import ScoresFilter
-from synthir.tracking import log_artifact, log_metrics, log_params
+from synthir.tracking import log_metrics, log_params, log_text
 
 
 @step(experiment_tracker=True)
@@ -22,9 +20,6 @@ def filter_synthetic_queries(
     log_params({"filters": [f.model_dump() for f in filters]}, prefix="validation.")
     log_metrics({k: v for k, v in report.metrics().items() if k.startswith(("filter.", "queries_kept", "kept_fraction"))},
                 prefix="validation.")
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "validation_report.html"
-        path.write_text(report.to_html(), encoding="utf-8")
-        log_artifact(path, "validation")
+    log_text(report.to_html(), "validation/validation_report.html")
     log_metadata(metadata={"kept": report.kept, "kept_fraction": report.kept_fraction})
     return filtered, report

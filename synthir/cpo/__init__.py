@@ -2,20 +2,25 @@
 CPO + LoRA training with TRL, held-out evaluation. Registration and the copy-guarded promotion gate
 live in ``synthir.registry``."""
 
-from synthir.cpo.evaluation import GeneratorEvaluation, evaluate_generator, held_out_documents
-from synthir.cpo.preferences import (
-    Candidate,
-    PreferenceConfig,
-    PreferencePairs,
-    alma_select,
-    build_preference_pairs,
-    references_from_qrels,
-)
-from synthir.cpo.query_eval import QueryEvalConfig, QueryEvalScorer, QueryScore, bm25_softmax
-from synthir.cpo.training import CPOTrainingConfig, GeneratorTrainingResult, train_generator
+from synthir.lazy import lazy_members
 
-__all__ = [
-    "CPOTrainingConfig", "Candidate", "GeneratorEvaluation", "GeneratorTrainingResult", "PreferenceConfig",
-    "PreferencePairs", "QueryEvalConfig", "QueryEvalScorer", "QueryScore", "alma_select", "bm25_softmax",
-    "build_preference_pairs", "evaluate_generator", "held_out_documents", "references_from_qrels", "train_generator",
-]
+# name -> the module defining it
+_EXPORTS = {
+    "CPOTrainingConfig": "synthir.cpo.config",
+    "Candidate": "synthir.cpo.preferences",
+    "GeneratorEvaluation": "synthir.cpo.evaluation",
+    "GeneratorTrainingResult": "synthir.cpo.training",
+    "PreferenceConfig": "synthir.cpo.preferences",
+    "PreferencePairs": "synthir.cpo.preferences",
+    "QueryEvalConfig": "synthir.cpo.query_eval",
+    "QueryEvalScorer": "synthir.cpo.query_eval",
+    "QueryScore": "synthir.cpo.query_eval",
+    "alma_select": "synthir.cpo.preferences",
+    "bm25_softmax": "synthir.cpo.query_eval",
+    "build_preference_pairs": "synthir.cpo.preferences",
+    "evaluate_generator": "synthir.cpo.evaluation",
+    "held_out_documents": "synthir.cpo.evaluation",
+    "references_from_qrels": "synthir.cpo.preferences",
+    "train_generator": "synthir.cpo.training",
+}
+__getattr__, __all__ = lazy_members(__name__, _EXPORTS)

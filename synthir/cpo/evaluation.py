@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Optional
+
+from pydantic import BaseModel, Field
 
 from synthir.cpo.query_eval import QueryEvalScorer
 from synthir.data.records import Corpus
@@ -56,3 +58,30 @@ def evaluate_generator(
     queries = [{"doc_id": r.doc_id, "query": r.query, "score": s.score, "copy": s.is_copy, "rank": s.rank}
                for r, s in zip(rows, scores)]
     return GeneratorEvaluation(name, generator.model, figures, queries)
+
+
+class GeneratorComparison(BaseModel):
+    """What the generator gate decides on: each system's held-out figures (QueryEval, copy rate, ...)."""
+
+    metric: str = Field("query_eval", description="the gate's metric")
+    held_out_documents: int = Field(description="documents every generator wrote queries for")
+    candidate: dict[str, float] = Field(description="the tuned generator's figures")
+    base: dict[str, float] = Field(description="the untuned student's figures")
+    production: Optional[dict[str, float]] = Field(None, description="the production version's figures; null: none yet")
+    production_version: Optional[str] = Field(None, description="its registry version")
+
+
+def compare_generators(systems: dict[str, str], runtime: dict[str, Any], held_out: Corpus, template: PromptTemplate,
+                       scorer: QueryEvalScorer, generation: QueryGenerationConfig,
+                       production_version: str | None = None) -> tuple[GeneratorComparison, dict[str, GeneratorEvaluation]]:
+    """``systems`` (``base``, ``candidate``, optionally ``production``: model references) each write
+    queries for the same held-out documents with the same local ``runtime`` settings."""
+    from synthir.generation.backends import LocalGenerator
+
+    results = {name: evaluate_generator(name, LocalGenerator(**runtime, model=model), held_out, template, scorer, generation)
+               for name, model in systems.items()}
+    comparison = GeneratorComparison(
+        held_out_documents=len(held_out), candidate=results["candidate"].figures, base=results["base"].figures,
+        production=results["production"].figures if "production" in results else None,
+        production_version=production_version)
+    return comparison, results

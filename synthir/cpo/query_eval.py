@@ -66,7 +66,7 @@ class QueryEvalScorer:
     def __init__(self, corpus: Corpus, config: QueryEvalConfig | None = None, checks: ChecksConfig | None = None):
         from synthir.models import resolve_model
         from synthir.retrieval.bm25 import BM25Index
-        from synthir.training.rerankers import Reranker
+        from synthir.retrieval.reranker import Reranker
 
         self.corpus = corpus
         self.config = config or QueryEvalConfig()

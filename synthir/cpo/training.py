@@ -16,45 +16,16 @@ import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import List, Literal, Union
 
 import torch
-from pydantic import Field
 
-from synthir.config import ConfigBlock
+from synthir.cpo.config import CPOTrainingConfig
 from synthir.cpo.preferences import PreferencePairs
 from synthir.data.io import atomic_folder
-from synthir.models import generator_prompt_source, read_generator_marker, write_generator_marker
-from synthir.training.config import TrainerSettings
+from synthir.models import write_generator_marker
 from synthir.training.rerankers import last_checkpoint, training_arguments
 
 logger = logging.getLogger(__name__)
-
-LOSS_TYPES = ("sigmoid", "hinge", "ipo", "simpo")
-SAVE_FORMATS = ("merged", "adapter")
-
-
-class CPOTrainingConfig(ConfigBlock, TrainerSettings):
-    """``cpo:``: CPO + LoRA on the preference pairs (TRL's ``CPOTrainer``)."""
-
-    yaml_path = "cpo"
-    base_model: str = Field("package:smollm2-135m-instruct", description="the student being tuned")
-    loss_type: Literal[LOSS_TYPES] = Field("sigmoid", description="sigmoid | hinge | ipo | simpo (TRL's CPO losses)")
-    beta: float = Field(0.1, gt=0, description="preference temperature")
-    cpo_alpha: float = Field(1.0, ge=0, description="weight of the NLL term on chosen completions (0 with simpo: pure SimPO)")
-    simpo_gamma: float = Field(0.5, description="target reward margin, simpo only")
-    learning_rate: float = Field(5e-5, gt=0, description="peak learning rate")
-    batch_size: int = Field(4, ge=1, description="pairs per device and step")
-    max_length: int = Field(512, ge=1, description="prompt + completion tokens")
-    lora_r: int = Field(16, ge=1, description="LoRA rank")
-    lora_alpha: int = Field(32, ge=1, description="LoRA scaling")
-    lora_dropout: float = Field(0.05, ge=0, lt=1, description="LoRA dropout")
-    lora_target_modules: Union[str, List[str]] = Field("all-linear", description='"all-linear" or a list of module names')
-    save: Literal[SAVE_FORMATS] = Field(
-        "merged", description="merged: LoRA folded into the weights | adapter: the adapter plus the base reference")
-    save_steps: int = Field(50, ge=1, description="steps between checkpoints")
-    logging_steps: int = Field(5, ge=1, description="steps between logged losses")
-
 
 @dataclass
 class GeneratorTrainingResult:
@@ -80,8 +51,8 @@ def train_generator(pairs: PreferencePairs, config: CPOTrainingConfig, output_di
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from trl.experimental.cpo import CPOConfig, CPOTrainer
 
-    from synthir.generation.backends.local import pick_dtype
     from synthir.models import resolve_model
+    from synthir.runtime import pick_dtype
 
     if len(pairs) == 0:
         raise ValueError("no preference pairs: every candidate triple tied or repeated itself; add references or "
@@ -126,23 +97,3 @@ def train_generator(pairs: PreferencePairs, config: CPOTrainingConfig, output_di
             tokenizer.save_pretrained(str(folder))
             write_generator_marker(folder, "merged", marker, pairs.prompt_source)
     return GeneratorTrainingResult(model_dir, adapter_dir, losses, history, int(output.global_step), norm, config.model_dump())
-
-
-def merge_adapter(adapter_dir: Path, target: Path) -> Path:
-    """Fold a registered adapter into its base model once, saved as a plain transformers folder."""
-    from peft import PeftModel
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    from synthir.models import resolve_model
-
-    marker = read_generator_marker(adapter_dir)
-    base = AutoModelForCausalLM.from_pretrained(resolve_model(marker["base_model"]), dtype=torch.float32)
-    merged = PeftModel.from_pretrained(base, str(adapter_dir)).merge_and_unload()
-    tokenizer = AutoTokenizer.from_pretrained(adapter_dir)
-
-    with atomic_folder(target) as folder:
-        merged.save_pretrained(str(folder))
-        tokenizer.save_pretrained(str(folder))
-        write_generator_marker(folder, "merged", {k: v for k, v in marker.items() if k not in ("format", "prompt_file")},
-                               generator_prompt_source(adapter_dir))
-    return target

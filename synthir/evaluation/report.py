@@ -82,3 +82,23 @@ def plot_per_query(results: list[EvaluationResult], path: str | Path, measure: s
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def log_comparison(comparison, results: list[EvaluationResult], candidate: EvaluationResult, depth: int) -> None:
+    """A reranker comparison to MLflow (every system's figures, the candidate's under the headline
+    names every pipeline shares, the per-query plot) and the gate's figures to the step's metadata."""
+    import tempfile
+
+    from synthir.tracking import log_artifact, log_metrics, log_params, record_figures
+
+    for result in results:
+        log_metrics(result.metrics(), prefix=f"eval.{result.system}.")
+    log_metrics(candidate.metrics())
+    log_params({"depth": depth, "fusion_weight": comparison.fusion_weight, "test_queries": comparison.eval_queries,
+                "dev_queries": comparison.dev_queries, "excluded_queries": ",".join(comparison.excluded_queries)},
+               prefix="eval.")
+    with tempfile.TemporaryDirectory() as tmp:
+        log_artifact(plot_per_query(results, Path(tmp) / "rerankers.per_query.png"), "evaluation")
+    record_figures({"candidate": comparison.candidate, "bm25": comparison.bm25, "eval_queries": comparison.eval_queries},
+                   prefix="gate.", candidate_system=comparison.candidate_system,
+                   production_version=comparison.production_version or "")

@@ -18,13 +18,17 @@ import logging
 import random
 import time
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import dspy
-from pydantic import Field
 
-from synthir.config import ConfigBlock
 from synthir.data.records import Corpus, Document
+from synthir.generation.dspy_config import (  # noqa: F401  (re-exported: the configs live beside the others)
+    OPTIMISERS,
+    OptimiseConfig,
+    PromptOptimisationConfig,
+    SelfRetrievalMetricConfig,
+)
 from synthir.generation.dspy_programs import (
     CompiledQueryProgram,
     PrefilledChatAdapter,
@@ -39,50 +43,6 @@ from synthir.quality.text import ngram_share
 
 logger = logging.getLogger(__name__)
 
-OPTIMISERS = ("bootstrap", "random_search", "mipro", "none")
-
-
-class SelfRetrievalMetricConfig(ConfigBlock):
-    """``metric:``: the label-free score a DSPy program is optimised against."""
-
-    yaml_path = "metric"
-    retrieval: Literal["bm25", "reranker"] = Field(
-        "bm25", description="bm25: reciprocal rank of the source document in the top k | reranker: pair score")
-    k: int = Field(10, ge=1, description="retrieval depth for bm25")
-    copy_penalty: float = Field(0.5, ge=0, description="subtracted, times the query's trigram share found in the document")
-    reranker_model: str = Field("package:all-minilm-l6-v2", description="for retrieval: reranker")
-    threshold: float = Field(0.2, description="a bootstrapped demo must score at least this")
-
-
-class PromptOptimisationConfig(ConfigBlock):
-    """``optimisation:``: which DSPy program is compiled, how, on how many documents."""
-
-    yaml_path = "optimisation"
-    program: Literal["cot", "predict"] = Field("cot", description="cot (ChainOfThought) | predict (Predict)")
-    optimiser: Literal[OPTIMISERS] = Field("bootstrap", description="bootstrap | random_search | mipro | none")
-    train_size: int = Field(16, ge=1, description="corpus documents the optimiser draws demos from")
-    dev_size: int = Field(24, ge=1, description="corpus documents the programs are scored on")
-    max_bootstrapped_demos: int = Field(2, ge=0, description="demos kept")
-    seed_prompt: str = Field("inpars", description="whose few-shot examples seed the teacher")
-    num_seed_examples: int = Field(2, ge=0, description="seed demos")
-    num_candidate_programs: int = Field(4, ge=1, description="random_search: candidates tried")
-    mipro_auto: Literal["light", "medium", "heavy"] = Field("light", description="mipro: light | medium | heavy")
-    max_doc_tokens: int = Field(256, ge=1, description="document truncation")
-    max_tokens: int = Field(128, ge=1, description="generated tokens per call (reasoning and query)")
-    score_zero_shot: bool = Field(True, description="also score the zero-shot program on dev (a baseline; slow with small models)")
-    seed: int = Field(42, description="sampling seed")
-
-
-class OptimiseConfig(ConfigBlock):
-    """``optimise:``: compile a DSPy program on the corpus first, in the same run."""
-
-    yaml_path = "optimise"
-    optimisation: PromptOptimisationConfig = Field(default_factory=PromptOptimisationConfig,
-                                                   description="which program, which optimiser, how many documents")
-    metric: SelfRetrievalMetricConfig = Field(default_factory=SelfRetrievalMetricConfig,
-                                              description="the label-free self-retrieval metric")
-
-
 class SelfRetrievalMetric:
     """``metric(example, prediction, trace=None)`` for DSPy; ``score_many`` for batches."""
 
@@ -96,7 +56,7 @@ class SelfRetrievalMetric:
             self._searcher = self.index.searcher()
         else:
             from synthir.models import resolve_model
-            from synthir.training.rerankers import Reranker
+            from synthir.retrieval.reranker import Reranker
 
             self.reranker = Reranker(resolve_model(self.config.reranker_model))
 

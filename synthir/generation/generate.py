@@ -8,7 +8,6 @@ checkpoint folder) reads the shards, skips the documents they cover and generate
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import random
@@ -18,10 +17,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 from tqdm.auto import tqdm
 
-from synthir.config import ConfigBlock
+from synthir.config import ConfigBlock, config_hash
 from synthir.data.io import atomic_write
 from synthir.data.records import Corpus, Document
 from synthir.data.synthetic import SyntheticQueries, SyntheticQuery
@@ -80,12 +79,6 @@ def sample_documents(corpus: Corpus, max_generations: int | None, seed: int) -> 
     else:
         chosen = non_empty
     return SampledDocuments(chosen, skipped, len(corpus))
-
-
-def config_hash(*parts: object) -> str:
-    payload = json.dumps([p.model_dump() if isinstance(p, BaseModel) else asdict(p) if hasattr(p, "__dataclass_fields__")
-                          else p for p in parts], sort_keys=True, default=str)
-    return hashlib.sha256(payload.encode()).hexdigest()[:12]
 
 
 @dataclass

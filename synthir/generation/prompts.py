@@ -167,3 +167,22 @@ def with_collection_examples(
     template.examples = examples
     template.num_examples = num_examples
     return template
+
+
+def prepare_template(prompt: str, num_examples: int | None, corpus: Corpus, backend, config,
+                     examples_from: str | None = None) -> PromptTemplate:
+    """The template a generation run prompts with: a preset or file, and for ``promptagator`` its
+    examples drawn (seeded) from the judged queries of ``examples_from`` (default: the corpus's own
+    collection), documents truncated to half of ``config.max_doc_tokens``."""
+    from synthir.data import load_collection
+
+    template = load_prompt(prompt, num_examples=num_examples)
+    if template.kind != "promptagator":
+        return template
+    labelled = load_collection(examples_from or corpus.source.removesuffix("/corpus.jsonl"))
+    if labelled.qrels is None:
+        raise ValueError(f"prompt {prompt!r} draws its examples from judged queries; "
+                         f"{examples_from or corpus.source!r} has no qrels")
+    return with_collection_examples(template, corpus, labelled.queries, labelled.qrels,
+                                    num_examples or template.num_examples or 4, config.seed,
+                                    truncate=lambda text: backend.truncate(text, config.max_doc_tokens // 2))

@@ -26,7 +26,7 @@ from pydantic import AfterValidator, BaseModel, Field, TypeAdapter
 from synthir.config import StrictModel, named_block
 from synthir.data.records import Corpus, Queries
 from synthir.data.synthetic import SyntheticQuery
-from synthir.training.config import RERANKER_TYPES
+from synthir.models import RERANKER_TYPES
 
 logger = logging.getLogger(__name__)
 FILTERS = ("scores", "reranker", "consistency", "none")
@@ -116,7 +116,7 @@ def relevance_scores(rows: list[SyntheticQuery], model: str, model_type: str | N
     """(query, source document) scores from the same ``Reranker`` the training side uses: bf16 where
     supported, and a bi-encoder embeds each document once however many queries share it."""
     from synthir.models import resolve_model
-    from synthir.training.rerankers import Reranker
+    from synthir.retrieval.reranker import Reranker
 
     scorer = Reranker(resolve_model(model), model_type=model_type, max_length=max_length, batch_size=batch_size)
     scorer.precompute([r.doc_id for r in rows], [r.doc_text for r in rows])

@@ -23,14 +23,11 @@ from tqdm.auto import tqdm
 
 from synthir.data.records import Corpus, Queries, Run
 from synthir.retrieval.pyserini_env import autoclass, bootstrap
+from synthir.runtime import default_cache_dir
 
 logger = logging.getLogger(__name__)
 
 INDEX_FORMAT_VERSION = 1  # bump when the way we build indexes changes, to invalidate caches
-
-
-def default_cache_dir() -> Path:
-    return Path(os.environ.get("SYNTHIR_CACHE_DIR", Path.home() / ".cache" / "synthir"))
 
 
 def default_threads() -> int:

@@ -1,6 +1,13 @@
-"""Reranker training: hard-negative triples and the trainers."""
+"""Reranker training: hard-negative triples and the trainers (scoring: ``synthir.retrieval.reranker``)."""
 
-from synthir.training.rerankers import Reranker, RerankerTrainingConfig, TrainingResult, train_reranker
-from synthir.training.triples import Triples, build_triples
+from synthir.lazy import lazy_members
 
-__all__ = ["Reranker", "RerankerTrainingConfig", "TrainingResult", "Triples", "build_triples", "train_reranker"]
+# name -> the module defining it
+_EXPORTS = {
+    "RerankerTrainingConfig": "synthir.training.config",
+    "TrainingResult": "synthir.training.rerankers",
+    "Triples": "synthir.training.triples",
+    "build_triples": "synthir.training.triples",
+    "train_reranker": "synthir.training.rerankers",
+}
+__getattr__, __all__ = lazy_members(__name__, _EXPORTS)

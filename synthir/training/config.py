@@ -6,9 +6,8 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from synthir.config import ConfigBlock, StrictModel
-
-RERANKER_TYPES = ("bi-encoder", "cross-encoder", "monot5")
+from synthir.config import ConfigBlock, StrictModel, config_hash
+from synthir.models import RERANKER_TYPES
 
 
 class TrainerSettings(StrictModel):
@@ -56,3 +55,10 @@ class RerankerTrainingConfig(ConfigBlock, TrainerSettings):
         "bi-encoder", description="bi-encoder (sentence-transformers, MNRL) | cross-encoder (BCE) | monot5 (seq2seq true/false)")
     base_model: str = Field("package:all-minilm-l6-v2", description="model reference: package:, hf:, registry:, or a folder")
     max_length: int = Field(256, ge=1, description="tokens per input; stored with the model and used wherever it scores")
+
+
+def training_run_key(config: RerankerTrainingConfig, triples) -> str:
+    """The checkpoint folder's name: the whole config and the triples' content. Other filters or
+    negatives with the same number of triples train anew instead of resuming (and returning) another
+    run's final checkpoint."""
+    return config_hash(config, triples.corpus_fingerprint, triples.fingerprint())

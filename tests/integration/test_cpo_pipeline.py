@@ -30,7 +30,7 @@ def test_cpo_pipeline_tunes_registers_and_gates_a_generator(zenml_stack, demo_di
     generator = run.steps["train_cpo_generator"].outputs["generator"][0].load()
     assert generator.format == "merged" and generator.training["steps"] == 2 and generator.training["adapter_norm"] > 0
     comparison = run.steps["evaluate_generators"].outputs["generator_comparison"][0].load()
-    assert comparison["held_out_documents"] == 3 and comparison["production"] is None
+    assert comparison.held_out_documents == 3 and comparison.production is None
     held_out = run.steps["evaluate_generators"].outputs["held_out_queries"][0].load()
     assert not set(held_out["doc_id"]) & pairs.doc_ids, "held-out documents must not be in the preference data"
     promotion = run.steps["register_generator"].outputs["generator_promotion"][0].load()
@@ -40,21 +40,21 @@ def test_cpo_pipeline_tunes_registers_and_gates_a_generator(zenml_stack, demo_di
     assert {"preferences.pairs", "preferences.pairs_per_s", "cpo.steps_per_s", "cpo.final_loss", "eval.base.query_eval",
             "eval.candidate.query_eval", "eval.candidate.copy_rate", "eval.candidate.self_retrieval"} <= set(metrics)
     assert len(client.get_metric_history(mlflow_run.info.run_id, "cpo.curve.loss")) == 2  # the training curve
-    version = client.get_model_version("inpars-generator", promotion["version"])
+    version = client.get_model_version("inpars-generator", promotion.version)
     assert version.tags["teacher"] == "package:gemma3-270m" and version.tags["format"] == "merged"
     assert version.tags["corpus_fingerprint"] == pairs.corpus_fingerprint
-    assert promotion["promoted"], promotion["reason"]
+    assert promotion.promoted, promotion.reason
     assert version.tags["promotion.decision"] == "promoted"
     from synthir import registry
 
-    assert registry.alias_versions("inpars-generator", client)["production"] == promotion["version"]
-    assert registry.production_version_id("inpars-generator", client) == promotion["version"]
+    assert registry.alias_versions("inpars-generator", client)["production"] == promotion.version
+    assert registry.production_version_id("inpars-generator", client) == promotion.version
 
     # the registered version is an MLflow pyfunc model: it loads anywhere and writes queries for documents
     import pandas as pd
 
     mlflow.set_tracking_uri(zenml_stack)
-    model = mlflow.pyfunc.load_model(f"models:/inpars-generator/{promotion['version']}")
+    model = mlflow.pyfunc.load_model(f"models:/inpars-generator/{promotion.version}")
     out = model.predict(pd.DataFrame({"document": ["Honey bees beat their wings 200 times a second to fly."]}))
     assert len(out) == 1 and isinstance(out[0], str)
 

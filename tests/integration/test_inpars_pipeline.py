@@ -30,9 +30,9 @@ def test_quickstart_runs_end_to_end(zenml_stack, demo_dir, tmp_path):
     # the same headline names as the evaluation pipeline, so runs of every pipeline compare
     assert {"ndcg_at_10", "eval.bm25.ndcg_at_10", "eval.trained.ndcg_at_10", "generation.queries", "training.steps",
             "validation.queries_kept"} <= set(metrics)
-    version = client.get_model_version("inpars-reranker", promotion["version"])
+    version = client.get_model_version("inpars-reranker", promotion.version)
     assert version.tags["corpus_fingerprint"] == synthetic.corpus_fingerprint
-    assert version.tags["promotion.decision"] == ("promoted" if promotion["promoted"] else "refused")
+    assert version.tags["promotion.decision"] == ("promoted" if promotion.promoted else "refused")
 
     # the same config again: the collection is re-read (a new artifact with the same content), and every
     # step up to evaluation comes from the cache; evaluation and registration run against the registry
@@ -59,7 +59,7 @@ def test_retraining_triggers_on_a_new_corpus_then_skips_an_unchanged_one(zenml_s
     zenml_pipeline_run("pipelines.retraining.retraining_pipeline", config, tmp_path)  # no production yet: retrain
     first = Client().get_pipeline("retraining_pipeline").last_run
     decision = first.steps["check_corpus_change"].outputs["retraining_decision"][0].load()
-    assert decision["retrain"] and "no retraining-test-reranker@production yet" in decision["reason"]
+    assert decision.retrain and "no retraining-test-reranker@production yet" in decision.reason
     assert {"generate_synthetic_queries_0", "generate_synthetic_queries_1", "merge_synthetic_queries",
             "register_reranker"} <= set(first.steps)
     shards = [first.steps[f"generate_synthetic_queries_{i}"].outputs["synthetic_queries"][0].load() for i in range(2)]
@@ -70,13 +70,13 @@ def test_retraining_triggers_on_a_new_corpus_then_skips_an_unchanged_one(zenml_s
     promotion = first.steps["register_reranker"].outputs["promotion"][0].load()
     mlflow.set_tracking_uri(zenml_stack)
     client = mlflow.MlflowClient(zenml_stack)
-    if not promotion["promoted"]:  # the gate's call on 24 queries; production must exist for the second half
-        registry.promote("retraining-test-reranker", promotion["version"], reason="test", client=client)
+    if not promotion.promoted:  # the gate's call on 24 queries; production must exist for the second half
+        registry.promote("retraining-test-reranker", promotion.version, reason="test", client=client)
 
     zenml_pipeline_run("pipelines.retraining.retraining_pipeline", config, tmp_path)  # same corpus: nothing to do
     second = Client().get_pipeline("retraining_pipeline").last_run
     decision = second.steps["check_corpus_change"].outputs["retraining_decision"][0].load()
-    assert not decision["retrain"] and "unchanged" in decision["reason"]
+    assert not decision.retrain and "unchanged" in decision.reason
     assert set(second.steps) == {"load_collection", "check_corpus_change"}
     assert str(second.status).lower().endswith("completed")
     _, mlflow_run = latest_mlflow_run(zenml_stack)

@@ -154,3 +154,15 @@ def test_inpars_presets_follow_the_authors_recipe(name):
     for spec in parameters.get("filters", []):
         if "keep" in spec:
             assert isinstance(spec["keep"], float) and spec["keep"] == 0.1, f"{path.name}: keep the paper's share"
+
+
+def test_a_misspelt_top_level_key_names_itself_under_zenml_too():
+    """zenml pipeline run -c <file> goes through the same check (pipelines are @checked_pipeline)."""
+    from pipelines.generation import generation_pipeline
+    from pipelines.retraining import retraining_pipeline
+
+    with pytest.raises(ConfigError, match=r"^parameters\.max_generation: generation_pipeline has no such parameter; "
+                                          r"did you mean 'max_generations'\?"):
+        generation_pipeline.prepare(max_generation=5)
+    with pytest.raises(ConfigError, match=r"^parameters\.forse: retraining_pipeline has no such parameter; did you mean 'force'"):
+        retraining_pipeline.with_options().prepare(forse=True)

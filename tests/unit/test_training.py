@@ -2,7 +2,8 @@ import pytest
 
 from synthir.data import Qrels, load_collection
 from synthir.data.synthetic import SyntheticQueries, SyntheticQuery
-from synthir.training import Reranker, RerankerTrainingConfig, build_triples, train_reranker
+from synthir.retrieval.reranker import Reranker
+from synthir.training import RerankerTrainingConfig, build_triples, train_reranker
 
 
 @pytest.fixture(scope="module")
@@ -106,7 +107,7 @@ def test_monot5_training_and_scoring(demo, tmp_path):
 
 
 def test_training_checkpoints_are_keyed_on_the_triples_content_not_their_count(demo):
-    from synthir.training.rerankers import training_run_key
+    from synthir.training.config import training_run_key
 
     triples = build_triples(judged_pairs(demo), demo.corpus, negatives_per_query=1, seed=0)
     other_negatives = build_triples(judged_pairs(demo), demo.corpus, negatives_per_query=1, seed=1)

@@ -19,28 +19,9 @@ import torch
 
 from synthir.generation.backends.base import Completion, DecodingParams, GeneratorBackend, cut_at_stop
 from synthir.models import pin_registry_ref, resolve_model
+from synthir.runtime import pick_device, pick_dtype
 
 logger = logging.getLogger(__name__)
-
-
-def cpu_supports_bf16() -> bool:
-    checks = [getattr(torch.cpu, name, None) for name in ("_is_avx512_bf16_supported", "_is_amx_tile_supported")]
-    return any(check() for check in checks if check is not None)
-
-
-def pick_device(device: str) -> str:
-    if device != "auto":
-        return device
-    return "cuda" if torch.cuda.is_available() else "cpu"
-
-
-def pick_dtype(dtype: str, device: str) -> torch.dtype:
-    if dtype != "auto":
-        return {"bf16": torch.bfloat16, "bfloat16": torch.bfloat16, "fp16": torch.float16,
-                "float16": torch.float16, "fp32": torch.float32, "float32": torch.float32}[dtype]
-    if device.startswith("cuda"):
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    return torch.bfloat16 if cpu_supports_bf16() else torch.float32
 
 
 class TransformersGenerator(GeneratorBackend):

@@ -1,0 +1,118 @@
+"""The reranker comparison behind the promotion gate: BM25, the untrained base model, the trained
+model (alone and fused with BM25) and the current production version, all on the same judged
+queries, as one typed artifact.
+
+Scorers are anything with ``score(queries, documents, doc_ids)`` (and optionally ``precompute``):
+``synthir.retrieval.reranker.Reranker`` in a run, a stub in the tests.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Collection
+from dataclasses import dataclass
+from typing import Any, Optional, Union
+
+from pydantic import BaseModel, Field
+
+from synthir.data import Corpus, Qrels, Queries
+from synthir.evaluation.metrics import EvaluationResult, evaluate
+
+logger = logging.getLogger(__name__)
+HEADLINE = "nDCG@10"
+
+
+class RerankerComparison(BaseModel):
+    """What the gate decides on: the candidate's headline figure against BM25 and production."""
+
+    metric: str = Field("ndcg_at_10", description="the gate's metric")
+    candidate: float = Field(description="the candidate's figure (fused when a fusion weight is used)")
+    candidate_system: str = Field(description="which row of `systems` the candidate is")
+    bm25: float = Field(description="BM25 on the same queries")
+    zero_shot: Optional[float] = Field(None, description="the untrained base model, re-scoring the same hits")
+    production: Optional[float] = Field(None, description="the current production version; null: none yet")
+    production_version: Optional[str] = Field(None, description="its registry version")
+    fusion_weight: Optional[float] = Field(None, description="the BM25 fusion weight used; null: reranker alone")
+    eval_queries: int = Field(description="judged queries evaluated on")
+    dev_queries: int = Field(0, description="judged queries used to tune the fusion weight (not evaluated on)")
+    excluded_queries: list[str] = Field(default_factory=list, description="judged queries left out")
+    systems: dict[str, dict[str, float]] = Field(default_factory=dict, description="every system's figures")
+
+
+@dataclass
+class ProductionScorer:
+    """The production version as it was gated: its scorer and its recorded fusion weight."""
+
+    scorer: Any
+    fusion_weight: Optional[float]
+    version: str
+
+
+def split_judged(judged: list[str], tune: bool, dev_fraction: float, seed: int) -> tuple[list[str], set[str]]:
+    """(test ids, dev ids): a seeded dev share when the fusion weight is tuned, else all for test."""
+    if not tune:
+        return list(judged), set()
+    shuffled = sorted(judged)
+    random.Random(seed).shuffle(shuffled)
+    dev = set(shuffled[: max(1, int(len(shuffled) * dev_fraction))])
+    return [q for q in judged if q not in dev], dev
+
+
+def compare_rerankers(
+    corpus: Corpus,
+    queries: Queries,
+    qrels: Qrels,
+    trained: Any,
+    zero_shot: Any | None = None,
+    production: ProductionScorer | None = None,
+    depth: int = 100,
+    fusion_weight: Union[float, str, None] = 0.7,
+    dev_fraction: float = 0.3,
+    seed: int = 42,
+    excluded: Collection[str] = (),
+) -> tuple[RerankerComparison, list[EvaluationResult], EvaluationResult]:
+    """Every system on the same judged queries (less ``excluded``); ``fusion_weight: tune`` picks the
+    weight on a dev split and reports on the rest. Returns the comparison, every result, and the
+    candidate's result."""
+    from synthir.retrieval import BM25Index
+    from synthir.retrieval.rerank import fuse, rerank, tune_fusion_weight
+
+    excluded = set(excluded)
+    judged = [q for q in qrels.query_ids if q in queries and q not in excluded]
+    test_ids, dev_ids = split_judged(judged, fusion_weight == "tune", dev_fraction, seed)
+    test_qrels = Qrels({q: qrels.judgments[q] for q in test_ids})
+    all_queries = queries.subset(judged)
+    bm25 = BM25Index.build(corpus).search(all_queries, k=max(depth, 1000))
+    trained_run = rerank(bm25, all_queries, corpus, trained, depth=depth, name="trained")
+    if fusion_weight == "tune":
+        weight, grid = tune_fusion_weight(trained_run, bm25, Qrels({q: qrels.judgments[q] for q in dev_ids}))
+        logger.info("fusion weight tuned on %d dev queries: %.1f (%s)", len(dev_ids), weight, grid)
+    else:
+        weight = None if fusion_weight is None else float(fusion_weight)
+    results = [evaluate(bm25, test_qrels, system="bm25")]
+    if zero_shot is not None:
+        results.append(evaluate(rerank(bm25, all_queries, corpus, zero_shot, depth=depth, name="zero-shot"), test_qrels,
+                                system="zero-shot"))
+    results.append(evaluate(trained_run, test_qrels, system="trained"))
+    candidate = results[-1]
+    if weight is not None:
+        candidate = evaluate(fuse(trained_run, bm25, weight), test_qrels, system="fused")
+        results.append(candidate)
+    production_figure = None
+    if production is not None:
+        prod_run = rerank(bm25, all_queries, corpus, production.scorer, depth=depth, name="production")
+        if production.fusion_weight is not None:
+            prod_run = fuse(prod_run, bm25, production.fusion_weight)
+        prod_result = evaluate(prod_run, test_qrels, system="production")
+        results.append(prod_result)
+        production_figure = prod_result.aggregate[HEADLINE]
+    by_system = {r.system: r for r in results}
+    comparison = RerankerComparison(
+        candidate=candidate.aggregate[HEADLINE], candidate_system=candidate.system,
+        bm25=results[0].aggregate[HEADLINE],
+        zero_shot=by_system["zero-shot"].aggregate[HEADLINE] if "zero-shot" in by_system else None,
+        production=production_figure, production_version=production.version if production else None,
+        fusion_weight=weight, eval_queries=len(test_ids), dev_queries=len(dev_ids), excluded_queries=sorted(excluded),
+        systems={r.system: r.metrics() for r in results})
+    return comparison, results, candidate
