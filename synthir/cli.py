@@ -97,13 +97,39 @@ def compose(pipeline: str, preset: str, stack: str | None) -> dict[str, Any]:
     return config
 
 
+class RunFailed(Exception):
+    """A pipeline run failed; the message is its root cause in one line."""
+
+
 def run(pipeline: str, preset: str, stack: str | None) -> None:
     config = compose(pipeline, preset, stack)
     module, name = PIPELINES[pipeline]
     with tempfile.TemporaryDirectory() as tmp:
         merged = Path(tmp) / f"{pipeline}-{Path(preset).stem}.yaml"
         merged.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
-        getattr(importlib.import_module(module), name).with_options(config_path=str(merged))()
+        try:
+            getattr(importlib.import_module(module), name).with_options(config_path=str(merged))()
+        except ConfigError:
+            raise
+        except Exception as err:  # ZenML has printed the traceback; end with the cause
+            raise RunFailed(root_cause(name) or f"{type(err).__name__}: {err}") from None
+
+
+def root_cause(pipeline_name: str) -> str | None:
+    """``step <name>: <the exception's own line>`` for the failed steps of the pipeline's last run."""
+    from zenml.client import Client
+
+    try:
+        last = Client().get_pipeline(pipeline_name).last_run
+    except Exception:  # no run was created (the failure came before)
+        return None
+    causes = []
+    for step_name, step in last.steps.items():
+        info = getattr(step, "exception_info", None)
+        if str(step.status).lower().endswith("failed") and info is not None:
+            lines = [line for line in info.traceback.splitlines() if line.strip()]
+            causes.append(f"step {step_name}: {lines[-1].strip() if lines else 'failed'}")
+    return "; ".join(causes) or None
 
 
 def list_configs() -> str:
@@ -141,6 +167,9 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as err:
         print(f"synthir: {err}", file=sys.stderr)
         return 2
+    except RunFailed as err:
+        print(f"synthir: run failed: {err}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 from pathlib import Path
 
 from synthir.data.readers import read_corpus, read_queries, read_run
@@ -81,12 +82,23 @@ def main(argv: list[str] | None = None) -> int:
     if args.model.startswith("registry:"):
         from synthir.tracking import find_tracking_uri
 
-        find_tracking_uri(args.tracking_uri)
-    path = rerank_run_file(args.run, args.queries, args.corpus, args.output, model=args.model, depth=args.depth,
-                           fusion_weight=args.fusion_weight, use_registry_weight=not args.no_fusion)
+        try:
+            find_tracking_uri(args.tracking_uri)
+        except RuntimeError as err:
+            print(f"synthir rerank: {err}", file=sys.stderr)
+            return 1
+    from synthir.data.errors import DataFormatError
+    from synthir.models import ModelNotAvailableError
+
+    try:
+        path = rerank_run_file(args.run, args.queries, args.corpus, args.output, model=args.model, depth=args.depth,
+                               fusion_weight=args.fusion_weight, use_registry_weight=not args.no_fusion)
+    except (DataFormatError, ModelNotAvailableError, RuntimeError) as err:  # the cause, not a traceback
+        print(f"synthir rerank: {err}", file=sys.stderr)
+        return 1
     print(f"wrote {path}")
     return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

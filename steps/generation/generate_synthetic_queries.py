@@ -6,6 +6,7 @@ from zenml import step
 from zenml.logger import get_logger
 
 from synthir.data import Corpus
+from synthir.data.errors import require_output
 from synthir.data.synthetic import SyntheticQueries, write_inpars_jsonl
 from synthir.generation import QueryGenerationConfig, generate_queries, load_prompt, make_backend
 from synthir.generation.backends import LocalGenerator, as_generator_spec
@@ -59,6 +60,7 @@ def generate_synthetic_queries(
         queries = _generate_with_dspy(target, prompt, num_examples, generator, config, root, query_program,
                                       dspy_program, dspy)
         queries.corpus_fingerprint = corpus.fingerprint()  # a shard's queries are for the whole corpus
+        _require_queries(queries, target)
         return queries
     backend = make_backend(generator)
     template = prepare_template(prompt, num_examples, corpus, backend, config, examples_from)
@@ -72,7 +74,15 @@ def generate_synthetic_queries(
     if queries.fewshot_query_ids:
         logger.info("Few-shot example query ids (excluded from evaluation): %s", queries.fewshot_query_ids)
     _record(queries, run.figures)
+    _require_queries(queries, target)
     return queries
+
+
+def _require_queries(queries: SyntheticQueries, corpus: Corpus) -> None:
+    """No queries, or only empty ones, from a non-empty corpus: the run fails here, not downstream."""
+    written = sum(1 for q in queries if q.query.strip())
+    require_output("generate_synthetic_queries", written, len(corpus), "non-empty queries",
+                   "the generator wrote nothing usable; check the prompt, decoding.max_new_tokens and the generator")
 
 
 def _generate_with_dspy(corpus, prompt, num_examples, generator, config, root, query_program, dspy_program, options):

@@ -1,5 +1,6 @@
 from zenml import step
 
+from synthir.data.errors import require_output
 from synthir.quality import ValidationFailed, ValidationReport
 
 
@@ -10,3 +11,5 @@ def enforce_validation_policy(report: ValidationReport) -> None:
     if report.failed:
         raise ValidationFailed("validation failed: " + "; ".join(report.failure_reasons)
                                + " (see the check_report and quarantine artifacts)")
+    require_output("check_synthetic_queries", report.after_checks, report.total, "queries that pass the checks",
+                   "every query was quarantined (see the check_report and quarantine artifacts)")

@@ -3,6 +3,7 @@ from typing import Annotated, Any, Dict, List, Optional, Tuple
 from zenml import log_metadata, step
 
 from synthir.data import Corpus
+from synthir.data.errors import require_output
 from synthir.data.synthetic import SyntheticQueries
 from synthir.quality import FilteredQueries, ValidationReport, filter_queries, validate_filter_specs
 from synthir.quality.filters import ScoresFilter
@@ -17,6 +18,8 @@ def filter_synthetic_queries(
     """Apply the configured filters in order (scores, reranker, consistency, none)."""
     filters = validate_filter_specs([ScoresFilter(keep=0.8)] if filters is None else filters)
     filtered, report = filter_queries(queries, filters, corpus, check_report)
+    require_output("filter_synthetic_queries", len(filtered), len(queries), "queries",
+                   f"the filters {[f.name for f in filters]} kept none; loosen keep / top_k")
     log_params({"filters": [f.model_dump() for f in filters]}, prefix="validation.")
     log_metrics({k: v for k, v in report.metrics().items() if k.startswith(("filter.", "queries_kept", "kept_fraction"))},
                 prefix="validation.")

@@ -20,3 +20,13 @@ class DataFormatError(ValueError):
 
 class DatasetUnavailableError(RuntimeError):
     """A named dataset could not be loaded (usually: it must be downloaded and we are offline)."""
+
+
+class EmptyStageError(RuntimeError):
+    """A stage produced nothing from non-empty input: a failure, never a quiet success."""
+
+
+def require_output(stage: str, produced: int, received: int, what: str, hint: str = "") -> None:
+    """Raise :class:`EmptyStageError` when ``stage`` made ``produced == 0`` ``what`` from ``received > 0`` inputs."""
+    if received > 0 and produced == 0:
+        raise EmptyStageError(f"{stage}: produced no {what} from {received} input(s)" + (f"; {hint}" if hint else ""))

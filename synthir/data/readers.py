@@ -17,6 +17,7 @@ queries with an empty text raise, since they cannot be searched.
 from __future__ import annotations
 
 import logging
+import math
 import re
 from pathlib import Path
 
@@ -210,26 +211,47 @@ def read_qrels(path: str | Path, name: str | None = None, on_bad_line: str = "ra
 
 
 def read_run(path: str | Path, name: str | None = None) -> Run:
-    """Read a TREC run file (``qid Q0 docid rank score tag``)."""
+    """Read a TREC run file (``qid Q0 docid rank score tag``), rejecting what would silently corrupt
+    a rerun: a non-finite score (one ``nan`` changes every fused score of its query), a rank that is
+    not a whole number, a second column other than ``Q0``, and ranks that contradict the scores (a
+    higher score at a worse rank: the rank and score columns swapped). Each error names the line."""
     path = Path(path)
     require_file(path, "a TREC run file ('qid Q0 docid rank score tag')")
     stats = ReadStats()
     scores: dict[str, dict[str, float]] = {}
+    ranked: dict[str, list[tuple[int, float, int]]] = {}  # qid -> (rank, score, line)
     tag = None
     for line, text in iter_lines(path, stats):
         fields = text.split()
         if len(fields) != 6:
             raise DataFormatError(path, line, f"expected 6 fields (qid Q0 docid rank score tag), got {len(fields)}")
-        qid, _, doc_id, _, score, tag = fields
+        qid, q0, doc_id, rank_text, score, tag = fields
+        if q0 not in ("Q0", "0"):
+            raise DataFormatError(path, line, f"the second field must be Q0, got {q0!r} (is this a qrels file?)")
         try:
             value = float(score)
         except ValueError:
             raise DataFormatError(path, line, f"score must be a number, got {score!r}") from None
+        if not math.isfinite(value):
+            raise DataFormatError(path, line, f"score must be finite, got {score!r}")
+        try:
+            rank = int(rank_text)
+        except ValueError:
+            raise DataFormatError(path, line, f"rank must be a whole number, got {rank_text!r} "
+                                              "(are the rank and score columns swapped?)") from None
         if doc_id in scores.setdefault(qid, {}):
             raise DataFormatError(path, line, f"document {doc_id!r} ranked twice for query {qid!r}")
         scores[qid][doc_id] = value
+        ranked.setdefault(qid, []).append((rank, value, line))
     if not scores:
         raise DataFormatError(path, None, "empty run file; expected at least one line")
+    for qid, hits in ranked.items():
+        hits.sort()
+        for (rank_a, score_a, _), (rank_b, score_b, line_b) in zip(hits, hits[1:]):
+            if score_b > score_a:
+                raise DataFormatError(path, line_b, f"query {qid!r}: rank {rank_b} scores {score_b:g}, above rank "
+                                                    f"{rank_a}'s {score_a:g}; ranks must follow the scores "
+                                                    "(are the rank and score columns swapped?)")
     return Run(scores, name=name or tag or path.stem)
 
 

@@ -67,3 +67,16 @@ def test_registry_command_errors_are_one_line(client, capsys):
     assert registry.main(["show", "--name", "nope", "--tracking-uri", client.tracking_uri]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("synthir registry: ") and "nope" in err[0]
+
+
+def test_rerank_command_rejects_a_corrupt_run_in_one_line(demo_dir, tmp_path, capsys):
+    from synthir import rerank_run
+
+    run = tmp_path / "bm25.trec"
+    run.write_text("1 Q0 d001 1 2.5 bm25\n1 Q0 d002 2 nan bm25\n")
+    code = rerank_run.main(["--run", str(run), "--queries", str(demo_dir / "queries.jsonl"), "--corpus",
+                            str(demo_dir / "corpus.jsonl"), "--output", str(tmp_path / "out.trec"),
+                            "--model", "package:all-minilm-l6-v2"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1 and len(err) == 1 and err[0].startswith("synthir rerank: ") and "bm25.trec:2: score must be finite" in err[0]
+    assert not (tmp_path / "out.trec").exists()

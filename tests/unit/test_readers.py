@@ -177,6 +177,23 @@ def test_bad_qrels_and_run_lines(tmp_path):
         read_run(write_lines(tmp_path / "run.txt", ["q Q0 d 1 0.5"]))
 
 
+def test_corrupt_run_files_are_rejected_naming_the_line(tmp_path):
+    """A nan score, swapped rank/score columns, a fractional rank or a qrels file given as a run."""
+    def run(*lines):
+        return read_run(write_lines(tmp_path / "run.txt", list(lines)))
+
+    with pytest.raises(DataFormatError, match=r"run\.txt:2: score must be finite, got 'nan'"):
+        run("q Q0 a 1 3.0 t", "q Q0 b 2 nan t")
+    with pytest.raises(DataFormatError, match=r"run\.txt:1: rank must be a whole number, got '3\.2'.*swapped"):
+        run("q Q0 a 3.2 1 t", "q Q0 b 1.5 2 t")
+    with pytest.raises(DataFormatError, match=r"run\.txt:3: query 'q': rank 3 scores 9, above rank 2's 2.*swapped"):
+        run("q Q0 a 1 5.0 t", "q Q0 b 2 2.0 t", "q Q0 c 3 9.0 t")
+    with pytest.raises(DataFormatError, match=r"run\.txt:1: the second field must be Q0, got 'x'"):
+        run("q x a 1 5.0 t")
+    ties = run("q Q0 a 1 2.0 t", "q Q0 b 2 2.0 t", "r 0 c 0 1.0 t")  # ties, Q0 written as 0, ranks from 0
+    assert ties.scores == {"q": {"a": 2.0, "b": 2.0}, "r": {"c": 1.0}}
+
+
 def test_atomic_writer_keeps_old_file_on_failure(tmp_path):
     from synthir.data import atomic_write
 
