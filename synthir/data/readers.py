@@ -80,7 +80,9 @@ def read_corpus(path: str | Path, name: str | None = None, on_bad_line: str = "r
     if not documents:
         raise DataFormatError(path, None, "the corpus has zero documents; expected at least one")
     if stats.empty_texts:
-        logger.warning("%s: %d document(s) have an empty text (kept, counted)", path, stats.empty_texts)
+        empty = [d for d, doc in documents.items() if not doc.text and not doc.title]
+        logger.warning("%s: %d document(s) have an empty text (kept, counted; generation skips them): %s%s", path,
+                       stats.empty_texts, empty[:10], " ..." if len(empty) > 10 else "")
     return Corpus(documents, name=name or _default_name(path), source=str(path), stats=stats)
 
 

@@ -7,6 +7,7 @@ testable without ZenML; each converts to and from a pandas frame for the materia
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
@@ -261,4 +262,8 @@ def check_qrels_ids(
             kept[qid] = good
     stats = ReadStats(**qrels.stats.as_dict())
     stats.dropped_judgments += dropped
+    logging.getLogger(__name__).warning(
+        "%s: dropped %d judgment(s) naming unknown ids (unknown_ids='drop'): %d unknown query id(s), first %s; "
+        "%d unknown document id(s), first %s", qrels.source, dropped, len(unknown_queries), unknown_queries[:5],
+        len(unknown_docs), unknown_docs[:5])
     return Qrels(kept, name=qrels.name, source=qrels.source, stats=stats)

@@ -153,14 +153,17 @@ def test_non_utf8_bytes(tmp_path):
     assert list(corpus.documents) == ["1"] and corpus.stats.skipped_bad_lines == 1
 
 
-def test_qrels_with_unknown_ids(tmp_path):
+def test_qrels_with_unknown_ids(tmp_path, caplog):
     folder = beir_folder(tmp_path / "c", qrels=["query-id\tcorpus-id\tscore", "q1\td1\t1", "q9\td1\t1", "q2\tdX\t1"])
     with pytest.raises(DataFormatError, match=r"test\.tsv: judgments name 1 unknown query id\(s\) \(first: \['q9'\]\)"
                        r".* and 1 unknown document id\(s\) \(first: \['dX'\]\)"):
         load_collection(folder)
-    collection = load_collection(folder, unknown_ids="drop")
+    with caplog.at_level("WARNING"):
+        collection = load_collection(folder, unknown_ids="drop")
     assert collection.qrels.judgments == {"q1": {"d1": 1}}
     assert collection.qrels.stats.dropped_judgments == 2
+    # nothing is dropped without a count and the first ids
+    assert "dropped 2 judgment(s)" in caplog.text and "['q9']" in caplog.text and "['dX']" in caplog.text
 
 
 def test_zero_documents(tmp_path):
