@@ -18,18 +18,17 @@ from synthir.training.config import RerankerTrainingConfig
 
 def known_prompt(prompt: str) -> str:
     """A preset id, a template file, or ``dspy-cot`` / ``dspy-predict``; loaded now, so a typo fails the run at once."""
-    from synthir.data.errors import DataFormatError
-    from synthir.generation.dspy_programs import program_kind
+    from synthir.generation.dspy_signature import program_kind
     from synthir.generation.prompts import load_prompt
 
-    try:
-        program_kind(prompt) if prompt.startswith("dspy-") else load_prompt(prompt)
-    except (DataFormatError, ValueError) as err:
-        raise ValueError(str(err)) from None
+    # both raise ValueError (DataFormatError is one), which pydantic reports under the field's path
+    program_kind(prompt) if prompt.startswith("dspy-") else load_prompt(prompt)
     return prompt
 
 
 Prompt = Annotated[str, AfterValidator(known_prompt)]
+
+
 def fusion_weight(value: float | str | None) -> float | str | None:
     if value is None or value == "tune" or (not isinstance(value, (bool, str)) and 0 <= value <= 1):
         return value
