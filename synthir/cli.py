@@ -174,17 +174,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _delegate(command: str, argv: list[str]) -> int:
-    if command == "eval":
-        import runpy
-
-        from synthir.retrieval.pyserini_env import bootstrap
-
-        bootstrap()
-        sys.argv = ["pyserini.eval.trec_eval", *argv]
-        runpy.run_module("pyserini.eval.trec_eval", run_name="__main__", alter_sys=True)
-        return 0
-    module = importlib.import_module("synthir.registry" if command == "registry" else "synthir.rerank_run")
-    return module.main(argv) or 0
+    name = {"registry": "synthir.registry", "rerank": "synthir.rerank_run", "eval": "synthir.trec_eval"}[command]
+    return importlib.import_module(name).main(argv) or 0
 
 
 if __name__ == "__main__":
