@@ -18,26 +18,25 @@ def load_collection(
     unknown_ids: str = "raise",
     on_bad_line: str = "raise",
     max_queries: Optional[int] = None,
+    queries_file: Optional[str] = None,
 ) -> Tuple[Annotated[Corpus, "corpus"], Annotated[Queries, "queries"], Annotated[Qrels, "qrels"]]:
-    """Read a labelled collection (BEIR folder or ir_datasets id); keep the queries the split judges."""
-    loaded = load(collection, split=split, unknown_ids=unknown_ids, on_bad_line=on_bad_line)
-    if loaded.qrels is None:
-        raise ValueError(
-            f"collection {collection!r} has no judgments for split {split!r}; evaluation needs qrels/{split}.tsv"
-        )
+    """Read a collection, labelled or corpus-only (every form ``synthir.data.load_collection`` takes).
+    With judgments, the queries the split judges are kept; without, ``qrels`` is empty and the
+    queries are the collection's own or ``queries_file``'s (unjudged)."""
+    loaded = load(collection, split=split, unknown_ids=unknown_ids, on_bad_line=on_bad_line, queries=queries_file)
+    qrels = loaded.qrels or Qrels({}, name=loaded.name)
     queries = loaded.judged_queries()
-    qrels = loaded.qrels
     if max_queries is not None and len(queries) > max_queries:
         queries = queries.subset(list(queries.queries)[:max_queries])
-        qrels = type(qrels)({q: qrels.judgments[q] for q in queries.queries}, name=qrels.name, source=qrels.source)
+        if len(qrels):
+            qrels = type(qrels)({q: qrels.judgments[q] for q in queries.queries}, name=qrels.name, source=qrels.source)
     fingerprint = loaded.corpus.fingerprint()
-    logger.info(
-        "Collection %s: %d documents (fingerprint %s), %d judged queries, %d judgments",
-        loaded.name, len(loaded.corpus), fingerprint, len(queries), len(qrels),
-    )
+    judged = f"{len(qrels.judgments)} judged queries, {len(qrels)} judgments" if len(qrels) else \
+        f"no judgments ({len(queries)} unjudged queries)"
+    logger.info("Collection %s: %d documents (fingerprint %s), %s", loaded.name, len(loaded.corpus), fingerprint, judged)
     log_params({"collection": collection, "split": split, "corpus_fingerprint": fingerprint,
-                "documents": len(loaded.corpus), "queries": len(queries)}, prefix="data.")
-    set_tags({"corpus_fingerprint": fingerprint, "collection": loaded.name})
-    log_metadata(metadata={"collection": loaded.name, "corpus_fingerprint": fingerprint,
+                "documents": len(loaded.corpus), "queries": len(queries), "judgments": len(qrels)}, prefix="data.")
+    set_tags({"corpus_fingerprint": fingerprint, "collection": loaded.name, "labelled": str(bool(len(qrels))).lower()})
+    log_metadata(metadata={"collection": loaded.name, "corpus_fingerprint": fingerprint, "judgments": len(qrels),
                            "read_stats": loaded.corpus.stats.as_dict()})
     return loaded.corpus, queries, qrels

@@ -12,16 +12,9 @@ logger = get_logger(__name__)
 # Never cached: the parameter is a location, and the files behind it may have changed.
 @step(enable_cache=False, experiment_tracker=True)
 def load_corpus(collection: str, on_bad_line: str = "raise") -> Annotated[Corpus, "corpus"]:
-    """Read the corpus of a collection (queries and judgments, if any, are not needed here)."""
-    from pathlib import Path
-
-    from synthir.data import read_corpus
-
-    path = Path(collection)
-    if path.exists():
-        corpus = read_corpus(path, on_bad_line=on_bad_line)
-    else:  # an ir_datasets id
-        corpus = load_collection(collection).corpus
+    """Read the corpus of a collection, in any form ``synthir.data.load_collection`` takes (queries and
+    judgments, if any, are not needed here)."""
+    corpus = load_collection(collection, on_bad_line=on_bad_line).corpus
     fingerprint = corpus.fingerprint()
     logger.info("Corpus %s: %d documents, fingerprint %s", corpus.name, len(corpus), fingerprint)
     log_params({"collection": collection, "corpus_fingerprint": fingerprint, "documents": len(corpus)}, prefix="data.")

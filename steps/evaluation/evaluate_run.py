@@ -6,6 +6,7 @@ from zenml import log_metadata, step
 from zenml.logger import get_logger
 
 from synthir.data import Qrels, Run, write_run_trec
+from synthir.data.errors import require_judgments
 from synthir.evaluation import DEFAULT_MEASURES, EvaluationResult, evaluate
 from synthir.evaluation.report import metrics_markdown, plot_per_query
 from synthir.tracking import log_artifact, log_metrics, log_params
@@ -23,6 +24,8 @@ def evaluate_run(
     """Score a run with ir_measures; log figures, the run file, the per-query table and a plot to MLflow.
 
     ``exclude_query_ids``: judged queries to leave out (few-shot examples shown to a generator)."""
+    require_judgments(len(qrels), "evaluating a run", "a corpus-only collection is evaluated by inpars_pipeline's "
+                      "label-free gate (evaluation: {source: synthetic})")
     exclude_query_ids = exclude_query_ids or []
     measures = measures or list(DEFAULT_MEASURES)
     result = evaluate(run, qrels, measures=measures, system=system, exclude_query_ids=exclude_query_ids)

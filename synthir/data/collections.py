@@ -1,4 +1,4 @@
-"""Load a whole collection from a BEIR folder or an ``ir_datasets`` id."""
+"""Load a collection, labelled or corpus-only, from any of the forms ``load_collection`` lists."""
 
 from __future__ import annotations
 
@@ -14,36 +14,76 @@ logger = logging.getLogger(__name__)
 IRDS_PREFIX = "irds:"
 
 
+CORPUS_FILE_SUFFIXES = (".jsonl", ".json", ".tsv", ".csv", ".parquet")
+EXPECTED = ("a BEIR folder (corpus.jsonl; queries.jsonl and qrels/<split>.tsv when labelled), a corpus file "
+            "(.jsonl, .tsv, .csv, .parquet), a folder of .txt/.md/.html/.pdf documents, a Hugging Face dataset "
+            "saved with save_to_disk, or an ir_datasets id such as 'beir/scifact/test'")
+
+
 def load_collection(
     spec: str | Path,
     split: str = "test",
     unknown_ids: str = "raise",
     on_bad_line: str = "raise",
+    queries: str | Path | None = None,
 ) -> Collection:
-    """Load a collection from a BEIR-layout folder or an ``ir_datasets`` id.
+    """Load a collection, labelled or not. ``spec`` is one of:
 
-    ``spec`` is a path to a folder holding ``corpus.jsonl``, ``queries.jsonl`` and optionally
-    ``qrels/<split>.tsv``; or an ir_datasets id such as ``beir/scifact/test`` (optionally prefixed
-    ``irds:``). Only queries are kept that the split judges, when judgments exist.
+    - a BEIR folder: ``corpus.jsonl``, and when labelled ``queries.jsonl`` and ``qrels/<split>.tsv``;
+    - a corpus file: ``.jsonl``, ``.tsv``, ``.csv`` or ``.parquet`` (BEIR field names);
+    - a folder of ``.txt``/``.md``/``.html``/``.pdf`` documents (``synthir.data.documents``);
+    - a Hugging Face dataset saved with ``save_to_disk`` (``synthir.data.tables``);
+    - an ir_datasets id such as ``beir/scifact/test`` (optionally prefixed ``irds:``).
+
+    ``queries`` names a queries file of the user's own (a query log; unjudged unless the collection's
+    qrels judge them), replacing the collection's. Without judgments ``qrels`` is None.
     """
     text = str(spec)
     path = Path(text)
     if not text.startswith(IRDS_PREFIX) and path.exists():
+        collection = _load_path(path, split, unknown_ids, on_bad_line)
+    elif text.startswith(IRDS_PREFIX) or ("/" in text and not text.startswith((".", "/"))):
+        collection = _load_ir_datasets(text.removeprefix(IRDS_PREFIX), unknown_ids)
+    else:
+        raise DataFormatError(path, None, f"no such file or folder; expected {EXPECTED}")
+    if queries is not None:
+        own = read_queries(queries, name=collection.name, on_bad_line=on_bad_line)
+        qrels = None if collection.qrels is None else check_qrels_ids(collection.qrels, own, collection.corpus, "drop")
+        collection = Collection(corpus=collection.corpus, queries=own, qrels=qrels or None, name=collection.name)
+    return collection
+
+
+def _load_path(path: Path, split: str, unknown_ids: str, on_bad_line: str) -> Collection:
+    from synthir.data.documents import looks_like_document_folder, read_document_folder
+    from synthir.data.tables import is_saved_dataset, read_saved_dataset
+
+    if path.is_file():
+        if path.suffix.lower() not in CORPUS_FILE_SUFFIXES:
+            raise DataFormatError(path, None, f"not a corpus file (suffix {path.suffix or 'none'!r}); expected {EXPECTED}")
+        return _corpus_only(read_corpus(path, on_bad_line=on_bad_line))
+    if (path / "corpus.jsonl").exists():
         return _load_beir_folder(path, split, unknown_ids, on_bad_line)
-    if text.startswith(IRDS_PREFIX) or ("/" in text and not text.startswith((".", "/"))):
-        return _load_ir_datasets(text.removeprefix(IRDS_PREFIX), unknown_ids)
-    raise DataFormatError(
-        path, None, "no such collection folder; expected a BEIR folder (corpus.jsonl, queries.jsonl,"
-        " qrels/<split>.tsv) or an ir_datasets id such as 'beir/scifact/test'"
-    )
+    if is_saved_dataset(path):
+        return _corpus_only(read_saved_dataset(path))
+    if looks_like_document_folder(path):
+        return _corpus_only(read_document_folder(path, on_bad_line=on_bad_line))
+    raise DataFormatError(path, None, f"neither a BEIR folder (no corpus.jsonl) nor a folder of documents; expected {EXPECTED}")
+
+
+def _corpus_only(corpus: Corpus) -> Collection:
+    return Collection(corpus=corpus, queries=Queries({}, name=corpus.name, source=corpus.source), qrels=None,
+                      name=corpus.name)
 
 
 def _load_beir_folder(folder: Path, split: str, unknown_ids: str, on_bad_line: str) -> Collection:
-    if not folder.is_dir():
-        raise DataFormatError(folder, None, "expected a folder in BEIR layout, got a file")
     corpus = read_corpus(folder / "corpus.jsonl", name=folder.name, on_bad_line=on_bad_line)
-    queries = read_queries(folder / "queries.jsonl", name=folder.name, on_bad_line=on_bad_line)
     qrels_path = folder / "qrels" / f"{split}.tsv"
+    if not (folder / "queries.jsonl").exists():
+        if qrels_path.exists():
+            raise DataFormatError(folder / "queries.jsonl", None, f"file not found; {qrels_path} judges queries, "
+                                                                  "so the folder needs the queries it names")
+        return Collection(corpus=corpus, queries=Queries({}, name=folder.name), qrels=None, name=folder.name)
+    queries = read_queries(folder / "queries.jsonl", name=folder.name, on_bad_line=on_bad_line)
     qrels = None
     if qrels_path.exists():
         qrels = check_qrels_ids(read_qrels(qrels_path, name=f"{folder.name}/{split}", on_bad_line=on_bad_line),
@@ -51,8 +91,7 @@ def _load_beir_folder(folder: Path, split: str, unknown_ids: str, on_bad_line: s
     elif (folder / "qrels").is_dir():
         available = sorted(p.stem for p in (folder / "qrels").glob("*.tsv"))
         raise DataFormatError(qrels_path, None, f"no qrels for split {split!r}; available splits: {available}")
-    collection = Collection(corpus=corpus, queries=queries, qrels=qrels, name=folder.name)
-    return collection
+    return Collection(corpus=corpus, queries=queries, qrels=qrels, name=folder.name)
 
 
 def _load_ir_datasets(dataset_id: str, unknown_ids: str) -> Collection:
@@ -72,8 +111,8 @@ def _load_ir_datasets(dataset_id: str, unknown_ids: str) -> Collection:
             documents[doc_id] = Document(doc_id=doc_id, title=getattr(doc, "title", "") or "",
                                          text=getattr(doc, "text", "") or getattr(doc, "default_text", lambda: "")())
         corpus = Corpus(documents, name=name, source=f"irds:{dataset_id}")
-        queries = Queries({q.query_id: getattr(q, "text", None) or q.default_text() for q in dataset.queries_iter()},
-                          name=name, source=f"irds:{dataset_id}")
+        queries = Queries({q.query_id: getattr(q, "text", None) or q.default_text() for q in dataset.queries_iter()}
+                          if dataset.has_queries() else {}, name=name, source=f"irds:{dataset_id}")
         qrels = None
         if dataset.has_qrels():
             judgments: dict[str, dict[str, int]] = {}

@@ -30,3 +30,15 @@ def require_output(stage: str, produced: int, received: int, what: str, hint: st
     """Raise :class:`EmptyStageError` when ``stage`` made ``produced == 0`` ``what`` from ``received > 0`` inputs."""
     if received > 0 and produced == 0:
         raise EmptyStageError(f"{stage}: produced no {what} from {received} input(s)" + (f"; {hint}" if hint else ""))
+
+
+class MissingJudgmentsError(ValueError):
+    """A step that needs relevance judgments got a corpus-only collection."""
+
+
+def require_judgments(judgments: int, needed_by: str, alternative: str = "") -> None:
+    """Fail naming who needs judgments, when a collection has none (``judgments`` is their count)."""
+    if judgments == 0:
+        raise MissingJudgmentsError(
+            f"{needed_by} needs relevance judgments (qrels/<split>.tsv in a BEIR folder, or an ir_datasets id with "
+            "qrels), and this collection has none" + (f"; {alternative}" if alternative else ""))

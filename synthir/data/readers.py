@@ -31,28 +31,30 @@ DOC_ID_FIELDS = ("_id", "id", "doc_id", "docid")
 DOC_TEXT_FIELDS = ("text", "contents", "body")
 QUERY_ID_FIELDS = ("_id", "id", "query_id", "qid")
 QUERY_TEXT_FIELDS = ("text", "query", "title")
+TABLE_SUFFIXES = (".csv", ".parquet")
 
 
-def _as_str(value: object, path: Path, line: int, what: str) -> str:
+def _as_str(value: object, path: Path | str, line: int | None, what: str) -> str:
     if isinstance(value, (str, int)) and not isinstance(value, bool):
         return str(value)
     raise DataFormatError(path, line, f"{what} must be a string, got {type(value).__name__}")
 
 
-def _check_duplicate(seen: dict[str, int], key: str, path: Path, line: int, what: str) -> None:
+def _check_duplicate(seen: dict[str, int], key: str, path: Path | str, line: int | None, what: str) -> None:
     if key in seen:
-        raise DataFormatError(
-            path, line, f"duplicate {what} {key!r} (first seen on line {seen[key]}); ids must be unique"
-        )
+        first = "" if seen[key] is None else f" (first seen on line {seen[key]})"
+        raise DataFormatError(path, line, f"duplicate {what} {key!r}{first}; ids must be unique")
     seen[key] = line
 
 
 def read_corpus(path: str | Path, name: str | None = None, on_bad_line: str = "raise") -> Corpus:
-    """Read a corpus from a BEIR folder, a ``.jsonl`` file or a ``.tsv`` file."""
+    """Read a corpus from a BEIR folder, a ``.jsonl``, ``.tsv``, ``.csv`` or ``.parquet`` file (JSONL
+    records and table columns: an id, an optional ``title`` and a text field, named as in BEIR)."""
     path = Path(path)
     if path.is_dir():
         path = path / "corpus.jsonl"
-    require_file(path, "a corpus (.jsonl with _id/title/text, or .tsv with id, [title,] text)")
+    require_file(path, "a corpus (.jsonl with _id/title/text, .tsv with id, [title,] text, or .csv/.parquet "
+                       "with id/title/text columns)")
     stats = ReadStats()
     documents: dict[str, Document] = {}
     seen: dict[str, int] = {}
@@ -69,29 +71,42 @@ def read_corpus(path: str | Path, name: str | None = None, on_bad_line: str = "r
             doc_id, body = fields[0].strip(), fields[-1].strip()
             title = fields[1].strip() if len(fields) == 3 else ""
             _add_document(documents, seen, stats, path, line, doc_id, title, body)
+    elif path.suffix in TABLE_SUFFIXES:
+        from synthir.data.tables import read_table_corpus
+
+        return read_table_corpus(path, name or _default_name(path))
     else:
         for line, record in iter_json_lines(path, stats, on_bad_line):
-            doc_id = _as_str(pick_field(record, DOC_ID_FIELDS, path, line, "document id"), path, line, "document id")
-            body = _as_str(pick_field(record, DOC_TEXT_FIELDS, path, line, "document text"), path, line, "text")
-            title = record.get("title") or ""
-            title = _as_str(title, path, line, "title")
-            _add_document(documents, seen, stats, path, line, doc_id.strip(), title.strip(), body.strip())
+            add_document_record(documents, seen, stats, path, line, record)
+    return finish_corpus(documents, stats, path, name or _default_name(path))
 
+
+def add_document_record(documents: dict[str, Document], seen: dict[str, int], stats: ReadStats, path: Path | str,
+                        line: int | None, record: dict) -> None:
+    """One BEIR-style record (a JSON line, a table row): an id, an optional title and a text field."""
+    doc_id = _as_str(pick_field(record, DOC_ID_FIELDS, path, line, "document id"), path, line, "document id")
+    body = _as_str(pick_field(record, DOC_TEXT_FIELDS, path, line, "document text"), path, line, "text")
+    title = _as_str(record.get("title") or "", path, line, "title")
+    _add_document(documents, seen, stats, path, line, doc_id.strip(), title.strip(), body.strip())
+
+
+def finish_corpus(documents: dict[str, Document], stats: ReadStats, path: Path | str, name: str) -> Corpus:
+    """The corpus, refusing an empty one and naming the documents without text."""
     if not documents:
         raise DataFormatError(path, None, "the corpus has zero documents; expected at least one")
     if stats.empty_texts:
         empty = [d for d, doc in documents.items() if not doc.text and not doc.title]
         logger.warning("%s: %d document(s) have an empty text (kept, counted; generation skips them): %s%s", path,
                        stats.empty_texts, empty[:10], " ..." if len(empty) > 10 else "")
-    return Corpus(documents, name=name or _default_name(path), source=str(path), stats=stats)
+    return Corpus(documents, name=name, source=str(path), stats=stats)
 
 
 def _add_document(
     documents: dict[str, Document],
     seen: dict[str, int],
     stats: ReadStats,
-    path: Path,
-    line: int,
+    path: Path | str,
+    line: int | None,
     doc_id: str,
     title: str,
     text: str,

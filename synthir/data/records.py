@@ -42,6 +42,7 @@ class ReadStats:
     skipped_bad_lines: int = 0
     empty_texts: int = 0
     dropped_judgments: int = 0
+    skipped_files: int = 0  # a folder of documents: files of other kinds
 
     def as_dict(self) -> dict[str, int]:
         return {k: v for k, v in self.__dict__.items()}

@@ -105,7 +105,7 @@ def test_missing_files_name_the_path(tmp_path):
     (folder / "queries.jsonl").unlink()
     with pytest.raises(DataFormatError, match=r"queries\.jsonl: file not found"):
         load_collection(folder)
-    with pytest.raises(DataFormatError, match="no such collection folder"):
+    with pytest.raises(DataFormatError, match="no such file or folder"):
         load_collection(tmp_path / "missing")
     with pytest.raises(DataFormatError, match=r"no qrels for split 'dev'; available splits: \['test'\]"):
         load_collection(beir_folder(tmp_path / "d"), split="dev")

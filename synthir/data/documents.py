@@ -1,0 +1,150 @@
+"""A folder of documents as a corpus: ``.txt``, ``.md``, ``.html`` and ``.pdf`` files, at any depth.
+
+- A document's id is its path relative to the folder (``guides/setup.md``), so ids stay stable
+  across runs and machines whatever order the file system lists them in.
+- The title is the first Markdown heading, the HTML ``<title>`` (else the first ``<h1>``), the PDF's
+  metadata title, or else the file name without its suffix (``setup-guide`` -> ``setup guide``).
+- HTML is reduced to its visible text by BeautifulSoup; PDF text is extracted by pypdf.
+- Hidden files and folders are ignored; files of other kinds are skipped, counted in
+  ``stats.skipped_files`` and named in a warning (a folder of only those is an error).
+- A file that cannot be read as what its suffix says (not UTF-8, a broken or encrypted PDF) raises
+  :class:`DataFormatError` naming it; with ``on_bad_line="skip"`` it is skipped and counted instead.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+
+from synthir.data.errors import DataFormatError
+from synthir.data.io import check_policy
+from synthir.data.records import Corpus, Document, ReadStats
+
+logger = logging.getLogger(__name__)
+
+TEXT_SUFFIXES = (".txt", ".text")
+MARKDOWN_SUFFIXES = (".md", ".markdown")
+HTML_SUFFIXES = (".html", ".htm")
+PDF_SUFFIXES = (".pdf",)
+DOCUMENT_SUFFIXES = TEXT_SUFFIXES + MARKDOWN_SUFFIXES + HTML_SUFFIXES + PDF_SUFFIXES
+
+_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$", re.M)
+_SETEXT = re.compile(r"^(\S.*)\n(=+|-+)\s*$", re.M)
+
+
+def looks_like_document_folder(folder: Path) -> bool:
+    return any(p.suffix.lower() in DOCUMENT_SUFFIXES for p in _visible_files(folder))
+
+
+def read_document_folder(folder: str | Path, name: str | None = None, on_bad_line: str = "raise") -> Corpus:
+    """Every supported file under ``folder`` as one document (see the module docstring)."""
+    from synthir.data.readers import finish_corpus
+
+    check_policy(on_bad_line)
+    folder = Path(folder)
+    stats = ReadStats()
+    documents: dict[str, Document] = {}
+    skipped: list[str] = []
+    for path in _visible_files(folder):
+        doc_id = path.relative_to(folder).as_posix()
+        if path.suffix.lower() not in DOCUMENT_SUFFIXES:
+            skipped.append(doc_id)
+            continue
+        stats.lines += 1
+        try:
+            title, text = read_document(path)
+        except DataFormatError as err:
+            if on_bad_line != "skip":
+                raise
+            stats.skipped_bad_lines += 1
+            logger.warning("skipped: %s", err)
+            continue
+        if not text and not title:
+            stats.empty_texts += 1
+        documents[doc_id] = Document(doc_id=doc_id, title=title or _title_from_name(path), text=text)
+    stats.skipped_files = len(skipped)
+    if skipped:
+        logger.warning("%s: skipped %d file(s) that are not %s: %s%s", folder, len(skipped), "/".join(DOCUMENT_SUFFIXES),
+                       skipped[:10], " ..." if len(skipped) > 10 else "")
+    if not documents:
+        found = f"; found only {len(skipped)} other file(s), e.g. {skipped[:3]}" if skipped else ""
+        raise DataFormatError(folder, None, f"no documents: expected {', '.join(DOCUMENT_SUFFIXES)} files "
+                                            f"(or a BEIR corpus.jsonl){found}")
+    return finish_corpus(documents, stats, folder, name or folder.name)
+
+
+def read_document(path: Path) -> tuple[str, str]:
+    """(title, text) of one file; the title is empty when the file names none."""
+    suffix = path.suffix.lower()
+    if suffix in PDF_SUFFIXES:
+        return _read_pdf(path)
+    content = _read_utf8(path)
+    if suffix in HTML_SUFFIXES:
+        return _read_html(content)
+    if suffix in MARKDOWN_SUFFIXES:
+        return _read_markdown(content)
+    return "", _normalise(content)
+
+
+def _visible_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*")
+                  if p.is_file() and not any(part.startswith(".") for part in p.relative_to(folder).parts))
+
+
+def _read_utf8(path: Path) -> str:
+    data = path.read_bytes()
+    if b"\x00" in data[:8192]:
+        raise DataFormatError(path, None, f"a binary file, not {path.suffix} text; remove it or give it its real suffix")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = data[: err.start].count(b"\n") + 1
+        raise DataFormatError(path, line, f"not valid UTF-8 (byte 0x{data[err.start]:02x}); re-encode the file as "
+                                          "UTF-8 (e.g. `iconv -f latin1 -t utf-8`)") from None
+
+
+def _read_markdown(content: str) -> tuple[str, str]:
+    heading = _HEADING.search(content) or _SETEXT.search(content)
+    title = heading.group(1).strip() if heading else ""
+    if heading:
+        content = content[: heading.start()] + content[heading.end():]
+    return title, _normalise(content)
+
+
+def _read_html(content: str) -> tuple[str, str]:
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(content, "html.parser")
+    title = soup.title.get_text(" ", strip=True) if soup.title else ""
+    for hidden in soup(["head", "title", "script", "style", "noscript", "template"]):
+        hidden.decompose()
+    if not title and soup.h1 is not None:
+        title = soup.h1.get_text(" ", strip=True)
+    return title, _normalise(soup.get_text(" "))
+
+
+def _read_pdf(path: Path) -> tuple[str, str]:
+    import pypdf
+
+    try:
+        reader = pypdf.PdfReader(str(path))
+        if reader.is_encrypted:
+            raise DataFormatError(path, None, "an encrypted PDF; decrypt it first (e.g. `qpdf --decrypt`)")
+        text = "\n".join(page.extract_text() or "" for page in reader.pages)
+        title = (reader.metadata.title or "") if reader.metadata else ""
+    except DataFormatError:
+        raise
+    except Exception as err:  # pypdf raises PdfReadError, ValueError, KeyError, ... for a broken file
+        raise DataFormatError(path, None, f"an unreadable PDF ({type(err).__name__}: {err})") from None
+    if not text.strip():
+        logger.warning("%s: no extractable text (a scanned PDF needs OCR first)", path)
+    return str(title).strip(), _normalise(text)
+
+
+def _title_from_name(path: Path) -> str:
+    return " ".join(re.split(r"[-_\s]+", path.stem)).strip()
+
+
+def _normalise(text: str) -> str:
+    return " ".join(text.split())

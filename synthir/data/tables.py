@@ -1,0 +1,95 @@
+"""Corpora as tables: CSV and parquet files, and Hugging Face ``datasets`` saved to disk.
+
+Rows are read as records with the same field names as BEIR's ``corpus.jsonl`` (an id such as
+``_id``/``id``/``doc_id``, an optional ``title``, a text such as ``text``/``contents``), so every
+corpus form shares one set of checks. CSV errors name the line (``csv`` tracks it across quoted
+newlines); parquet and dataset errors name the row.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from synthir.data.errors import DataFormatError
+from synthir.data.records import Corpus, Document, ReadStats
+
+logger = logging.getLogger(__name__)
+
+HF_DATASET_MARKERS = ("dataset_dict.json", "dataset_info.json", "state.json")
+HF_CORPUS_SPLITS = ("corpus", "train")
+
+
+def read_table_corpus(path: Path, name: str) -> Corpus:
+    """A corpus from a ``.csv`` file (errors name the line) or a ``.parquet`` file (they name the row)."""
+    if path.suffix == ".csv":
+        return _corpus_from_rows(_iter_csv(path), path, name, "line")
+    import pyarrow.parquet as pq
+
+    try:
+        rows = pq.read_table(path).to_pylist()
+    except Exception as err:  # pyarrow raises several types for a file that is not parquet
+        raise DataFormatError(path, None, f"not a readable parquet file ({type(err).__name__}: {err})") from None
+    return _corpus_from_rows(enumerate(rows, start=1), path, name, "row")
+
+
+def _corpus_from_rows(rows: Iterator[tuple[int, dict[str, Any]]], path: Path, name: str, unit: str) -> Corpus:
+    from synthir.data.readers import add_document_record, finish_corpus
+
+    stats = ReadStats()
+    documents: dict[str, Document] = {}
+    seen: dict[str, int] = {}
+    for number, record in rows:
+        stats.lines += 1
+        try:
+            add_document_record(documents, seen, stats, path, None, record)
+        except DataFormatError as err:
+            if unit == "line":
+                raise DataFormatError(path, number, err.message) from None
+            raise DataFormatError(path, None, f"row {number}: {err.message}") from None
+    return finish_corpus(documents, stats, path, name)
+
+
+def _iter_csv(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    try:
+        with open(path, encoding="utf-8", newline="") as handle:
+            reader = csv.DictReader(handle)
+            if not reader.fieldnames:
+                raise DataFormatError(path, 1, "expected a header row naming the columns (id, [title,] text)")
+            for record in reader:
+                if None in record:  # more cells than the header names
+                    raise DataFormatError(path, reader.line_num, f"{len(reader.fieldnames) + len(record[None])} "
+                                          f"cells, but the header names {len(reader.fieldnames)} columns")
+                yield reader.line_num, {k: v for k, v in record.items() if v is not None}
+    except UnicodeDecodeError as err:
+        line = path.read_bytes()[: err.start].count(b"\n") + 1
+        raise DataFormatError(path, line, "not valid UTF-8; re-encode the file as UTF-8") from None
+    except csv.Error as err:
+        raise DataFormatError(path, None, f"not a readable CSV table ({err})") from None
+
+
+def is_saved_dataset(folder: Path) -> bool:
+    """A folder written by ``datasets``' ``save_to_disk`` (a ``Dataset`` or a ``DatasetDict``)."""
+    return any((folder / marker).exists() for marker in HF_DATASET_MARKERS)
+
+
+def read_saved_dataset(folder: Path, name: str | None = None) -> Corpus:
+    """A corpus from a Hugging Face dataset saved to disk. A ``DatasetDict`` gives its ``corpus`` split
+    (as BEIR datasets on the Hub name it), else ``train``, else its only split."""
+    import datasets
+
+    try:
+        loaded = datasets.load_from_disk(str(folder))
+    except Exception as err:  # datasets raises FileNotFoundError, ValueError, ... for a broken folder
+        raise DataFormatError(folder, None, f"not a readable saved dataset ({type(err).__name__}: {err})") from None
+    if isinstance(loaded, datasets.DatasetDict):
+        splits = list(loaded)
+        split = next((s for s in HF_CORPUS_SPLITS if s in loaded), splits[0] if len(splits) == 1 else None)
+        if split is None:
+            raise DataFormatError(folder, None, f"a DatasetDict with splits {splits}; expected one named "
+                                                f"{' or '.join(HF_CORPUS_SPLITS)}, or a single split")
+        loaded = loaded[split]
+    return _corpus_from_rows(enumerate(loaded.to_list(), start=1), folder, name or folder.name, "row")
