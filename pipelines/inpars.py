@@ -1,6 +1,8 @@
 from pipelines.checked import checked_pipeline
 from pipelines.generation import optimise_if_configured
 from steps.data.load_collection import load_collection
+from steps.evaluation.hold_out_documents import hold_out_documents
+from steps.evaluation.write_synthetic_judgments import write_synthetic_judgments
 from steps.generation.generate_synthetic_queries import generate_synthetic_queries
 from steps.generation.merge_synthetic_queries import merge_synthetic_queries
 from steps.training.build_training_triples import build_training_triples
@@ -13,6 +15,7 @@ from steps.validation.filter_synthetic_queries import filter_synthetic_queries
 from synthir.config import as_data
 from synthir.generation.backends import pin_generator_spec
 from synthir.inpars_config import InParsConfig
+from synthir.judgments.config import EvaluationConfig, resolve_source
 from synthir.parameters import Collection
 
 
@@ -24,11 +27,42 @@ def in_dynamic_pipeline() -> bool:
     return DynamicPipelineRunContext.get() is not None
 
 
-def inpars_stages(corpus, queries, qrels, config: InParsConfig):
+def evaluation_set(corpus, queries, qrels, source: str, evaluation: EvaluationConfig):
+    """(training corpus, evaluation corpus, evaluation queries, evaluation qrels) for ``source``:
+    judged (the collection's own), golden (another labelled collection) or synthetic (held-out
+    documents, queries by the evaluation generator; training never sees those documents)."""
+    if source == "golden":
+        golden = load_collection(collection=evaluation.golden, split=evaluation.golden_split, id="load_golden_collection")
+        return (corpus, *golden)
+    if source == "synthetic":
+        training_corpus, held_out = hold_out_documents(corpus, synthetic=evaluation.synthetic)
+        evaluation_queries, evaluation_qrels = write_synthetic_judgments(held_out, synthetic=evaluation.synthetic)
+        return training_corpus, corpus, evaluation_queries, evaluation_qrels
+    return corpus, corpus, queries, qrels
+
+
+def gate(model, training_queries, eval_set, config: EvaluationConfig, source: str, depth, fusion_weight, seed,
+         registry_name, margin, exclude_query_ids):
+    """Evaluation against BM25, the untrained model and production on ``eval_set`` (from
+    ``evaluation_set``), then registration and the gated promotion; returns the decision artifact."""
+    _, eval_corpus, eval_queries, eval_qrels = eval_set
+    comparison, _ = evaluate_rerankers(model, eval_corpus, eval_queries, eval_qrels, training_queries, depth=depth,
+                                       fusion_weight=fusion_weight, seed=seed, registry_name=registry_name,
+                                       exclude_query_ids=list(exclude_query_ids), source=source,
+                                       significance_test=config.significance_test)
+    return register_reranker(model, comparison, registry_name=registry_name, margin=margin, alpha=config.alpha,
+                             min_queries=config.min_queries)
+
+
+def inpars_stages(corpus, queries, qrels, config: InParsConfig, source: str = "judged"):
     """Generation -> validation -> training -> evaluation -> promotion, wired inside the calling
     pipeline (``inpars_pipeline``, ``retraining_pipeline``). Artifacts pass from step to step, never
-    looked up as "the latest", so one run is one lineage. Returns the promotion decision artifact."""
+    looked up as "the latest", so one run is one lineage. ``source`` is the evaluation's source of
+    truth, resolved from ``config.evaluation`` while the pipeline is composed. Returns the promotion
+    decision artifact."""
     config = InParsConfig.from_dict(config)
+    eval_set = evaluation_set(corpus, queries, qrels, source, config.evaluation)
+    corpus = eval_set[0]  # what training sees: the held-out documents are not in it
     # an alias is cached and recorded as the version it names now
     generator = as_data(pin_generator_spec(config.generator))
     query_program = optimise_if_configured(corpus, generator, config.optimise)
@@ -50,18 +84,19 @@ def inpars_stages(corpus, queries, qrels, config: InParsConfig):
     triples = build_training_triples(filtered, corpus, negatives_per_query=config.negatives_per_query,
                                      depth=config.negative_depth, seed=config.seed)
     model = train_reranker_model(triples, filtered, training=config.training)
-    comparison, _ = evaluate_rerankers(model, corpus, queries, qrels, filtered, depth=config.rerank_depth,
-                                       fusion_weight=config.fusion_weight, seed=config.seed,
-                                       registry_name=config.registry_name, exclude_query_ids=config.exclude_query_ids)
-    return register_reranker(model, comparison, registry_name=config.registry_name, margin=config.promotion_margin)
+    return gate(model, filtered, eval_set, config.evaluation, source, config.rerank_depth, config.fusion_weight, config.seed,
+                config.registry_name, config.promotion_margin, config.exclude_query_ids)
 
 
 @checked_pipeline
 def inpars_pipeline(collection: Collection = "data/demo", inpars: InParsConfig = InParsConfig()) -> None:
-    """InPars end to end on a labelled collection: synthetic queries for its corpus, checks and
-    filters, reranker training, evaluation on its judged queries against BM25, the zero-shot model and
-    production, registration and gated promotion. ``inpars`` holds every stage's parameters (typed:
+    """InPars end to end on any collection, labelled or not: synthetic queries for its corpus, checks
+    and filters, reranker training, evaluation against BM25, the untrained model and production on
+    the gate's source of truth (``inpars.evaluation``: the collection's judgments, a golden
+    collection, or held-out synthetic judgments when it has none), registration and gated promotion
+    (margin and paired significance). ``inpars`` holds every stage's parameters (typed:
     ``synthir.inpars_config.InParsConfig``), checked before any step runs. Steps whose inputs and
     parameters did not change are cached (the corpus artifact is keyed by its content fingerprint)."""
+    inpars = InParsConfig.from_dict(inpars)
     corpus, queries, qrels = load_collection(collection=collection)
-    inpars_stages(corpus, queries, qrels, inpars)
+    inpars_stages(corpus, queries, qrels, inpars, resolve_source(inpars.evaluation, collection))

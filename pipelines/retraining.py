@@ -5,6 +5,7 @@ from pipelines.inpars import inpars_stages
 from steps.data.load_collection import load_collection
 from steps.retraining.check_corpus_change import check_corpus_change
 from synthir.inpars_config import InParsConfig
+from synthir.judgments.config import resolve_source
 from synthir.parameters import Collection, Force
 
 logger = get_logger(__name__)
@@ -26,4 +27,4 @@ def retraining_pipeline(collection: Collection = "data/demo", force: Force = Fal
         logger.info("Nothing to retrain: %s", decision.reason)
         return
     logger.info("Retraining: %s", decision.reason)
-    inpars_stages(corpus, queries, qrels, inpars)
+    inpars_stages(corpus, queries, qrels, inpars, resolve_source(inpars.evaluation, collection))

@@ -1,10 +1,11 @@
 from pipelines.checked import checked_pipeline
+from pipelines.inpars import evaluation_set, gate
 from steps.data.load_collection import load_collection
 from steps.training.build_training_triples import build_training_triples
-from steps.training.evaluate_rerankers import evaluate_rerankers
-from steps.training.register_reranker import register_reranker
+from steps.training.keep_training_documents import keep_training_documents
 from steps.training.train_reranker_model import train_reranker_model
 from steps.validation.load_synthetic_queries import load_synthetic_queries
+from synthir.judgments.config import EvaluationConfig, resolve_source
 from synthir.parameters import (
     Artifact,
     ArtifactVersion,
@@ -32,17 +33,24 @@ def training_pipeline(
     rerank_depth: RerankDepth = 100,
     fusion_weight: Fusion = 0.7,
     registry_name: RegistryName = "inpars-reranker",
+    evaluation: EvaluationConfig = EvaluationConfig(),
     promotion_margin: PromotionMargin = 0.005,
     exclude_query_ids: ExcludeQueryIds = (),
     seed: Seed = 42,
 ) -> None:
-    """Triples from the filtered queries, reranker training, evaluation against BM25, the zero-shot
-    model and production on the same queries, registration and gated promotion."""
+    """Triples from the filtered queries, reranker training, evaluation against BM25, the untrained
+    model and production on the gate's source of truth (``evaluation``: judged, golden, or held-out
+    synthetic judgments; queries written for held-out documents are dropped from training),
+    registration and gated promotion."""
     corpus, queries, qrels = load_collection(collection=collection)
+    source = resolve_source(evaluation, collection)
+    eval_set = evaluation_set(corpus, queries, qrels, source, evaluation)
     synthetic = load_synthetic_queries(artifact=artifact, version=artifact_version)
+    if source == "synthetic":
+        corpus = eval_set[0]
+        synthetic = keep_training_documents(synthetic, corpus)
     triples = build_training_triples(synthetic, corpus, negatives_per_query=negatives_per_query,
                                      depth=negative_depth, seed=seed)
     model = train_reranker_model(triples, synthetic, training=training)
-    comparison, _ = evaluate_rerankers(model, corpus, queries, qrels, synthetic, depth=rerank_depth, fusion_weight=fusion_weight,
-                                       seed=seed, registry_name=registry_name, exclude_query_ids=list(exclude_query_ids))
-    register_reranker(model, comparison, registry_name=registry_name, margin=promotion_margin)
+    gate(model, synthetic, eval_set, evaluation, source, rerank_depth, fusion_weight, seed, registry_name,
+         promotion_margin, exclude_query_ids)

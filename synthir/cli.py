@@ -3,6 +3,7 @@
     synthir run inpars quickstart                      # configs/inpars/quickstart.yaml
     synthir run inpars inpars_v2_vllm --stack k8s_gpu  # + configs/stacks/k8s_gpu.yaml
     synthir run training path/to/my.yaml               # any config file
+    synthir run inpars own_documents --collection ~/docs   # a folder of documents, no labels
     synthir check inpars quickstart [--stack k8s_gpu]  # validate only: no run
     synthir configs                                    # the pipelines and their presets
     synthir registry show --name inpars-reranker       # = python -m synthir.registry
@@ -78,8 +79,9 @@ def load_yaml(path: Path) -> dict[str, Any]:
     return data
 
 
-def compose(pipeline: str, preset: str, stack: str | None) -> dict[str, Any]:
-    """The preset merged with the stack overlay, its parameters validated."""
+def compose(pipeline: str, preset: str, stack: str | None, collection: str | None = None) -> dict[str, Any]:
+    """The preset merged with the stack overlay (and ``collection`` over the preset's), its
+    parameters validated."""
     from synthir.preflight import validate_pipeline_parameters
 
     config = load_yaml(config_path(pipeline, preset))
@@ -92,6 +94,8 @@ def compose(pipeline: str, preset: str, stack: str | None) -> dict[str, Any]:
         if "parameters" in overlay:
             raise ConfigError(f"{overlay_path}: a stack overlay holds settings, steps and resources, not parameters")
         config = merge(config, overlay)
+    if collection is not None:
+        config = merge(config, {"parameters": {"collection": collection}})
     module, name = PIPELINES[pipeline]
     validate_pipeline_parameters(getattr(importlib.import_module(module), name), config.get("parameters"))
     return config
@@ -101,8 +105,8 @@ class RunFailed(Exception):
     """A pipeline run failed; the message is its root cause in one line."""
 
 
-def run(pipeline: str, preset: str, stack: str | None) -> None:
-    config = compose(pipeline, preset, stack)
+def run(pipeline: str, preset: str, stack: str | None, collection: str | None = None) -> None:
+    config = compose(pipeline, preset, stack, collection)
     module, name = PIPELINES[pipeline]
     with tempfile.TemporaryDirectory() as tmp:
         merged = Path(tmp) / f"{pipeline}-{Path(preset).stem}.yaml"
@@ -113,6 +117,32 @@ def run(pipeline: str, preset: str, stack: str | None) -> None:
             raise
         except Exception as err:  # ZenML has printed the traceback; end with the cause
             raise RunFailed(root_cause(name) or f"{type(err).__name__}: {err}") from None
+    summary = gate_summary(name)
+    if summary:
+        print(summary)
+
+
+def gate_summary(pipeline_name: str) -> str | None:
+    """The last run's reranker gate, for the end of the output: every system on the evaluation
+    queries (the untrained model among them) and the decision with its reason."""
+    from zenml.client import Client
+
+    try:
+        steps = Client().get_pipeline(pipeline_name).last_run.steps
+        comparison = steps["evaluate_rerankers"].outputs["comparison"][0].load()
+        decision = steps["register_reranker"].outputs["promotion"][0].load()
+    except (KeyError, IndexError):  # no gate in this pipeline, or it did not get that far
+        return None
+    p_values = {b.system: b.p_value for b in comparison.baselines.values()}
+    rows = [f"| {system} | {figures['ndcg_at_10']:.4f} | "
+            + (f"{comparison.candidate - figures['ndcg_at_10']:+.4f} | p={p_values[system]:.3g}"
+               if system in p_values else " | ") + " |"
+            for system, figures in comparison.systems.items()]
+    verdict = "PROMOTED" if decision.promoted else "REFUSED"
+    return "\n".join([f"\nThe gate: {comparison.eval_queries} {comparison.source} evaluation queries "
+                      f"({comparison.judgments} judgments); candidate: {comparison.candidate_system}",
+                      "| system | nDCG@10 | candidate's gain | paired test |", "|---|---|---|---|", *rows,
+                      f"{verdict} v{decision.version}: {decision.reason}"])
 
 
 def root_cause(pipeline_name: str) -> str | None:
@@ -152,6 +182,8 @@ def main(argv: list[str] | None = None) -> int:
         sub.add_argument("pipeline", choices=sorted(PIPELINES))
         sub.add_argument("preset", help="a file name in configs/<pipeline>/ (without .yaml) or a path")
         sub.add_argument("--stack", help="a stack overlay in configs/stacks/ (e.g. k8s_gpu)")
+        sub.add_argument("--collection", help="the collection, over the preset's: a folder of documents, a corpus "
+                                              "file, a BEIR folder or an ir_datasets id")
     commands.add_parser("configs", help="list the pipelines, their presets and the stack overlays")
     for name in ("registry", "rerank", "eval"):
         commands.add_parser(name, help=f"the {name} command line (see `synthir {name} --help`)")
@@ -160,10 +192,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "configs":
             print(list_configs())
         elif args.command == "check":
-            compose(args.pipeline, args.preset, args.stack)
+            compose(args.pipeline, args.preset, args.stack, args.collection)
             print(f"{args.pipeline} {args.preset}: valid")
         else:
-            run(args.pipeline, args.preset, args.stack)
+            run(args.pipeline, args.preset, args.stack, args.collection)
     except ConfigError as err:
         print(f"synthir: {err}", file=sys.stderr)
         return 2

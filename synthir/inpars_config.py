@@ -11,22 +11,11 @@ from synthir.config import ConfigBlock
 from synthir.generation.backends import LocalGenerator, generator_block
 from synthir.generation.dspy_config import DSPyOptions, OptimiseConfig
 from synthir.generation.generate import DecodingConfig
+from synthir.generation.prompts import Prompt
+from synthir.judgments.config import EvaluationConfig
 from synthir.quality.checks import ChecksConfig
 from synthir.quality.filters import Filters, ScoresFilter
 from synthir.training.config import RerankerTrainingConfig
-
-
-def known_prompt(prompt: str) -> str:
-    """A preset id, a template file, or ``dspy-cot`` / ``dspy-predict``; loaded now, so a typo fails the run at once."""
-    from synthir.generation.dspy_signature import program_kind
-    from synthir.generation.prompts import load_prompt
-
-    # both raise ValueError (DataFormatError is one), which pydantic reports under the field's path
-    program_kind(prompt) if prompt.startswith("dspy-") else load_prompt(prompt)
-    return prompt
-
-
-Prompt = Annotated[str, AfterValidator(known_prompt)]
 
 
 def fusion_weight(value: float | str | None) -> float | str | None:
@@ -63,6 +52,8 @@ class InParsConfig(ConfigBlock):
     rerank_depth: int = Field(100, ge=1, description="BM25 hits re-scored in evaluation")
     fusion_weight: FusionWeight = Field(0.7, description="BM25 fusion weight in [0, 1]; tune: chosen on a dev split; null: reranker alone")
     registry_name: str = Field("inpars-reranker", description="MLflow registered model")
-    promotion_margin: float = Field(0.005, description="nDCG@10 the candidate must gain over BM25 and production")
+    evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig,
+                                         description="the gate's source of truth (judged | golden | synthetic) and evidence")
+    promotion_margin: float = Field(0.005, description="nDCG@10 the candidate must gain over BM25, the untrained model and production")
     exclude_query_ids: List[str] = Field(default_factory=list, description="judged queries left out of evaluation")
     seed: int = Field(42, description="sampling seed (documents, negatives, dev split)")

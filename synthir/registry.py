@@ -145,6 +145,12 @@ class PromotionDecision(BaseModel):
     baseline_name: str = "BM25"
     guards: dict[str, float] = Field(default_factory=dict, description="extra figures the decision checked (copy rates)")
     version: Optional[str] = Field(None, description="the registered version the decision is about")
+    source: Optional[str] = Field(None, description="rerankers: the evaluation's source of truth (judged | golden | synthetic)")
+    eval_queries: Optional[int] = Field(None, description="rerankers: evaluation queries behind the figures")
+    judgments: Optional[int] = Field(None, description="rerankers: relevance judgments behind the figures")
+    baselines: dict[str, float] = Field(default_factory=dict, description="rerankers: each baseline's figure")
+    p_values: dict[str, float] = Field(default_factory=dict, description="rerankers: one-sided paired p-value per baseline")
+    alpha: Optional[float] = Field(None, description="rerankers: the significance level every p-value must be below")
 
 
 def decide(metric: str, candidate: float, baseline: float, production: float | None, margin: float,
@@ -164,6 +170,44 @@ def decide(metric: str, candidate: float, baseline: float, production: float | N
     return PromotionDecision(promoted=promoted, reason=reason, metric=metric, candidate=candidate, production=production,
                              baseline=baseline, margin=margin, previous_production=previous_production,
                              baseline_name=baseline_name)
+
+
+BASELINE_NAMES = {"bm25": "BM25", "untrained": "the untrained base model", "production": "production"}
+
+
+def decide_reranker(comparison, margin: float, alpha: float = 0.05, min_queries: int = 30,
+                    previous_production: str | None = None) -> PromotionDecision:
+    """Promote a reranker only when, on at least ``min_queries`` evaluation queries, it beats every
+    baseline of the comparison (BM25, the untrained base model on the same footing, production) by
+    ``margin`` **and** with a one-sided paired p-value below ``alpha``. ``comparison`` is a
+    ``synthir.evaluation.comparison.RerankerComparison``."""
+    failures, passes = [], []
+    if comparison.eval_queries < min_queries:
+        failures.append(f"only {comparison.eval_queries} evaluation queries (min_queries {min_queries})")
+    for name, baseline in comparison.baselines.items():
+        label = BASELINE_NAMES.get(name, name)
+        gain = comparison.candidate - baseline.figure
+        line = f"{label} {baseline.figure:.4f} ({gain:+.4f}, p={baseline.p_value:.3g})"
+        if gain < margin:
+            failures.append(f"does not beat {line} by {margin}")
+        elif baseline.p_value >= alpha:
+            failures.append(f"beats {line} but not significantly (alpha {alpha})")
+        else:
+            passes.append(line)
+    metric = f"{comparison.metric} {comparison.candidate:.4f} on {comparison.eval_queries} {comparison.source} queries"
+    if failures:
+        reason = f"{metric}: " + "; ".join(failures)
+    else:
+        reason = f"{metric} beats " + ", ".join(passes) + (" (no production version yet)" if comparison.production is None
+                                                           else "") + f" by >= {margin} at alpha {alpha}"
+    strongest = max((n for n in comparison.baselines if n != "production"), key=lambda n: comparison.baselines[n].figure)
+    return PromotionDecision(
+        promoted=not failures, reason=reason, metric=comparison.metric, candidate=comparison.candidate,
+        production=comparison.production, baseline=comparison.baselines[strongest].figure, margin=margin,
+        previous_production=previous_production, baseline_name=BASELINE_NAMES[strongest], source=comparison.source,
+        eval_queries=comparison.eval_queries, judgments=comparison.judgments,
+        baselines={n: b.figure for n, b in comparison.baselines.items()},
+        p_values={n: b.p_value for n, b in comparison.baselines.items()}, alpha=alpha)
 
 
 def decide_generator(candidate: dict[str, float], base: dict[str, float], production: dict[str, float] | None,
@@ -195,7 +239,11 @@ def apply_decision(name: str, version: str, decision: PromotionDecision, client:
             "promotion.margin": str(decision.margin),
             "promotion.production": "" if decision.production is None else f"{decision.production:.6f}",
             "promotion.time": time.strftime("%Y-%m-%dT%H:%M:%S"),
-            **{f"promotion.{k}": f"{v:.6f}" for k, v in decision.guards.items()}}
+            **{f"promotion.{k}": f"{v:.6f}" for k, v in decision.guards.items()},
+            **{f"promotion.{k}": f"{v:.6f}" for k, v in decision.baselines.items()},
+            **{f"promotion.p_value.{k}": f"{v:.6g}" for k, v in decision.p_values.items()},
+            **{f"promotion.{k}": str(getattr(decision, k)) for k in ("source", "eval_queries", "judgments", "alpha")
+               if getattr(decision, k) is not None}}
     for key, value in tags.items():
         client.set_model_version_tag(name, version, key, value)
     if decision.promoted:

@@ -27,11 +27,14 @@ def evaluate_rerankers(
     seed: int = 42,
     registry_name: str = "inpars-reranker",
     exclude_query_ids: Optional[List[str]] = None,
+    source: str = "judged",
+    significance_test: str = "randomisation",
 ) -> Tuple[Annotated[RerankerComparison, "comparison"], Annotated[EvaluationResult, "candidate_evaluation"]]:
-    """BM25, the zero-shot base model, the trained model (alone and fused) and the current production
-    version, all on the same judged queries (``synthir.evaluation.comparison``). Judged queries shown
-    to the generator as few-shot examples (promptagator) are left out automatically, as are
-    ``exclude_query_ids``."""
+    """BM25, the untrained base model (alone, and fused at the candidate's weight), the trained model
+    (alone and fused) and the current production version, all on the same evaluation queries
+    (``source``: judged, golden or synthetic; ``synthir.evaluation.comparison``), with the candidate's
+    paired p-value over each. Judged queries shown to the generator as few-shot examples
+    (promptagator) are left out automatically, as are ``exclude_query_ids``."""
     from synthir import registry
     from synthir.evaluation.comparison import ProductionScorer, compare_rerankers
     from synthir.models import resolve_model
@@ -42,14 +45,15 @@ def evaluate_rerankers(
         logger.info("Excluding %d few-shot example queries from evaluation: %s", len(training_queries.fewshot_query_ids),
                     training_queries.fewshot_query_ids)
     trained = Reranker(reranker.model_dir)  # scores at the length it was trained at (its marker)
-    zero_shot = Reranker(resolve_model(reranker.base_model), model_type=reranker.model_type,
-                         max_length=trained.max_length) if reranker.model_type == "bi-encoder" else None
+    # the untrained base model of every type, scored the same way: the bar the synthetic data must clear
+    zero_shot = Reranker(resolve_model(reranker.base_model), model_type=reranker.model_type, max_length=trained.max_length)
     current = registry.production_version(registry_name)
     production = None if current is None else ProductionScorer(
         Reranker(resolve_model(f"registry:{registry_name}@production")), registry.fusion_weight_of(current), str(current.version))
     comparison, results, candidate = compare_rerankers(corpus, queries, qrels, trained, zero_shot, production, depth=depth,
                                                        fusion_weight=fusion_weight, dev_fraction=dev_fraction, seed=seed,
-                                                       excluded=excluded)
+                                                       excluded=excluded, significance_test=significance_test,
+                                                       source=source)
     logger.info("\n%s", metrics_markdown(results))
     log_comparison(comparison, results, candidate, depth)
     return comparison, candidate

@@ -14,19 +14,28 @@ logger = get_logger(__name__)
 # Never cached: the outcome depends on the registry's current production version, not only on the inputs.
 @step(enable_cache=False, experiment_tracker=True)
 def register_reranker(
-    reranker: RerankerModel, comparison: RerankerComparison, registry_name: str = "inpars-reranker", margin: float = 0.005
+    reranker: RerankerModel,
+    comparison: RerankerComparison,
+    registry_name: str = "inpars-reranker",
+    margin: float = 0.005,
+    alpha: float = 0.05,
+    min_queries: int = 30,
 ) -> Annotated[registry.PromotionDecision, "promotion"]:
-    """Log the model, register a version with lineage and figures, and promote it only through the gate."""
+    """Log the model, register a version with lineage and figures, and promote it only through the gate
+    (``synthir.registry.decide_reranker``: the margin and significance over BM25, the untrained model
+    and production, on at least ``min_queries`` queries)."""
     model_uri = registry.log_reranker(reranker.model_dir)
     tags = {**reranker.lineage, "model_type": reranker.model_type, "base_model": reranker.base_model,
             "fusion_weight": comparison.fusion_weight, "eval_queries": comparison.eval_queries,
+            "evaluation_source": comparison.source, "judgments": comparison.judgments,
             "ndcg_at_10": f"{comparison.candidate:.6f}", "mlflow_run_id": mlflow.active_run().info.run_id}
     version = registry.register_version(model_uri, registry_name, tags)
-    decision = registry.decide(comparison.metric, comparison.candidate, comparison.bm25, comparison.production, margin,
-                               comparison.production_version)
+    decision = registry.decide_reranker(comparison, margin, alpha, min_queries, comparison.production_version)
     registry.apply_decision(registry_name, version, decision)
     set_tags({"registered_version": version, "promotion": "promoted" if decision.promoted else "refused"})
-    log_metadata(metadata={"version": version, "promoted": decision.promoted, "reason": decision.reason})
+    log_metadata(metadata={"version": version, "promoted": decision.promoted, "reason": decision.reason,
+                           "source": comparison.source, "eval_queries": comparison.eval_queries,
+                           **{f"p_value.{k}": v for k, v in decision.p_values.items()}})
     logger.info("%s v%s: %s: %s", registry_name, version, "PROMOTED to production" if decision.promoted else "not promoted",
                 decision.reason)
     return decision.model_copy(update={"version": version})

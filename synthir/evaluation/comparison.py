@@ -1,6 +1,7 @@
 """The reranker comparison behind the promotion gate: BM25, the untrained base model, the trained
-model (alone and fused with BM25) and the current production version, all on the same judged
-queries, as one typed artifact.
+model (alone and fused with BM25; the base model fused at the same weight) and the current production
+version, all on the same evaluation queries (judged, golden or synthetic), with the candidate's paired
+significance over each baseline, as one typed artifact.
 
 Scorers are anything with ``score(queries, documents, doc_ids)`` (and optionally ``precompute``):
 ``synthir.retrieval.reranker.Reranker`` in a run, a stub in the tests.
@@ -18,26 +19,40 @@ from pydantic import BaseModel, Field
 
 from synthir.data import Corpus, Qrels, Queries
 from synthir.evaluation.metrics import EvaluationResult, evaluate
+from synthir.evaluation.significance import paired_p_value
 
 logger = logging.getLogger(__name__)
 HEADLINE = "nDCG@10"
 
 
+class Baseline(BaseModel):
+    """A system the candidate must beat, on the same queries, and how sure that it does."""
+
+    system: str = Field(description="its row in `systems`")
+    figure: float = Field(description="its headline figure")
+    p_value: float = Field(description="one-sided paired p-value that the candidate is better")
+
+
 class RerankerComparison(BaseModel):
-    """What the gate decides on: the candidate's headline figure against BM25 and production."""
+    """What the gate decides on: the candidate's headline figure against BM25, the untrained base model
+    (on the same footing: fused at the same weight when the candidate is) and production."""
 
     metric: str = Field("ndcg_at_10", description="the gate's metric")
     candidate: float = Field(description="the candidate's figure (fused when a fusion weight is used)")
     candidate_system: str = Field(description="which row of `systems` the candidate is")
     bm25: float = Field(description="BM25 on the same queries")
-    zero_shot: Optional[float] = Field(None, description="the untrained base model, re-scoring the same hits")
+    zero_shot: Optional[float] = Field(None, description="the untrained base model alone, re-scoring the same hits")
     production: Optional[float] = Field(None, description="the current production version; null: none yet")
     production_version: Optional[str] = Field(None, description="its registry version")
     fusion_weight: Optional[float] = Field(None, description="the BM25 fusion weight used; null: reranker alone")
-    eval_queries: int = Field(description="judged queries evaluated on")
-    dev_queries: int = Field(0, description="judged queries used to tune the fusion weight (not evaluated on)")
-    excluded_queries: list[str] = Field(default_factory=list, description="judged queries left out")
+    eval_queries: int = Field(description="evaluation queries the figures are means over")
+    dev_queries: int = Field(0, description="queries used to tune the fusion weight (not evaluated on)")
+    excluded_queries: list[str] = Field(default_factory=list, description="evaluation queries left out")
     systems: dict[str, dict[str, float]] = Field(default_factory=dict, description="every system's figures")
+    source: str = Field("judged", description="the source of truth: judged | golden | synthetic")
+    judgments: int = Field(0, description="relevance judgments behind the evaluation queries")
+    significance_test: str = Field("randomisation", description="the paired test behind `baselines`' p-values")
+    baselines: dict[str, Baseline] = Field(default_factory=dict, description="bm25, untrained, production")
 
 
 @dataclass
@@ -71,15 +86,20 @@ def compare_rerankers(
     dev_fraction: float = 0.3,
     seed: int = 42,
     excluded: Collection[str] = (),
+    significance_test: str = "randomisation",
+    source: str = "judged",
 ) -> tuple[RerankerComparison, list[EvaluationResult], EvaluationResult]:
-    """Every system on the same judged queries (less ``excluded``); ``fusion_weight: tune`` picks the
-    weight on a dev split and reports on the rest. Returns the comparison, every result, and the
-    candidate's result."""
+    """Every system on the same evaluation queries (less ``excluded``); ``fusion_weight: tune`` picks
+    the weight on a dev split and reports on the rest, and the untrained model is fused at the weight
+    the candidate gets. Returns the comparison, every result, and the candidate's result."""
     from synthir.retrieval import BM25Index
     from synthir.retrieval.rerank import fuse, rerank, tune_fusion_weight
 
     excluded = set(excluded)
     judged = [q for q in qrels.query_ids if q in queries and q not in excluded]
+    if not judged:
+        raise ValueError(f"no evaluation queries: {len(qrels.judgments)} judged, none of them among the "
+                         f"{len(queries)} queries (less {len(excluded)} excluded)")
     test_ids, dev_ids = split_judged(judged, fusion_weight == "tune", dev_fraction, seed)
     test_qrels = Qrels({q: qrels.judgments[q] for q in test_ids})
     all_queries = queries.subset(judged)
@@ -90,29 +110,35 @@ def compare_rerankers(
         logger.info("fusion weight tuned on %d dev queries: %.1f (%s)", len(dev_ids), weight, grid)
     else:
         weight = None if fusion_weight is None else float(fusion_weight)
-    results = [evaluate(bm25, test_qrels, system="bm25")]
+    results = {"bm25": evaluate(bm25, test_qrels, system="bm25")}
     if zero_shot is not None:
-        results.append(evaluate(rerank(bm25, all_queries, corpus, zero_shot, depth=depth, name="zero-shot"), test_qrels,
-                                system="zero-shot"))
-    results.append(evaluate(trained_run, test_qrels, system="trained"))
-    candidate = results[-1]
+        zero_shot_run = rerank(bm25, all_queries, corpus, zero_shot, depth=depth, name="zero-shot")
+        results["zero-shot"] = evaluate(zero_shot_run, test_qrels, system="zero-shot")
+        if weight is not None:
+            results["zero-shot-fused"] = evaluate(fuse(zero_shot_run, bm25, weight), test_qrels, system="zero-shot-fused")
+    results["trained"] = candidate = evaluate(trained_run, test_qrels, system="trained")
     if weight is not None:
-        candidate = evaluate(fuse(trained_run, bm25, weight), test_qrels, system="fused")
-        results.append(candidate)
-    production_figure = None
+        results["fused"] = candidate = evaluate(fuse(trained_run, bm25, weight), test_qrels, system="fused")
     if production is not None:
         prod_run = rerank(bm25, all_queries, corpus, production.scorer, depth=depth, name="production")
         if production.fusion_weight is not None:
             prod_run = fuse(prod_run, bm25, production.fusion_weight)
-        prod_result = evaluate(prod_run, test_qrels, system="production")
-        results.append(prod_result)
-        production_figure = prod_result.aggregate[HEADLINE]
-    by_system = {r.system: r for r in results}
+        results["production"] = evaluate(prod_run, test_qrels, system="production")
+    untrained = "zero-shot-fused" if weight is not None else "zero-shot"
+    baseline_rows = {"bm25": "bm25", "untrained": untrained if untrained in results else None,
+                     "production": "production" if production is not None else None}
+    baselines = {name: Baseline(system=row, figure=results[row].aggregate[HEADLINE],
+                                p_value=paired_p_value(candidate.per_query[HEADLINE], results[row].per_query[HEADLINE],
+                                                       significance_test, seed))
+                 for name, row in baseline_rows.items() if row is not None}
     comparison = RerankerComparison(
         candidate=candidate.aggregate[HEADLINE], candidate_system=candidate.system,
-        bm25=results[0].aggregate[HEADLINE],
-        zero_shot=by_system["zero-shot"].aggregate[HEADLINE] if "zero-shot" in by_system else None,
-        production=production_figure, production_version=production.version if production else None,
+        bm25=results["bm25"].aggregate[HEADLINE],
+        zero_shot=results["zero-shot"].aggregate[HEADLINE] if "zero-shot" in results else None,
+        production=results["production"].aggregate[HEADLINE] if "production" in results else None,
+        production_version=production.version if production else None,
         fusion_weight=weight, eval_queries=len(test_ids), dev_queries=len(dev_ids), excluded_queries=sorted(excluded),
-        systems={r.system: r.metrics() for r in results})
-    return comparison, results, candidate
+        systems={r.system: r.metrics() for r in results.values()}, source=source,
+        judgments=sum(len(qrels.judgments[q]) for q in test_ids), significance_test=significance_test,
+        baselines=baselines)
+    return comparison, list(results.values()), candidate

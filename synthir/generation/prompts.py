@@ -10,10 +10,11 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import jinja2
 import yaml
+from pydantic import AfterValidator
 
 from synthir.data.errors import DataFormatError
 from synthir.data.records import Corpus, Qrels, Queries
@@ -186,3 +187,15 @@ def prepare_template(prompt: str, num_examples: int | None, corpus: Corpus, back
     return with_collection_examples(template, corpus, labelled.queries, labelled.qrels,
                                     num_examples or template.num_examples or 4, config.seed,
                                     truncate=lambda text: backend.truncate(text, config.max_doc_tokens // 2))
+
+
+def known_prompt(prompt: str) -> str:
+    """A preset id, a template file, or ``dspy-cot`` / ``dspy-predict``; loaded now, so a typo fails the run at once."""
+    from synthir.generation.dspy_signature import program_kind
+
+    # both raise ValueError (DataFormatError is one), which pydantic reports under the field's path
+    program_kind(prompt) if prompt.startswith("dspy-") else load_prompt(prompt)
+    return prompt
+
+
+Prompt = Annotated[str, AfterValidator(known_prompt)]

@@ -3,7 +3,8 @@
 import pytest
 
 from synthir.data import load_collection
-from synthir.evaluation.comparison import ProductionScorer, RerankerComparison, compare_rerankers, split_judged
+from synthir.evaluation.comparison import Baseline, ProductionScorer, RerankerComparison, compare_rerankers, split_judged
+from synthir.registry import decide_reranker
 
 
 class OverlapScorer:
@@ -39,20 +40,59 @@ def test_every_system_is_scored_on_the_same_queries(demo):
                                                        zero_shot=ReversedScorer(), production=production, depth=20,
                                                        fusion_weight=0.7, excluded=excluded)
     assert isinstance(comparison, RerankerComparison)
-    assert [r.system for r in results] == ["bm25", "zero-shot", "trained", "fused", "production"]
+    assert [r.system for r in results] == ["bm25", "zero-shot", "zero-shot-fused", "trained", "fused", "production"]
     assert {r.num_queries for r in results} == {comparison.eval_queries} and comparison.eval_queries == 40 - 3
     assert candidate.system == comparison.candidate_system == "fused" and comparison.fusion_weight == 0.7
     assert comparison.production_version == "4" and comparison.excluded_queries == sorted(excluded)
     assert comparison.production == comparison.systems["production"]["ndcg_at_10"] < comparison.candidate
     assert comparison.zero_shot == comparison.systems["zero-shot"]["ndcg_at_10"]
     assert comparison.bm25 == comparison.systems["bm25"]["ndcg_at_10"]
+    # the untrained model is on the candidate's footing: fused at the same weight
+    assert set(comparison.baselines) == {"bm25", "untrained", "production"}
+    untrained = comparison.baselines["untrained"]
+    assert untrained.system == "zero-shot-fused" and untrained.figure == comparison.systems["zero-shot-fused"]["ndcg_at_10"]
+    # word overlap beats its reverse on nearly every query: significant; p-values are probabilities
+    assert comparison.baselines["production"].p_value < 0.01
+    assert all(0.0 <= b.p_value <= 1.0 for b in comparison.baselines.values())
+    assert comparison.source == "judged" and comparison.judgments == sum(
+        len(demo.qrels.judgments[q]) for q in demo.qrels.query_ids if q not in excluded)
 
 
 def test_without_fusion_the_trained_model_alone_is_the_candidate_and_tuning_reports_on_the_rest(demo):
     alone, results, candidate = compare_rerankers(demo.corpus, demo.queries, demo.qrels, OverlapScorer(), depth=20,
                                                   fusion_weight=None)
     assert candidate.system == "trained" and alone.fusion_weight is None and alone.production is None
-    assert [r.system for r in results] == ["bm25", "trained"]
+    assert [r.system for r in results] == ["bm25", "trained"] and set(alone.baselines) == {"bm25"}
+    unfused, _, _ = compare_rerankers(demo.corpus, demo.queries, demo.qrels, OverlapScorer(), zero_shot=ReversedScorer(),
+                                      depth=20, fusion_weight=None, significance_test="t-test")
+    assert unfused.baselines["untrained"].system == "zero-shot" and unfused.significance_test == "t-test"
     tuned, _, _ = compare_rerankers(demo.corpus, demo.queries, demo.qrels, OverlapScorer(), depth=20,
                                     fusion_weight="tune", dev_fraction=0.25, seed=3)
     assert tuned.dev_queries == 10 and tuned.eval_queries == 30 and 0.0 <= tuned.fusion_weight <= 1.0
+
+
+def make_comparison(candidate=0.60, bm25=0.50, untrained=0.55, p_bm25=0.001, p_untrained=0.001, queries=50,
+                    production=None, p_production=0.001):
+    baselines = {"bm25": Baseline(system="bm25", figure=bm25, p_value=p_bm25),
+                 "untrained": Baseline(system="zero-shot-fused", figure=untrained, p_value=p_untrained)}
+    if production is not None:
+        baselines["production"] = Baseline(system="production", figure=production, p_value=p_production)
+    return RerankerComparison(candidate=candidate, candidate_system="fused", bm25=bm25, production=production,
+                              eval_queries=queries, source="synthetic", judgments=queries, baselines=baselines)
+
+
+def test_the_gate_needs_the_margin_and_significance_over_every_baseline():
+    promoted = decide_reranker(make_comparison(), margin=0.005, alpha=0.05, min_queries=30)
+    assert promoted.promoted and "the untrained base model 0.5500" in promoted.reason
+    assert promoted.source == "synthetic" and promoted.p_values == {"bm25": 0.001, "untrained": 0.001}
+    assert promoted.baseline_name == "the untrained base model" and promoted.baseline == 0.55
+    # beats BM25 (the old gate would promote) but not the untrained model: the synthetic data did not help
+    refused = decide_reranker(make_comparison(untrained=0.598), margin=0.005, alpha=0.05, min_queries=30)
+    assert not refused.promoted and "does not beat the untrained base model 0.5980" in refused.reason
+    # the margin alone is not enough
+    noisy = decide_reranker(make_comparison(p_untrained=0.2), margin=0.005, alpha=0.05, min_queries=30)
+    assert not noisy.promoted and "but not significantly (alpha 0.05)" in noisy.reason
+    few = decide_reranker(make_comparison(queries=12), margin=0.005, alpha=0.05, min_queries=30)
+    assert not few.promoted and "only 12 evaluation queries (min_queries 30)" in few.reason
+    behind = decide_reranker(make_comparison(production=0.61), margin=0.005, alpha=0.05, min_queries=30)
+    assert not behind.promoted and "does not beat production 0.6100" in behind.reason

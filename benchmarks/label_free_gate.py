@@ -1,0 +1,167 @@
+"""Can the label-free gate be trusted? Systems scored under human judgments and under held-out
+synthetic judgments on a labelled collection (CISI), and how well the two orderings agree.
+
+    python benchmarks/label_free_gate.py [--held-out 200] [--train-docs 600] [--eval-generator package:gemma3-270m]
+
+1. ``hold_out`` sets a seeded share of the documents aside; the evaluation generator (Gemma-3-270M by
+   default, a different model from the training one) writes a query for each, the checks keep the
+   well-formed ones, and each query's source document is its relevant document (``synthetic``).
+2. SmolLM2-135M writes training queries for a sample of the *other* documents; checks, the scores
+   filter, BM25 negatives from those documents only, all-MiniLM-L6-v2 fine-tuned on them. A broken
+   model is trained the same way on shuffled query-document pairs.
+3. Seven systems (BM25; untrained, trained and broken MiniLM, each alone and fused with BM25 at one
+   weight) re-score BM25's top 100 over the whole corpus, under each source: ``judged`` (the 76 human
+   queries), ``synthetic`` (checks only), and ``synthetic+bm25-filter`` (only the queries whose
+   source document BM25 ranks in its top 20: the round-trip filter that favours BM25).
+4. Kendall's tau of each source's ordering against the human one, and, for each trained candidate,
+   whether the gate's calls (beats BM25, beats the untrained model on the same footing: margin and
+   a paired randomisation test) under each source agree with the calls under human judgments.
+Target: tau >= 0.7, and the gate never promotes what human judgments would refuse.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from synthir.data import Qrels, load_collection
+from synthir.evaluation import evaluate
+from synthir.evaluation.significance import paired_p_value
+from synthir.generation import QueryGenerationConfig, generate_queries, load_prompt, make_backend
+from synthir.generation.backends import LocalGenerator
+from synthir.judgments.config import SyntheticJudgmentsConfig
+from synthir.judgments.synthetic import hold_out, synthetic_judgments
+from synthir.models import resolve_model
+from synthir.quality import ChecksConfig, check_queries, filter_queries
+from synthir.retrieval import BM25Index
+from synthir.retrieval.rerank import fuse, rerank
+from synthir.retrieval.reranker import Reranker
+from synthir.runtime import default_cache_dir
+from synthir.training import RerankerTrainingConfig, build_triples, train_reranker
+from synthir.training.triples import Triples
+
+DEFAULT_COLLECTION = Path(__file__).resolve().parents[2] / "shared" / "data" / "cisi"
+HEADLINE = "nDCG@10"
+CANDIDATES = ("trained", "trained-fused", "broken", "broken-fused")
+
+
+def shuffled(triples: Triples, seed: int) -> Triples:
+    """Queries paired with another query's documents: training on noise."""
+    frame = triples.frame.copy()
+    order = np.random.default_rng(seed).permutation(len(frame))
+    frame[["query_id", "query"]] = frame[["query_id", "query"]].to_numpy()[order]
+    return Triples(frame, corpus_fingerprint=triples.corpus_fingerprint)
+
+
+def gate_calls(per_query: dict, candidate: str, margin: float, alpha: float) -> dict[str, bool]:
+    """Beats BM25 / beats the untrained model on the candidate's footing: the margin and p < alpha."""
+    untrained = "untrained-fused" if candidate.endswith("-fused") else "untrained"
+    calls = {}
+    for label, baseline in (("vs BM25", "bm25"), ("vs untrained", untrained)):
+        gain = per_query[candidate].mean() - per_query[baseline].mean()
+        calls[label] = bool(gain >= margin and paired_p_value(per_query[candidate], per_query[baseline]) < alpha)
+    calls["promote"] = all(calls.values())
+    return calls
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--collection", default=str(DEFAULT_COLLECTION))
+    parser.add_argument("--held-out", type=int, default=200, help="documents held out for synthetic judgments")
+    parser.add_argument("--eval-generator", default="package:gemma3-270m")
+    parser.add_argument("--train-docs", type=int, default=600, help="training documents that get a query")
+    parser.add_argument("--epochs", type=float, default=1.0)
+    parser.add_argument("--fusion-weight", type=float, default=0.7)
+    parser.add_argument("--margin", type=float, default=0.005)
+    parser.add_argument("--alpha", type=float, default=0.05)
+    parser.add_argument("--checkpoint-root", default=str(default_cache_dir() / "generation"))
+    args = parser.parse_args()
+    from scipy.stats import kendalltau
+
+    started = time.perf_counter()
+    collection = load_collection(args.collection)
+    corpus = collection.corpus
+    config = SyntheticJudgmentsConfig(held_out_documents=args.held_out, max_held_out_fraction=0.2,
+                                      generator=LocalGenerator(model=args.eval_generator, batch_size=8))
+    training_corpus, held = hold_out(corpus, config)
+    judgments = synthetic_judgments(held, config, checkpoint_root=args.checkpoint_root)
+    eval_seconds = time.perf_counter() - started
+
+    backend = make_backend(LocalGenerator(model="package:smollm2-135m-instruct", batch_size=8))
+    generated = generate_queries(training_corpus, backend, load_prompt("inpars", num_examples=2),
+                                 QueryGenerationConfig(max_generations=args.train_docs, max_new_tokens=48),
+                                 checkpoint_root=args.checkpoint_root).queries
+    del backend
+    kept, _, report = check_queries(generated, ChecksConfig())
+    filtered, _ = filter_queries(kept, [{"name": "scores", "keep": 0.8}], training_corpus, report)
+    triples = build_triples(filtered, training_corpus, negatives_per_query=1, depth=100, seed=42,
+                            index=BM25Index.build(training_corpus))
+    training = RerankerTrainingConfig(model_type="bi-encoder", epochs=args.epochs, learning_rate=2e-5, batch_size=16,
+                                      max_length=256, save_steps=10_000)
+    base = resolve_model("package:all-minilm-l6-v2")
+    scorers = {"untrained": Reranker(base, "bi-encoder")}
+    work = Path(tempfile.mkdtemp(prefix="label-free-gate-"))
+    train_started = time.perf_counter()
+    scorers["trained"] = Reranker(train_reranker(triples, training, work / "trained").model_dir)
+    scorers["broken"] = Reranker(train_reranker(shuffled(triples, 7), training, work / "broken").model_dir)
+    train_seconds = time.perf_counter() - train_started
+
+    index = BM25Index.build(corpus)
+    synthetic_bm25 = index.search(judgments.queries, k=1000, show_progress=False)
+    round_trip = [q for q in judgments.queries.queries
+                  if next(iter(judgments.qrels.judgments[q])) in dict(synthetic_bm25.ranked(q)[:20])]
+    sources = {"judged": (collection.judged_queries(), collection.qrels),
+               "synthetic": (judgments.queries, judgments.qrels),
+               "synthetic+bm25-filter": (judgments.queries.subset(round_trip),
+                                         Qrels({q: judgments.qrels.judgments[q] for q in round_trip}))}
+    per_source: dict[str, dict] = {}
+    for source, (queries, qrels) in sources.items():
+        bm25 = index.search(queries, k=1000, show_progress=False)
+        runs = {"bm25": bm25}
+        for name, scorer in scorers.items():
+            runs[name] = rerank(bm25, queries, corpus, scorer, depth=100, name=name)
+            runs[f"{name}-fused"] = fuse(runs[name], bm25, args.fusion_weight)
+        per_source[source] = {name: evaluate(run, qrels, measures=[HEADLINE], system=name).per_query[HEADLINE]
+                              for name, run in runs.items()}
+
+    systems = list(per_source["judged"])
+    print(f"{collection.name}: {len(corpus)} documents; {len(held)} held out; training generator SmolLM2-135M on "
+          f"{args.train_docs} of the rest -> {len(filtered)} filtered queries, {len(triples)} triples")
+    print(f"synthetic judgments: {judgments.figures['generated']:.0f} queries by {judgments.generator}, "
+          f"{len(judgments.queries)} kept by the checks (copy rate {judgments.figures['copy_rate']:.3f}), "
+          f"{len(round_trip)} also pass a BM25 top-20 round trip; {eval_seconds:.0f} s")
+    print(f"training: 2 models x {training.epochs:g} epoch, {train_seconds:.0f} s; total {time.perf_counter() - started:.0f} s\n")
+    header = "| system | " + " | ".join(f"{s} ({len(per_source[s]['bm25'])} q)" for s in sources) + " |"
+    print(header)
+    print("|---" * (len(sources) + 1) + "|")
+    for name in systems:
+        print(f"| {name} | " + " | ".join(f"{per_source[s][name].mean():.4f}" for s in sources) + " |")
+    human = [per_source["judged"][name].mean() for name in systems]
+    print()
+    for source in list(sources)[1:]:
+        tau = kendalltau(human, [per_source[source][name].mean() for name in systems]).statistic
+        print(f"Kendall's tau, {source} vs judged, over {len(systems)} systems: {tau:.3f}  (target >= 0.7)")
+    print("\nGate calls (margin {}, paired randomisation p < {}): judged -> each source".format(args.margin, args.alpha))
+    print("| candidate | call | judged | " + " | ".join(list(sources)[1:]) + " |")
+    print("|---" * (len(sources) + 2) + "|")
+    wrong_promotions = {s: 0 for s in list(sources)[1:]}
+    for candidate in CANDIDATES:
+        calls = {s: gate_calls(per_source[s], candidate, args.margin, args.alpha) for s in sources}
+        for call in ("vs BM25", "vs untrained", "promote"):
+            cells = []
+            for source in list(sources)[1:]:
+                agree = calls[source][call] == calls["judged"][call]
+                cells.append(f"{calls[source][call]} ({'agrees' if agree else 'DISAGREES'})")
+            print(f"| {candidate} | {call} | {calls['judged'][call]} | " + " | ".join(cells) + " |")
+        for source in wrong_promotions:
+            wrong_promotions[source] += int(calls[source]["promote"] and not calls["judged"]["promote"])
+    for source, count in wrong_promotions.items():
+        print(f"{source}: promotions human judgments would refuse: {count} of {len(CANDIDATES)} candidates")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,101 @@
+"""``evaluation:``: what the promotion gate takes as its source of truth, and how sure it must be.
+
+Sources:
+- ``judged``: the collection's own qrels (the default when it has them);
+- ``golden``: another labelled collection (a team's golden set, a public benchmark kept as a canary);
+- ``synthetic``: held-out pseudo-judgments (the default without qrels). A seeded set of documents is
+  held out of everything training sees; an evaluation generator, by default a different model from
+  the training generator, writes queries for them; the same checks keep the well-formed ones; each
+  query's source document is its one relevant document. No retrieval-based filter is applied to
+  them: a filter that uses one of the compared systems favours that system.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal, Optional
+
+from pydantic import Field, ValidationInfo, field_validator
+
+from synthir.config import ConfigBlock
+from synthir.generation.backends import LocalGenerator, generator_block
+from synthir.generation.generate import DecodingConfig
+from synthir.generation.prompts import Prompt
+from synthir.quality.checks import ChecksConfig
+
+SOURCES = ("auto", "judged", "golden", "synthetic")
+# Gemma-3-270M writes the evaluation queries while SmolLM2 writes the training ones: a proxy written
+# by the training generator would reward a model for learning that generator's habits.
+DEFAULT_EVALUATION_GENERATOR = "package:gemma3-270m"
+
+
+class SyntheticJudgmentsConfig(ConfigBlock):
+    """``evaluation.synthetic:``: the held-out documents and the generator that writes their queries."""
+
+    yaml_path = "evaluation.synthetic"
+    held_out_documents: int = Field(200, ge=1, description="documents held out of training; each gets evaluation queries")
+    max_held_out_fraction: float = Field(0.2, gt=0, lt=1, description="at most this share of the corpus is held out")
+    generator: generator_block("evaluation.synthetic.generator") = Field(
+        default_factory=lambda: LocalGenerator(model=DEFAULT_EVALUATION_GENERATOR),
+        description="the evaluation generator; by default a different model from the training generator")
+    prompt: Prompt = Field("inpars", description="inpars | inpars-gbq | a template file (a static prompt)")
+    num_examples: Optional[int] = Field(None, ge=0, description="few-shot examples shown; null: the template's own")
+    decoding: DecodingConfig = Field(default_factory=lambda: DecodingConfig(max_new_tokens=48),
+                                     description="truncation and sampling of the evaluation generator")
+    checks: ChecksConfig = Field(default_factory=ChecksConfig, description="the checks that keep well-formed queries")
+    seed: int = Field(2024, description="which documents are held out (a hash of seed and document id)")
+
+
+class EvaluationConfig(ConfigBlock):
+    """``evaluation:``: the gate's source of truth and the evidence it needs to promote."""
+
+    yaml_path = "evaluation"
+    source: Literal["auto", "judged", "golden", "synthetic"] = Field(
+        "auto", description="auto (judged when the collection has qrels, else synthetic) | judged | golden | synthetic")
+    golden: Optional[str] = Field(None, validate_default=True,
+                                  description="golden: a labelled collection (BEIR folder or ir_datasets id)")
+    golden_split: str = Field("test", description="golden: the qrels split")
+    synthetic: SyntheticJudgmentsConfig = Field(default_factory=SyntheticJudgmentsConfig,
+                                                description="synthetic: the held-out pseudo-judgments")
+    significance_test: Literal["randomisation", "t-test"] = Field(
+        "randomisation", description="paired test of the candidate's per-query nDCG@10 against each baseline")
+    alpha: float = Field(0.05, gt=0, le=1, description="promote only when every one-sided p-value is below this")
+    min_queries: int = Field(30, ge=1, description="promote only on at least this many evaluation queries")
+
+    @field_validator("golden")
+    @classmethod
+    def _golden_needs_a_collection(cls, golden: Optional[str], info: ValidationInfo) -> Optional[str]:
+        if info.data.get("source") == "golden" and not golden:
+            raise ValueError("source: golden needs `golden:` naming a labelled collection (a BEIR folder or an "
+                             "ir_datasets id)")
+        return golden
+
+
+def collection_has_judgments(collection: str, split: str = "test") -> bool:
+    """Whether ``collection`` has qrels for ``split``, decided without reading the corpus (the pipeline
+    picks its evaluation steps while it is composed)."""
+    from synthir.data.collections import IRDS_PREFIX
+
+    path = Path(collection)
+    if not collection.startswith(IRDS_PREFIX) and path.exists():
+        return path.is_dir() and (path / "qrels" / f"{split}.tsv").exists()
+    if "://" in collection:  # a remote corpus (fsspec URL) is corpus-only unless it says otherwise
+        return False
+    import ir_datasets
+
+    try:
+        return bool(ir_datasets.load(collection.removeprefix(IRDS_PREFIX)).has_qrels())
+    except KeyError:
+        return False  # load_collection then reports the unknown id
+
+
+def resolve_source(evaluation: EvaluationConfig, collection: str, split: str = "test") -> str:
+    """``judged``, ``golden`` or ``synthetic``: ``auto`` resolved against the collection. Asking for
+    ``judged`` on a collection without qrels fails here, before any step runs."""
+    has_judgments = collection_has_judgments(collection, split)
+    if evaluation.source == "auto":
+        return "judged" if has_judgments else "synthetic"
+    if evaluation.source == "judged" and not has_judgments:
+        raise ValueError(f"evaluation.source: judged, but {collection!r} has no qrels/{split}.tsv; use "
+                         "source: synthetic (held-out pseudo-judgments) or golden (another labelled collection)")
+    return evaluation.source
