@@ -2,6 +2,7 @@
 synthetic judgments on a labelled collection (CISI), and how well the two orderings agree.
 
     python benchmarks/label_free_gate.py [--held-out 200] [--train-docs 600] [--eval-generator package:gemma3-270m]
+        [--llm-judge package:smollm2-135m-instruct --judge-depth 5] [--work DIR]   (DIR keeps the trained models)
 
 1. ``hold_out`` sets a seeded share of the documents aside; the evaluation generator (Gemma-3-270M by
    default, a different model from the training one) writes a query for each, the checks keep the
@@ -12,7 +13,9 @@ synthetic judgments on a labelled collection (CISI), and how well the two orderi
 3. Seven systems (BM25; untrained, trained and broken MiniLM, each alone and fused with BM25 at one
    weight) re-score BM25's top 100 over the whole corpus, under each source: ``judged`` (the 76 human
    queries), ``synthetic`` (checks only), and ``synthetic+bm25-filter`` (only the queries whose
-   source document BM25 ranks in its top 20: the round-trip filter that favours BM25).
+   source document BM25 ranks in its top 20: the round-trip filter that favours BM25), and with
+   ``--llm-judge`` ``llm_judge`` (the judge grades the pooled top ``--judge-depth`` of every system
+   for the human queries, UMBRELA prompt; grades cached in the cache folder).
 4. Kendall's tau of each source's ordering against the human one, and, for each trained candidate,
    whether the gate's calls (beats BM25, beats the untrained model on the same footing: margin and
    a paired randomisation test) under each source agree with the calls under human judgments.
@@ -79,6 +82,9 @@ def main() -> None:
     parser.add_argument("--margin", type=float, default=0.005)
     parser.add_argument("--alpha", type=float, default=0.05)
     parser.add_argument("--checkpoint-root", default=str(default_cache_dir() / "generation"))
+    parser.add_argument("--llm-judge", help="a judge model (package:..., hf:..., a folder): adds the llm_judge source")
+    parser.add_argument("--judge-depth", type=int, default=5)
+    parser.add_argument("--work", help="folder for the trained models; reused when they are there")
     args = parser.parse_args()
     from scipy.stats import kendalltau
 
@@ -104,10 +110,11 @@ def main() -> None:
                                       max_length=256, save_steps=10_000)
     base = resolve_model("package:all-minilm-l6-v2")
     scorers = {"untrained": Reranker(base, "bi-encoder")}
-    work = Path(tempfile.mkdtemp(prefix="label-free-gate-"))
+    work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="label-free-gate-"))
     train_started = time.perf_counter()
-    scorers["trained"] = Reranker(train_reranker(triples, training, work / "trained").model_dir)
-    scorers["broken"] = Reranker(train_reranker(shuffled(triples, 7), training, work / "broken").model_dir)
+    for name, data in (("trained", triples), ("broken", shuffled(triples, 7))):
+        model_dir = work / name / "model"
+        scorers[name] = Reranker(model_dir if model_dir.exists() else train_reranker(data, training, work / name).model_dir)
     train_seconds = time.perf_counter() - train_started
 
     index = BM25Index.build(corpus)
@@ -118,13 +125,22 @@ def main() -> None:
                "synthetic": (judgments.queries, judgments.qrels),
                "synthetic+bm25-filter": (judgments.queries.subset(round_trip),
                                          Qrels({q: judgments.qrels.judgments[q] for q in round_trip}))}
+    if args.llm_judge:
+        sources["llm_judge"] = (collection.judged_queries(), None)
     per_source: dict[str, dict] = {}
+    judge = None
     for source, (queries, qrels) in sources.items():
         bm25 = index.search(queries, k=1000, show_progress=False)
         runs = {"bm25": bm25}
         for name, scorer in scorers.items():
             runs[name] = rerank(bm25, queries, corpus, scorer, depth=100, name=name)
             runs[f"{name}-fused"] = fuse(runs[name], bm25, args.fusion_weight)
+        if qrels is None:
+            from synthir.judgments.llm_judge import JudgmentCache, LLMJudge
+
+            judge = LLMJudge(make_backend(LocalGenerator(model=args.llm_judge, batch_size=8)),
+                             JudgmentCache(default_cache_dir() / "judgments" / "llm_judge.sqlite"), depth=args.judge_depth)
+            qrels = judge(runs, queries.queries, corpus)
         per_source[source] = {name: evaluate(run, qrels, measures=[HEADLINE], system=name).per_query[HEADLINE]
                               for name, run in runs.items()}
 
@@ -134,7 +150,12 @@ def main() -> None:
     print(f"synthetic judgments: {judgments.figures['generated']:.0f} queries by {judgments.generator}, "
           f"{len(judgments.queries)} kept by the checks (copy rate {judgments.figures['copy_rate']:.3f}), "
           f"{len(round_trip)} also pass a BM25 top-20 round trip; {eval_seconds:.0f} s")
-    print(f"training: 2 models x {training.epochs:g} epoch, {train_seconds:.0f} s; total {time.perf_counter() - started:.0f} s\n")
+    print(f"training: 2 models x {training.epochs:g} epoch, {train_seconds:.0f} s; total {time.perf_counter() - started:.0f} s")
+    if judge is not None:
+        print(f"llm_judge {args.llm_judge}: {judge.figures['judgments']:.0f} pooled judgments (depth {args.judge_depth}), "
+              f"{judge.figures['new_judgments']:.0f} new, {judge.figures['unparsed']:.0f} replies without a grade, "
+              f"{judge.figures['relevant_share']:.3f} graded >= 2")
+    print()
     header = "| system | " + " | ".join(f"{s} ({len(per_source[s]['bm25'])} q)" for s in sources) + " |"
     print(header)
     print("|---" * (len(sources) + 1) + "|")

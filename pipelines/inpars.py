@@ -15,7 +15,7 @@ from steps.validation.filter_synthetic_queries import filter_synthetic_queries
 from synthir.config import as_data
 from synthir.generation.backends import pin_generator_spec
 from synthir.inpars_config import InParsConfig
-from synthir.judgments.config import EvaluationConfig, resolve_source
+from synthir.judgments.config import EvaluationConfig, llm_judge_queries, resolve_source
 from synthir.parameters import Collection
 
 
@@ -27,14 +27,15 @@ def in_dynamic_pipeline() -> bool:
     return DynamicPipelineRunContext.get() is not None
 
 
-def evaluation_set(corpus, queries, qrels, source: str, evaluation: EvaluationConfig):
+def evaluation_set(corpus, queries, qrels, source: str, evaluation: EvaluationConfig, collection: str):
     """(training corpus, evaluation corpus, evaluation queries, evaluation qrels) for ``source``:
-    judged (the collection's own), golden (another labelled collection) or synthetic (held-out
-    documents, queries by the evaluation generator; training never sees those documents)."""
+    judged (the collection's own), golden (another labelled collection), synthetic (held-out
+    documents, queries by the evaluation generator; training never sees those documents), or
+    llm_judge (the user's queries, or the held-out synthetic ones; the judge grades them later)."""
     if source == "golden":
         golden = load_collection(collection=evaluation.golden, split=evaluation.golden_split, id="load_golden_collection")
         return (corpus, *golden)
-    if source == "synthetic":
+    if source == "synthetic" or (source == "llm_judge" and llm_judge_queries(evaluation, collection) == "synthetic"):
         training_corpus, held_out = hold_out_documents(corpus, synthetic=evaluation.synthetic)
         evaluation_queries, evaluation_qrels = write_synthetic_judgments(held_out, synthetic=evaluation.synthetic)
         return training_corpus, corpus, evaluation_queries, evaluation_qrels
@@ -42,27 +43,28 @@ def evaluation_set(corpus, queries, qrels, source: str, evaluation: EvaluationCo
 
 
 def gate(model, training_queries, eval_set, config: EvaluationConfig, source: str, depth, fusion_weight, seed,
-         registry_name, margin, exclude_query_ids):
+         registry_name, margin, exclude_query_ids, collection_corpus):
     """Evaluation against BM25, the untrained model and production on ``eval_set`` (from
     ``evaluation_set``), then registration and the gated promotion; returns the decision artifact."""
     _, eval_corpus, eval_queries, eval_qrels = eval_set
     comparison, _ = evaluate_rerankers(model, eval_corpus, eval_queries, eval_qrels, training_queries, depth=depth,
                                        fusion_weight=fusion_weight, seed=seed, registry_name=registry_name,
                                        exclude_query_ids=list(exclude_query_ids), source=source,
-                                       significance_test=config.significance_test)
+                                       significance_test=config.significance_test,
+                                       llm_judge=config.llm_judge if source == "llm_judge" else None)
     return register_reranker(model, comparison, registry_name=registry_name, margin=margin, alpha=config.alpha,
-                             min_queries=config.min_queries)
+                             min_queries=config.min_queries, collection_corpus=collection_corpus)
 
 
-def inpars_stages(corpus, queries, qrels, config: InParsConfig, source: str = "judged"):
+def inpars_stages(corpus, queries, qrels, config: InParsConfig, collection: str, source: str = "judged"):
     """Generation -> validation -> training -> evaluation -> promotion, wired inside the calling
     pipeline (``inpars_pipeline``, ``retraining_pipeline``). Artifacts pass from step to step, never
     looked up as "the latest", so one run is one lineage. ``source`` is the evaluation's source of
     truth, resolved from ``config.evaluation`` while the pipeline is composed. Returns the promotion
     decision artifact."""
     config = InParsConfig.from_dict(config)
-    eval_set = evaluation_set(corpus, queries, qrels, source, config.evaluation)
-    corpus = eval_set[0]  # what training sees: the held-out documents are not in it
+    eval_set = evaluation_set(corpus, queries, qrels, source, config.evaluation, collection)
+    collection_corpus, corpus = corpus, eval_set[0]  # what training sees: the held-out documents are not in it
     # an alias is cached and recorded as the version it names now
     generator = as_data(pin_generator_spec(config.generator))
     query_program = optimise_if_configured(corpus, generator, config.optimise)
@@ -85,7 +87,7 @@ def inpars_stages(corpus, queries, qrels, config: InParsConfig, source: str = "j
                                      depth=config.negative_depth, seed=config.seed)
     model = train_reranker_model(triples, filtered, training=config.training)
     return gate(model, filtered, eval_set, config.evaluation, source, config.rerank_depth, config.fusion_weight, config.seed,
-                config.registry_name, config.promotion_margin, config.exclude_query_ids)
+                config.registry_name, config.promotion_margin, config.exclude_query_ids, collection_corpus)
 
 
 @checked_pipeline
@@ -98,5 +100,5 @@ def inpars_pipeline(collection: Collection = "data/demo", inpars: InParsConfig =
     ``synthir.inpars_config.InParsConfig``), checked before any step runs. Steps whose inputs and
     parameters did not change are cached (the corpus artifact is keyed by its content fingerprint)."""
     inpars = InParsConfig.from_dict(inpars)
-    corpus, queries, qrels = load_collection(collection=collection)
-    inpars_stages(corpus, queries, qrels, inpars, resolve_source(inpars.evaluation, collection))
+    corpus, queries, qrels = load_collection(collection=collection, queries_file=inpars.evaluation.queries_file)
+    inpars_stages(corpus, queries, qrels, inpars, collection, resolve_source(inpars.evaluation, collection))

@@ -21,10 +21,10 @@ def retraining_pipeline(collection: Collection = "data/demo", force: Force = Fal
     ``inpars`` holds the InPars stage parameters (as in ``inpars_pipeline``'s config); a dynamic
     pipeline, so the decision is made at run time, on the orchestrator."""
     inpars = InParsConfig.from_dict(inpars)
-    corpus, queries, qrels = load_collection(collection=collection)
+    corpus, queries, qrels = load_collection(collection=collection, queries_file=inpars.evaluation.queries_file)
     decision = check_corpus_change(corpus, registry_name=inpars.registry_name, force=force).load()
     if not decision.retrain:
         logger.info("Nothing to retrain: %s", decision.reason)
         return
     logger.info("Retraining: %s", decision.reason)
-    inpars_stages(corpus, queries, qrels, inpars, resolve_source(inpars.evaluation, collection))
+    inpars_stages(corpus, queries, qrels, inpars, collection, resolve_source(inpars.evaluation, collection))

@@ -42,15 +42,16 @@ def training_pipeline(
     model and production on the gate's source of truth (``evaluation``: judged, golden, or held-out
     synthetic judgments; queries written for held-out documents are dropped from training),
     registration and gated promotion."""
-    corpus, queries, qrels = load_collection(collection=collection)
+    corpus, queries, qrels = load_collection(collection=collection, queries_file=evaluation.queries_file)
     source = resolve_source(evaluation, collection)
-    eval_set = evaluation_set(corpus, queries, qrels, source, evaluation)
+    eval_set = evaluation_set(corpus, queries, qrels, source, evaluation, collection)
     synthetic = load_synthetic_queries(artifact=artifact, version=artifact_version)
-    if source == "synthetic":
+    collection_corpus = corpus
+    if eval_set[0] is not corpus:  # documents were held out for evaluation
         corpus = eval_set[0]
         synthetic = keep_training_documents(synthetic, corpus)
     triples = build_training_triples(synthetic, corpus, negatives_per_query=negatives_per_query,
                                      depth=negative_depth, seed=seed)
     model = train_reranker_model(triples, synthetic, training=training)
     gate(model, synthetic, eval_set, evaluation, source, rerank_depth, fusion_weight, seed, registry_name,
-         promotion_margin, exclude_query_ids)
+         promotion_margin, exclude_query_ids, collection_corpus)

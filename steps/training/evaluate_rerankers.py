@@ -8,6 +8,8 @@ from synthir.data.synthetic import SyntheticQueries
 from synthir.evaluation import EvaluationResult
 from synthir.evaluation.comparison import RerankerComparison
 from synthir.evaluation.report import log_comparison, metrics_markdown
+from synthir.judgments.config import LLMJudgeConfig
+from synthir.tracking import record_figures
 from synthir.training.artifacts import RerankerModel
 
 logger = get_logger(__name__)
@@ -29,11 +31,13 @@ def evaluate_rerankers(
     exclude_query_ids: Optional[List[str]] = None,
     source: str = "judged",
     significance_test: str = "randomisation",
+    llm_judge: Optional[LLMJudgeConfig] = None,
 ) -> Tuple[Annotated[RerankerComparison, "comparison"], Annotated[EvaluationResult, "candidate_evaluation"]]:
     """BM25, the untrained base model (alone, and fused at the candidate's weight), the trained model
     (alone and fused) and the current production version, all on the same evaluation queries
     (``source``: judged, golden or synthetic; ``synthir.evaluation.comparison``), with the candidate's
-    paired p-value over each. Judged queries shown to the generator as few-shot examples
+    paired p-value over each. With ``llm_judge`` (source llm_judge), the judge grades the pooled top
+    documents of every system for ``queries`` and ``qrels`` are not used. Judged queries shown to the generator as few-shot examples
     (promptagator) are left out automatically, as are ``exclude_query_ids``."""
     from synthir import registry
     from synthir.evaluation.comparison import ProductionScorer, compare_rerankers
@@ -50,10 +54,18 @@ def evaluate_rerankers(
     current = registry.production_version(registry_name)
     production = None if current is None else ProductionScorer(
         Reranker(resolve_model(f"registry:{registry_name}@production")), registry.fusion_weight_of(current), str(current.version))
+    judge = None
+    if llm_judge is not None:
+        from synthir.judgments.llm_judge import make_llm_judge
+        from synthir.runtime import default_cache_dir
+
+        judge = make_llm_judge(LLMJudgeConfig.from_dict(llm_judge), default_cache_dir() / "judgments")
     comparison, results, candidate = compare_rerankers(corpus, queries, qrels, trained, zero_shot, production, depth=depth,
                                                        fusion_weight=fusion_weight, dev_fraction=dev_fraction, seed=seed,
                                                        excluded=excluded, significance_test=significance_test,
-                                                       source=source)
+                                                       source=source, judge=judge)
+    if judge is not None:
+        record_figures(judge.figures, prefix="evaluation.llm_judge.", judge=judge.backend.name)
     logger.info("\n%s", metrics_markdown(results))
     log_comparison(comparison, results, candidate, depth)
     return comparison, candidate

@@ -1,10 +1,11 @@
-from typing import Annotated
+from typing import Annotated, Optional
 
 import mlflow
 from zenml import log_metadata, step
 from zenml.logger import get_logger
 
 from synthir import registry
+from synthir.data import Corpus
 from synthir.evaluation.comparison import RerankerComparison
 from synthir.tracking import set_tags
 from synthir.training.artifacts import RerankerModel
@@ -20,12 +21,17 @@ def register_reranker(
     margin: float = 0.005,
     alpha: float = 0.05,
     min_queries: int = 30,
+    collection_corpus: Optional[Corpus] = None,
 ) -> Annotated[registry.PromotionDecision, "promotion"]:
     """Log the model, register a version with lineage and figures, and promote it only through the gate
     (``synthir.registry.decide_reranker``: the margin and significance over BM25, the untrained model
-    and production, on at least ``min_queries`` queries)."""
+    and production, on at least ``min_queries`` queries). ``collection_corpus``: the whole corpus the
+    run loaded; its fingerprint is the version's ``corpus_fingerprint`` (what retraining compares
+    with), the corpus training saw (less held-out documents) is ``training_corpus_fingerprint``."""
     model_uri = registry.log_reranker(reranker.model_dir)
-    tags = {**reranker.lineage, "model_type": reranker.model_type, "base_model": reranker.base_model,
+    tags = {**reranker.lineage, "training_corpus_fingerprint": reranker.lineage.get("corpus_fingerprint", ""),
+            **({"corpus_fingerprint": collection_corpus.fingerprint()} if collection_corpus is not None else {}),
+            "model_type": reranker.model_type, "base_model": reranker.base_model,
             "fusion_weight": comparison.fusion_weight, "eval_queries": comparison.eval_queries,
             "evaluation_source": comparison.source, "judgments": comparison.judgments,
             "ndcg_at_10": f"{comparison.candidate:.6f}", "mlflow_run_id": mlflow.active_run().info.run_id}

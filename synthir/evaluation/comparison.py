@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any, Optional, Union
 
 from pydantic import BaseModel, Field
 
-from synthir.data import Corpus, Qrels, Queries
+from synthir.data import Corpus, Qrels, Queries, Run
 from synthir.evaluation.metrics import EvaluationResult, evaluate
 from synthir.evaluation.significance import paired_p_value
 
@@ -88,42 +88,57 @@ def compare_rerankers(
     excluded: Collection[str] = (),
     significance_test: str = "randomisation",
     source: str = "judged",
+    judge: Callable[[dict[str, Run], dict[str, str], Corpus], Qrels] | None = None,
 ) -> tuple[RerankerComparison, list[EvaluationResult], EvaluationResult]:
     """Every system on the same evaluation queries (less ``excluded``); ``fusion_weight: tune`` picks
     the weight on a dev split and reports on the rest, and the untrained model is fused at the weight
-    the candidate gets. Returns the comparison, every result, and the candidate's result."""
+    the candidate gets. With a ``judge`` (an LLM judge), ``qrels`` are ignored: the judge grades the
+    pooled runs of every system on all of ``queries``. Returns the comparison, every result, and the
+    candidate's result."""
     from synthir.retrieval import BM25Index
     from synthir.retrieval.rerank import fuse, rerank, tune_fusion_weight
 
     excluded = set(excluded)
-    judged = [q for q in qrels.query_ids if q in queries and q not in excluded]
-    if not judged:
+    candidates = list(queries.queries) if judge is not None else qrels.query_ids
+    evaluated = [q for q in candidates if q in queries and q not in excluded]
+    if not evaluated:
         raise ValueError(f"no evaluation queries: {len(qrels.judgments)} judged, none of them among the "
                          f"{len(queries)} queries (less {len(excluded)} excluded)")
-    test_ids, dev_ids = split_judged(judged, fusion_weight == "tune", dev_fraction, seed)
-    test_qrels = Qrels({q: qrels.judgments[q] for q in test_ids})
-    all_queries = queries.subset(judged)
+    all_queries = queries.subset(evaluated)
     bm25 = BM25Index.build(corpus).search(all_queries, k=max(depth, 1000))
-    trained_run = rerank(bm25, all_queries, corpus, trained, depth=depth, name="trained")
+    runs = {"bm25": bm25, "trained": rerank(bm25, all_queries, corpus, trained, depth=depth, name="trained")}
+    if zero_shot is not None:
+        runs["zero-shot"] = rerank(bm25, all_queries, corpus, zero_shot, depth=depth, name="zero-shot")
+    if production is not None:
+        runs["production"] = rerank(bm25, all_queries, corpus, production.scorer, depth=depth, name="production")
+        if production.fusion_weight is not None:
+            runs["production"] = fuse(runs["production"], bm25, production.fusion_weight)
+    if judge is not None:  # pool every system as it will be scored (a tuned weight is not known yet: 0.5)
+        pool_weight = 0.5 if fusion_weight == "tune" else fusion_weight
+        pooled = dict(runs)
+        if pool_weight is not None:
+            pooled.update({f"{name}-fused": fuse(runs[name], bm25, float(pool_weight))
+                           for name in ("trained", "zero-shot") if name in runs})
+        qrels = judge(pooled, all_queries.queries, corpus)
+    test_ids, dev_ids = split_judged([q for q in evaluated if q in qrels.judgments], fusion_weight == "tune",
+                                     dev_fraction, seed)
+    test_qrels = Qrels({q: qrels.judgments[q] for q in test_ids})
     if fusion_weight == "tune":
-        weight, grid = tune_fusion_weight(trained_run, bm25, Qrels({q: qrels.judgments[q] for q in dev_ids}))
+        weight, grid = tune_fusion_weight(runs["trained"], bm25, Qrels({q: qrels.judgments[q] for q in dev_ids}))
         logger.info("fusion weight tuned on %d dev queries: %.1f (%s)", len(dev_ids), weight, grid)
     else:
         weight = None if fusion_weight is None else float(fusion_weight)
     results = {"bm25": evaluate(bm25, test_qrels, system="bm25")}
     if zero_shot is not None:
-        zero_shot_run = rerank(bm25, all_queries, corpus, zero_shot, depth=depth, name="zero-shot")
-        results["zero-shot"] = evaluate(zero_shot_run, test_qrels, system="zero-shot")
+        results["zero-shot"] = evaluate(runs["zero-shot"], test_qrels, system="zero-shot")
         if weight is not None:
-            results["zero-shot-fused"] = evaluate(fuse(zero_shot_run, bm25, weight), test_qrels, system="zero-shot-fused")
-    results["trained"] = candidate = evaluate(trained_run, test_qrels, system="trained")
+            results["zero-shot-fused"] = evaluate(fuse(runs["zero-shot"], bm25, weight), test_qrels,
+                                                  system="zero-shot-fused")
+    results["trained"] = candidate = evaluate(runs["trained"], test_qrels, system="trained")
     if weight is not None:
-        results["fused"] = candidate = evaluate(fuse(trained_run, bm25, weight), test_qrels, system="fused")
+        results["fused"] = candidate = evaluate(fuse(runs["trained"], bm25, weight), test_qrels, system="fused")
     if production is not None:
-        prod_run = rerank(bm25, all_queries, corpus, production.scorer, depth=depth, name="production")
-        if production.fusion_weight is not None:
-            prod_run = fuse(prod_run, bm25, production.fusion_weight)
-        results["production"] = evaluate(prod_run, test_qrels, system="production")
+        results["production"] = evaluate(runs["production"], test_qrels, system="production")
     untrained = "zero-shot-fused" if weight is not None else "zero-shot"
     baseline_rows = {"bm25": "bm25", "untrained": untrained if untrained in results else None,
                      "production": "production" if production is not None else None}

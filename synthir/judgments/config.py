@@ -8,6 +8,9 @@ Sources:
   the training generator, writes queries for them; the same checks keep the well-formed ones; each
   query's source document is its one relevant document. No retrieval-based filter is applied to
   them: a filter that uses one of the compared systems favours that system.
+- ``llm_judge``: an LLM grades the pooled top-k documents of every compared system 0-3 (UMBRELA),
+  for the user's own unjudged queries (``queries_file``, or the collection's queries) or, without
+  any, the held-out synthetic queries. Grades are cached by (query, document, judge).
 """
 
 from __future__ import annotations
@@ -17,13 +20,13 @@ from typing import Literal, Optional
 
 from pydantic import Field, ValidationInfo, field_validator
 
-from synthir.config import ConfigBlock
+from synthir.config import ConfigBlock, ConfigError
 from synthir.generation.backends import LocalGenerator, generator_block
 from synthir.generation.generate import DecodingConfig
 from synthir.generation.prompts import Prompt
 from synthir.quality.checks import ChecksConfig
 
-SOURCES = ("auto", "judged", "golden", "synthetic")
+SOURCES = ("auto", "judged", "golden", "synthetic", "llm_judge")
 # Gemma-3-270M writes the evaluation queries while SmolLM2 writes the training ones: a proxy written
 # by the training generator would reward a model for learning that generator's habits.
 DEFAULT_EVALUATION_GENERATOR = "package:gemma3-270m"
@@ -46,17 +49,36 @@ class SyntheticJudgmentsConfig(ConfigBlock):
     seed: int = Field(2024, description="which documents are held out (a hash of seed and document id)")
 
 
+class LLMJudgeConfig(ConfigBlock):
+    """``evaluation.llm_judge:``: the judge model and how deep it looks."""
+
+    yaml_path = "evaluation.llm_judge"
+    generator: generator_block("evaluation.llm_judge.generator") = Field(
+        default_factory=lambda: LocalGenerator(model="package:smollm2-135m-instruct"),
+        description="the judge: local or served (an instruction-tuned model; hf:meta-llama/Llama-3.1-8B-Instruct "
+                    "or a served one for real use)")
+    pool_depth: int = Field(10, ge=1, description="top documents of every compared system that get judged")
+    max_doc_tokens: int = Field(256, ge=16, description="passages are truncated to this many judge tokens")
+    queries: Literal["auto", "collection", "synthetic"] = Field(
+        "auto", description="auto (the user's or the collection's queries when there are any, else synthetic) | "
+                            "collection | synthetic (the held-out synthetic queries)")
+
+
 class EvaluationConfig(ConfigBlock):
     """``evaluation:``: the gate's source of truth and the evidence it needs to promote."""
 
     yaml_path = "evaluation"
-    source: Literal["auto", "judged", "golden", "synthetic"] = Field(
-        "auto", description="auto (judged when the collection has qrels, else synthetic) | judged | golden | synthetic")
+    source: Literal["auto", "judged", "golden", "synthetic", "llm_judge"] = Field(
+        "auto", description="auto (judged when the collection has qrels, else synthetic) | judged | golden | "
+                            "synthetic | llm_judge")
     golden: Optional[str] = Field(None, validate_default=True,
                                   description="golden: a labelled collection (BEIR folder or ir_datasets id)")
     golden_split: str = Field("test", description="golden: the qrels split")
     synthetic: SyntheticJudgmentsConfig = Field(default_factory=SyntheticJudgmentsConfig,
                                                 description="synthetic: the held-out pseudo-judgments")
+    llm_judge: LLMJudgeConfig = Field(default_factory=LLMJudgeConfig, description="llm_judge: the judge")
+    queries_file: Optional[str] = Field(None, description="your own unjudged queries (a query log: .jsonl, .tsv or "
+                                                          "TREC topics), graded by llm_judge")
     significance_test: Literal["randomisation", "t-test"] = Field(
         "randomisation", description="paired test of the candidate's per-query nDCG@10 against each baseline")
     alpha: float = Field(0.05, gt=0, le=1, description="promote only when every one-sided p-value is below this")
@@ -96,6 +118,23 @@ def resolve_source(evaluation: EvaluationConfig, collection: str, split: str = "
     if evaluation.source == "auto":
         return "judged" if has_judgments else "synthetic"
     if evaluation.source == "judged" and not has_judgments:
-        raise ValueError(f"evaluation.source: judged, but {collection!r} has no qrels/{split}.tsv; use "
+        raise ConfigError(f"evaluation.source: judged, but {collection!r} has no qrels/{split}.tsv; use "
                          "source: synthetic (held-out pseudo-judgments) or golden (another labelled collection)")
     return evaluation.source
+
+
+def collection_has_queries(collection: str, evaluation: EvaluationConfig) -> bool:
+    """Whether evaluation queries of the user's own exist: ``queries_file``, or a ``queries.jsonl``
+    beside the corpus (decided without reading it)."""
+    return bool(evaluation.queries_file) or (Path(collection) / "queries.jsonl").is_file()
+
+
+def llm_judge_queries(evaluation: EvaluationConfig, collection: str) -> str:
+    """``collection`` or ``synthetic``: which queries the LLM judge grades for."""
+    choice = evaluation.llm_judge.queries
+    if choice == "auto":
+        return "collection" if collection_has_queries(collection, evaluation) else "synthetic"
+    if choice == "collection" and not collection_has_queries(collection, evaluation):
+        raise ConfigError(f"evaluation.llm_judge.queries: collection, but {collection!r} has no queries.jsonl and "
+                         "evaluation.queries_file is not set")
+    return choice

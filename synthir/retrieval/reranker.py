@@ -73,8 +73,12 @@ class Reranker:
         if self.model_type == "cross-encoder":
             return [float(s) for s in self.model.predict(list(zip(queries, documents)), batch_size=self.batch_size,
                                                          show_progress_bar=False)]
-        q = self.model.encode(list(queries), batch_size=self.batch_size, normalize_embeddings=True,
-                              convert_to_tensor=True, show_progress_bar=False)
+        # a reranked query repeats once per document: encode each distinct query once
+        distinct = list(dict.fromkeys(queries))
+        encoded = self.model.encode(distinct, batch_size=self.batch_size, normalize_embeddings=True,
+                                    convert_to_tensor=True, show_progress_bar=False)
+        row = {text: i for i, text in enumerate(distinct)}
+        q = encoded[[row[text] for text in queries]]
         keys = list(doc_ids) if doc_ids is not None else list(documents)
         missing = [i for i, key in enumerate(keys) if key not in self._doc_cache]
         if missing:

@@ -51,4 +51,14 @@ def test_a_folder_of_text_files_gets_a_label_free_gate(zenml_stack, demo_dir, tm
     assert promotion.source == "synthetic" and set(promotion.p_values) == {"bm25", "untrained"}
     version = mlflow.MlflowClient(zenml_stack).get_model_version("own-documents-reranker", promotion.version)
     assert version.tags["evaluation_source"] == "synthetic"
+    # retraining compares the whole corpus, not the part training saw
+    corpus = run.steps["load_collection"].outputs["corpus"][0].load()
+    assert version.tags["corpus_fingerprint"] == corpus.fingerprint()
+    assert version.tags["training_corpus_fingerprint"] == training_corpus.fingerprint() != corpus.fingerprint()
     assert version.tags["promotion.source"] == "synthetic" and "promotion.p_value.untrained" in version.tags
+    # what `synthir run` prints last: the table with the untrained model and the decision
+    from synthir.cli import gate_summary
+
+    summary = gate_summary("inpars_pipeline")
+    assert f"{comparison.eval_queries} synthetic evaluation queries" in summary and "| zero-shot-fused |" in summary
+    assert summary.splitlines()[-1].startswith(("PROMOTED", "REFUSED")) and promotion.reason in summary

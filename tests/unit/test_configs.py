@@ -87,6 +87,25 @@ def test_a_run_rejects_an_unsupported_filter_or_model_type_before_any_step():
         compose(prompt="inpar")
 
 
+def test_the_evaluation_steps_follow_the_source_of_truth(demo_dir):
+    """auto: judged on the labelled demo; synthetic (hold-out + judgments steps) on its corpus alone;
+    judged on a corpus without qrels fails while composing, before any step."""
+    from pipelines.inpars import inpars_pipeline
+
+    inpars_pipeline.prepare(collection=str(demo_dir))
+    assert "hold_out_documents" not in inpars_pipeline.invocations
+    inpars_pipeline.prepare(collection=str(demo_dir / "corpus.jsonl"))
+    assert {"hold_out_documents", "write_synthetic_judgments"} <= set(inpars_pipeline.invocations)
+    inpars_pipeline.prepare(collection=str(demo_dir), inpars={"evaluation": {"source": "golden", "golden": str(demo_dir)}})
+    assert "load_golden_collection" in inpars_pipeline.invocations
+    inpars_pipeline.prepare(collection=str(demo_dir / "corpus.jsonl"), inpars={"evaluation": {"source": "llm_judge"}})
+    assert "write_synthetic_judgments" in inpars_pipeline.invocations  # no queries of its own: the synthetic ones
+    with pytest.raises(ConfigError, match=r"evaluation\.source: judged, but .* has no qrels/test\.tsv"):
+        inpars_pipeline.prepare(collection=str(demo_dir / "corpus.jsonl"), inpars={"evaluation": {"source": "judged"}})
+    with pytest.raises(ConfigError, match=r"^inpars\.evaluation\.golden: Value error, source: golden needs"):
+        inpars_pipeline.prepare(collection=str(demo_dir), inpars={"evaluation": {"source": "golden"}})
+
+
 def test_parameter_errors_name_the_key_without_zenml():
     from pipelines.generation import generation_pipeline
     from pipelines.training import training_pipeline
