@@ -190,7 +190,7 @@ def decide_reranker(comparison, margin: float, alpha: float = 0.05, min_queries:
         line = f"{label} {baseline.figure:.4f} ({gain:+.4f}, p={baseline.p_value:.3g})"
         if gain < margin:
             failures.append(f"does not beat {line} by {margin}")
-        elif baseline.p_value >= alpha:
+        elif alpha < 1 and baseline.p_value >= alpha:  # alpha 1: no significance required
             failures.append(f"beats {line} but not significantly (alpha {alpha})")
         else:
             passes.append(line)

@@ -81,7 +81,8 @@ class EvaluationConfig(ConfigBlock):
                                                           "TREC topics), graded by llm_judge")
     significance_test: Literal["randomisation", "t-test"] = Field(
         "randomisation", description="paired test of the candidate's per-query nDCG@10 against each baseline")
-    alpha: float = Field(0.05, gt=0, le=1, description="promote only when every one-sided p-value is below this")
+    alpha: float = Field(0.05, gt=0, le=1, description="promote only when every one-sided p-value is below this "
+                                                       "(1: no significance required)")
     min_queries: int = Field(30, ge=1, description="promote only on at least this many evaluation queries")
 
     @field_validator("golden")

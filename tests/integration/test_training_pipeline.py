@@ -39,7 +39,9 @@ def test_training_pipeline_registers_and_gates(zenml_stack, demo_dir, tmp_path):
     config = yaml.safe_load((PROJECT_ROOT / "configs" / "training" / "default.yaml").read_text())
     config["parameters"].update({"collection": str(demo_dir), "registry_name": "test-reranker",
                                  "training": {**config["parameters"]["training"], "batch_size": 16, "max_length": 128}})
-    zenml_pipeline_run("pipelines.training.training_pipeline", config, tmp_path)
+    # the gate opened on purpose, so the promote branch runs whatever this tiny training scores
+    opened = {**config, "parameters": {**config["parameters"], "promotion_margin": -1e9, "evaluation": {"alpha": 1.0}}}
+    zenml_pipeline_run("pipelines.training.training_pipeline", opened, tmp_path)
 
     client = mlflow.MlflowClient(zenml_stack)
     (first,) = client.search_model_versions("name='test-reranker'")
@@ -47,16 +49,16 @@ def test_training_pipeline_registers_and_gates(zenml_stack, demo_dir, tmp_path):
     assert tags["prompt_id"] == "inpars@v1" and tags["generator"] == "hand" and tags["corpus_fingerprint"]
     assert tags["config_hash"] and tags["model_type"] == "bi-encoder" and tags["fusion_weight"] == "0.7"
     assert tags["eval_queries"] == "39"  # 40 judged demo queries minus the few-shot example
-    # on the demo, the fused candidate beats BM25 (0.775) by far more than the margin
-    assert tags["promotion.decision"] == "promoted"
+    assert tags["promotion.decision"] == "promoted" and tags["evaluation_source"] == "judged"
+    assert tags["promotion.source"] == "judged" and {"promotion.p_value.bm25", "promotion.p_value.untrained"} <= set(tags)
     assert str(client.get_model_version_by_alias("test-reranker", "production").version) == "1"
     assert float(tags["promotion.candidate"]) > 0
-    assert float(tags["promotion.baseline"]) == pytest.approx(bm25_without_q01(demo_dir), abs=1e-5)
+    assert float(tags["promotion.bm25"]) == pytest.approx(bm25_without_q01(demo_dir), abs=1e-5)
     _, run = latest_mlflow_run(zenml_stack)
     assert {"eval.bm25.ndcg_at_10", "eval.zero-shot.ndcg_at_10", "eval.trained.ndcg_at_10", "eval.fused.ndcg_at_10",
             "ndcg_at_10", "training.final_loss"} <= set(run.data.metrics)
 
-    # Same data, same seed: the second model cannot beat the first by the margin, so it is refused.
+    # Same data, same seed, the shipped gate: the second model cannot beat the first by the margin, so it is refused.
     zenml_pipeline_run("pipelines.training.training_pipeline", config, tmp_path)
     versions = {str(v.version): v for v in client.search_model_versions("name='test-reranker'")}
     second = versions["2"].tags

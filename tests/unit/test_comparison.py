@@ -96,3 +96,5 @@ def test_the_gate_needs_the_margin_and_significance_over_every_baseline():
     assert not few.promoted and "only 12 evaluation queries (min_queries 30)" in few.reason
     behind = decide_reranker(make_comparison(production=0.61), margin=0.005, alpha=0.05, min_queries=30)
     assert not behind.promoted and "does not beat production 0.6100" in behind.reason
+    # alpha 1 switches the significance requirement off (the margin still applies)
+    assert decide_reranker(make_comparison(p_untrained=1.0), margin=0.005, alpha=1.0, min_queries=30).promoted
