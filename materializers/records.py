@@ -105,15 +105,18 @@ class CorpusMaterializer(FrameMaterializer):
     TITLE = "Corpus"
 
     def to_parts(self, data: Corpus):
-        return data.to_frame(), {"name": data.name, "source": data.source, "fingerprint": data.fingerprint()}
+        return data.to_frame(), {"name": data.name, "source": data.source, "fingerprint": data.fingerprint(),
+                                 "parts": data.parts}
 
     def from_parts(self, frame, meta):
-        return Corpus.from_frame(frame, name=meta["name"], source=meta["source"])
+        corpus = Corpus.from_frame(frame, name=meta["name"], source=meta["source"])
+        corpus.parts = list(meta.get("parts", []))
+        return corpus
 
     def extract_metadata(self, data: Corpus) -> dict[str, MetadataType]:
         empty = sum(1 for d in data if not d.text and not d.title)
         return {"documents": len(data), "fingerprint": data.fingerprint(), "empty_documents": empty,
-                "name": data.name, "source": data.source}
+                "name": data.name, "source": data.source, **({"parts": ", ".join(data.parts)} if data.parts else {})}
 
 
 class QueriesMaterializer(FrameMaterializer):

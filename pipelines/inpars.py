@@ -12,7 +12,7 @@ from steps.training.train_reranker_model import train_reranker_model
 from steps.validation.check_synthetic_queries import check_synthetic_queries
 from steps.validation.enforce_validation_policy import enforce_validation_policy
 from steps.validation.filter_synthetic_queries import filter_synthetic_queries
-from synthir.config import as_data
+from synthir.config import as_data, config_hash
 from synthir.generation.backends import pin_generator_spec
 from synthir.inpars_config import InParsConfig
 from synthir.judgments.config import EvaluationConfig, llm_judge_queries, resolve_source
@@ -43,7 +43,7 @@ def evaluation_set(corpus, queries, qrels, source: str, evaluation: EvaluationCo
 
 
 def gate(model, training_queries, eval_set, config: EvaluationConfig, source: str, depth, fusion_weight, seed,
-         registry_name, margin, exclude_query_ids, collection_corpus):
+         registry_name, margin, exclude_query_ids, collection_corpus, pipeline_config_hash=None):
     """Evaluation against BM25, the untrained model and production on ``eval_set`` (from
     ``evaluation_set``), then registration and the gated promotion; returns the decision artifact."""
     _, eval_corpus, eval_queries, eval_qrels = eval_set
@@ -53,7 +53,13 @@ def gate(model, training_queries, eval_set, config: EvaluationConfig, source: st
                                        significance_test=config.significance_test,
                                        llm_judge=config.llm_judge if source == "llm_judge" else None)
     return register_reranker(model, comparison, registry_name=registry_name, margin=margin, alpha=config.alpha,
-                             min_queries=config.min_queries, collection_corpus=collection_corpus)
+                             min_queries=config.min_queries, collection_corpus=collection_corpus,
+                             pipeline_config_hash=pipeline_config_hash)
+
+
+def pipeline_config_hash(config: InParsConfig) -> str:
+    """The InPars config's hash: with the corpus fingerprint, what the retraining memory of refusals keys on."""
+    return config_hash(config.model_dump(mode="json"))
 
 
 def inpars_stages(corpus, queries, qrels, config: InParsConfig, collection: str, source: str = "judged"):
@@ -71,7 +77,7 @@ def inpars_stages(corpus, queries, qrels, config: InParsConfig, collection: str,
     generation = dict(corpus=corpus, prompt=config.prompt, num_examples=config.num_examples,
                       examples_from=config.examples_from, generator=generator, max_generations=config.max_generations,
                       seed=config.seed, decoding=config.decoding, query_program=query_program,
-                      dspy_program=config.dspy_program, dspy=config.dspy)
+                      dspy_program=config.dspy_program, dspy=config.dspy, query_store=config.query_store)
     if config.generation_shards > 1:  # parallel steps (pods, GPUs) on orchestrators that run them so
         shards = config.generation_shards
         parts = [generate_synthetic_queries(**generation, shard=[i, shards], id=f"generate_synthetic_queries_{i}")
@@ -87,7 +93,8 @@ def inpars_stages(corpus, queries, qrels, config: InParsConfig, collection: str,
                                      depth=config.negative_depth, seed=config.seed)
     model = train_reranker_model(triples, filtered, training=config.training)
     return gate(model, filtered, eval_set, config.evaluation, source, config.rerank_depth, config.fusion_weight, config.seed,
-                config.registry_name, config.promotion_margin, config.exclude_query_ids, collection_corpus)
+                config.registry_name, config.promotion_margin, config.exclude_query_ids, collection_corpus,
+                pipeline_config_hash(config))
 
 
 @checked_pipeline

@@ -42,6 +42,8 @@ class InParsConfig(ConfigBlock):
     dspy_program: Optional[str] = Field(None, description="a saved compiled DSPy program (folder)")
     dspy: DSPyOptions = Field(default_factory=DSPyOptions, description="DSPy repair, retries and fallback")
     optimise: Optional[OptimiseConfig] = Field(None, description="compile a DSPy program on the corpus first")
+    query_store: Optional[str] = Field("artifact_store", description="queries kept per document for the next corpus "
+                                       "version: artifact_store (the stack's), a path or fsspec URL, or null (off)")
     # validation
     checks: ChecksConfig = Field(default_factory=ChecksConfig, description="the data checks and their policies")
     filters: Filters = Field(default_factory=lambda: [ScoresFilter(keep=0.8)], description="filters, applied in order")

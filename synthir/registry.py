@@ -131,6 +131,18 @@ def alias_versions(name: str, client: mlflow.MlflowClient | None = None) -> dict
     return {alias: str(version) for alias, version in client.get_registered_model(name).aliases.items()}
 
 
+def find_version(name: str, tag: str, value: str | None, client: mlflow.MlflowClient | None = None):
+    """The newest version of ``name`` whose ``tag`` equals ``value``; None when none does (or no model yet)."""
+    if not value:
+        return None
+    client = client or mlflow.MlflowClient()
+    try:
+        versions = client.search_model_versions(f"name='{name}'")
+    except mlflow.exceptions.MlflowException:
+        return None
+    return max((v for v in versions if v.tags.get(tag) == value), key=lambda v: int(v.version), default=None)
+
+
 class PromotionDecision(BaseModel):
     """A gate's verdict on a candidate, with the figures it compared: the promotion artifact."""
 

@@ -37,6 +37,7 @@ def generate_synthetic_queries(
     dspy_program: Optional[str] = None,
     dspy: DSPyOptions = DSPyOptions(),
     shard: Optional[List[int]] = None,
+    query_store: Optional[str] = "artifact_store",
 ) -> Annotated[SyntheticQueries, "synthetic_queries"]:
     """Generate queries for a seeded sample of the corpus; resumes from checkpoint shards.
 
@@ -47,7 +48,11 @@ def generate_synthetic_queries(
     null: none).
 
     ``shard: [index, count]`` generates only that round-robin share of the seeded document sample
-    (the inpars pipeline fans generation out this way and merges the shards)."""
+    (the inpars pipeline fans generation out this way and merges the shards).
+
+    ``query_store``: where generated queries are kept per document (``synthir.generation.query_store``)
+    so a changed corpus generates only for its new or changed documents: ``artifact_store`` (a folder
+    of the active stack's artifact store, local or remote), a path or fsspec URL, or null (off)."""
     generator = as_generator_spec(generator or LocalGenerator())  # a mapping here: see synthir.config.as_data
     target = corpus
     if shard is not None:
@@ -64,7 +69,7 @@ def generate_synthetic_queries(
         return queries
     backend = make_backend(generator)
     template = prepare_template(prompt, num_examples, corpus, backend, config, examples_from)
-    run = generate_queries(target, backend, template, config, checkpoint_root=root)
+    run = generate_queries(target, backend, template, config, checkpoint_root=root, store=open_query_store(query_store))
     queries = run.queries
     queries.corpus_fingerprint = corpus.fingerprint()  # a shard's queries are for the whole corpus
 
@@ -128,3 +133,16 @@ def _record(queries: SyntheticQueries, figures: Dict[str, float]) -> None:
             log_artifact(write_inpars_jsonl(queries, Path(tmp) / "synthetic_queries.inpars.jsonl"), "generation")
     logger.info("Generated %d queries for %d documents (%.2f docs/s, empty rate %.3f)", len(queries),
                 int(figures["documents"]), figures["docs_per_s"], figures["empty_rate"])
+
+
+def open_query_store(location: Optional[str]):
+    """The query store at ``location`` (``artifact_store``: under the active stack's artifact store)."""
+    from synthir.generation.query_store import QueryStore
+
+    if not location:
+        return None
+    if location == "artifact_store":
+        from zenml.client import Client
+
+        location = f"{Client().active_stack.artifact_store.path.rstrip('/')}/synthir/query_store"
+    return QueryStore(location)

@@ -22,21 +22,41 @@ def register_reranker(
     alpha: float = 0.05,
     min_queries: int = 30,
     collection_corpus: Optional[Corpus] = None,
+    pipeline_config_hash: Optional[str] = None,
 ) -> Annotated[registry.PromotionDecision, "promotion"]:
     """Log the model, register a version with lineage and figures, and promote it only through the gate
     (``synthir.registry.decide_reranker``: the margin and significance over BM25, the untrained model
     and production, on at least ``min_queries`` queries). ``collection_corpus``: the whole corpus the
     run loaded; its fingerprint is the version's ``corpus_fingerprint`` (what retraining compares
-    with), the corpus training saw (less held-out documents) is ``training_corpus_fingerprint``."""
+    with), the corpus training saw (less held-out documents) is ``training_corpus_fingerprint``, and
+    its manifest is logged for the next retraining check. ``pipeline_config_hash`` tags the version
+    so a refused (corpus, config) pair is not retrained again. A model identical to a registered
+    version (same training data and config: the ``config_hash`` lineage tag) is never registered twice."""
+    decision = registry.decide_reranker(comparison, margin, alpha, min_queries, comparison.production_version)
+    identical = registry.find_version(registry_name, "config_hash", reranker.lineage.get("config_hash"))
+    if identical is not None:
+        reason = (f"identical to {registry_name} v{identical.version} (same training data and config, "
+                  f"{reranker.lineage['config_hash']}): not registered again; that version was "
+                  f"{identical.tags.get('promotion.decision', 'registered')}. This evaluation: {decision.reason}")
+        logger.info("%s", reason)
+        set_tags({"registered_version": str(identical.version), "promotion": "duplicate"})
+        log_metadata(metadata={"version": str(identical.version), "promoted": False, "duplicate": True, "reason": reason})
+        return decision.model_copy(update={"version": str(identical.version), "promoted": False, "reason": reason})
     model_uri = registry.log_reranker(reranker.model_dir)
+    if collection_corpus is not None:
+        from synthir.retraining import log_manifest
+
+        log_manifest(collection_corpus.manifest())
     tags = {**reranker.lineage, "training_corpus_fingerprint": reranker.lineage.get("corpus_fingerprint", ""),
             **({"corpus_fingerprint": collection_corpus.fingerprint()} if collection_corpus is not None else {}),
+            **({"corpus_parts": ",".join(collection_corpus.parts)} if collection_corpus is not None
+               and collection_corpus.parts else {}),
             "model_type": reranker.model_type, "base_model": reranker.base_model,
             "fusion_weight": comparison.fusion_weight, "eval_queries": comparison.eval_queries,
             "evaluation_source": comparison.source, "judgments": comparison.judgments,
-            "ndcg_at_10": f"{comparison.candidate:.6f}", "mlflow_run_id": mlflow.active_run().info.run_id}
+            "ndcg_at_10": f"{comparison.candidate:.6f}", "mlflow_run_id": mlflow.active_run().info.run_id,
+            **({"pipeline_config_hash": pipeline_config_hash} if pipeline_config_hash else {})}
     version = registry.register_version(model_uri, registry_name, tags)
-    decision = registry.decide_reranker(comparison, margin, alpha, min_queries, comparison.production_version)
     registry.apply_decision(registry_name, version, decision)
     set_tags({"registered_version": version, "promotion": "promoted" if decision.promoted else "refused"})
     log_metadata(metadata={"version": version, "promoted": decision.promoted, "reason": decision.reason,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import tempfile
 from pathlib import Path
 
 from synthir.data.errors import DataFormatError, DatasetUnavailableError
@@ -33,14 +34,23 @@ def load_collection(
     - a corpus file: ``.jsonl``, ``.tsv``, ``.csv`` or ``.parquet`` (BEIR field names);
     - a folder of ``.txt``/``.md``/``.html``/``.pdf`` documents (``synthir.data.documents``);
     - a Hugging Face dataset saved with ``save_to_disk`` (``synthir.data.tables``);
+    - a drop folder of corpus parts (``incoming/*.jsonl``): their union;
+    - any of those in object storage or at a URL (``s3://``, ``gs://``, ``https://``; ``synthir.data.remote``);
     - an ir_datasets id such as ``beir/scifact/test`` (optionally prefixed ``irds:``).
 
     ``queries`` names a queries file of the user's own (a query log; unjudged unless the collection's
     qrels judge them), replacing the collection's. Without judgments ``qrels`` is None.
     """
+    from synthir.data.remote import fetch, is_remote
+
     text = str(spec)
     path = Path(text)
-    if not text.startswith(IRDS_PREFIX) and path.exists():
+    if is_remote(text):
+        with tempfile.TemporaryDirectory(prefix="synthir-remote-") as tmp:
+            local = fetch(text, Path(tmp))
+            collection = _load_path(local, split, unknown_ids, on_bad_line)
+            collection.corpus.source = collection.corpus.source.replace(str(local), text.rstrip("/"))
+    elif not text.startswith(IRDS_PREFIX) and path.exists():
         collection = _load_path(path, split, unknown_ids, on_bad_line)
     elif text.startswith(IRDS_PREFIX) or ("/" in text and not text.startswith((".", "/"))):
         collection = _load_ir_datasets(text.removeprefix(IRDS_PREFIX), unknown_ids)
@@ -65,9 +75,26 @@ def _load_path(path: Path, split: str, unknown_ids: str, on_bad_line: str) -> Co
         return _load_beir_folder(path, split, unknown_ids, on_bad_line)
     if is_saved_dataset(path):
         return _corpus_only(read_saved_dataset(path))
+    parts = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in CORPUS_FILE_SUFFIXES
+                   and not p.name.startswith("."))
+    if parts and not looks_like_document_folder(path):
+        return _corpus_only(_read_drop_folder(path, parts, on_bad_line))
     if looks_like_document_folder(path):
         return _corpus_only(read_document_folder(path, on_bad_line=on_bad_line))
     raise DataFormatError(path, None, f"neither a BEIR folder (no corpus.jsonl) nor a folder of documents; expected {EXPECTED}")
+
+
+def _read_drop_folder(folder: Path, parts: list[Path], on_bad_line: str) -> Corpus:
+    """A drop folder: the union of its corpus parts (``incoming/*.jsonl``, ...), read in name order; a
+    document id in a later part replaces the earlier one (an update). ``corpus.parts`` lists them."""
+    documents: dict[str, Document] = {}
+    stats = None
+    for part in parts:
+        corpus = read_corpus(part, on_bad_line=on_bad_line)
+        documents.update(corpus.documents)
+        stats = corpus.stats if stats is None else stats
+    logger.info("%s: %d documents from %d part(s): %s", folder, len(documents), len(parts), [p.name for p in parts])
+    return Corpus(documents, name=folder.name, source=str(folder), parts=[p.name for p in parts])
 
 
 def _corpus_only(corpus: Corpus) -> Collection:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -34,6 +34,11 @@ class Document:
         return f"{self.title} {self.text}".strip() if self.title else self.text
 
 
+def content_hash(document: Document) -> str:
+    """Hash of what a model sees of a document (title and text), not of its id."""
+    return hashlib.sha256(document.contents.encode("utf-8")).hexdigest()[:24]
+
+
 @dataclass
 class ReadStats:
     """What a reader saw besides the records it returned (for logs and artifact metadata)."""
@@ -54,6 +59,7 @@ class Corpus:
     name: str = "corpus"
     source: str = ""
     stats: ReadStats = field(default_factory=ReadStats, compare=False)
+    parts: list[str] = field(default_factory=list)  # a drop folder: the part files this version is the union of
 
     def __len__(self) -> int:
         return len(self.documents)
@@ -66,6 +72,10 @@ class Corpus:
 
     def __contains__(self, doc_id: object) -> bool:
         return doc_id in self.documents
+
+    def manifest(self) -> dict[str, str]:
+        """document id -> content hash of its title and text: what a later corpus is diffed against."""
+        return {doc_id: content_hash(doc) for doc_id, doc in self.documents.items()}
 
     def fingerprint(self) -> str:
         """Content hash, independent of document order and of where the corpus was read from."""
@@ -268,3 +278,10 @@ def check_qrels_ids(
         "%d unknown document id(s), first %s", qrels.source, dropped, len(unknown_queries), unknown_queries[:5],
         len(unknown_docs), unknown_docs[:5])
     return Qrels(kept, name=qrels.name, source=qrels.source, stats=stats)
+
+
+def stable_order(ids: Iterable[str], seed: int | str) -> list[str]:
+    """``ids`` ordered by a hash of (seed, id): a seeded sample that is the first k of this order
+    depends on each id alone, not on list order, so it is stable as a collection grows (a newcomer
+    enters only by outranking a member; nothing else moves)."""
+    return sorted(ids, key=lambda item: hashlib.sha256(f"{seed}:{item}".encode()).hexdigest())

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import random
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -22,10 +21,11 @@ from tqdm.auto import tqdm
 
 from synthir.config import ConfigBlock, config_hash
 from synthir.data.io import atomic_write
-from synthir.data.records import Corpus, Document
+from synthir.data.records import Corpus, Document, stable_order
 from synthir.data.synthetic import SyntheticQueries, SyntheticQuery
 from synthir.generation.backends.base import DecodingParams, GeneratorBackend
 from synthir.generation.prompts import PromptTemplate
+from synthir.generation.query_store import QueryStore
 
 logger = logging.getLogger(__name__)
 
@@ -69,15 +69,15 @@ class SampledDocuments:
 
 
 def sample_documents(corpus: Corpus, max_generations: int | None, seed: int) -> SampledDocuments:
-    """A seeded sample of non-empty documents; empty ones are skipped and counted."""
-    non_empty = [d for d in corpus if d.text.strip() or d.title.strip()]
+    """A seeded sample of non-empty documents (empty ones are skipped and counted): the first
+    ``max_generations`` in the order of a hash of (seed, id), so a document's membership does not
+    depend on the others' order and adding 1% of documents changes about 1% of the sample."""
+    non_empty = {d.doc_id: d for d in corpus if d.text.strip() or d.title.strip()}
     skipped = len(corpus) - len(non_empty)
     if skipped:
         logger.warning("%d empty document(s) skipped", skipped)
-    if max_generations is not None and max_generations < len(non_empty):
-        chosen = random.Random(seed).sample(non_empty, max_generations)
-    else:
-        chosen = non_empty
+    order = stable_order(non_empty, seed)
+    chosen = [non_empty[d] for d in (order[:max_generations] if max_generations is not None else order)]
     return SampledDocuments(chosen, skipped, len(corpus))
 
 
@@ -89,6 +89,17 @@ class GenerationRun:
     figures: dict[str, float] = field(default_factory=dict)
 
 
+def store_key(config: QueryGenerationConfig, template: PromptTemplate, backend: GeneratorBackend) -> str:
+    """The query store's generation key: everything that changes a document's queries. Not the sample
+    (``max_generations``), nor the seed when decoding is greedy (it then changes nothing)."""
+    settings = config.output_settings()
+    settings.pop("max_generations")
+    if not config.do_sample:
+        settings.pop("seed")
+    return config_hash(settings, template.full_id, [e.id for e in template.selected_examples()],
+                       backend.output_settings())
+
+
 def generate_queries(
     corpus: Corpus,
     backend: GeneratorBackend,
@@ -97,14 +108,23 @@ def generate_queries(
     checkpoint_root: str | Path | None = None,
     show_progress: bool = True,
     on_shard: Callable[[int, int], None] | None = None,
+    store: QueryStore | None = None,
 ) -> GenerationRun:
-    """Queries for a seeded sample of the corpus; checkpoints under ``checkpoint_root/<run hash>``."""
+    """Queries for a seeded sample of the corpus; checkpoints under ``checkpoint_root/<run hash>``.
+    With a ``store``, documents whose content already has queries under the same generation key
+    reuse them, and only the rest are generated (then stored)."""
     sample = sample_documents(corpus, config.max_generations, config.seed)
     run_hash = config_hash(config.output_settings(), template.full_id, [e.id for e in template.selected_examples()],
                            backend.output_settings(), corpus.fingerprint())
     prefix = template.prefix()
     params = config.decoding(template.stop)
     fewshot_ids = [e.id for e in template.selected_examples()]
+    key = store_key(config, template, backend) if store is not None else ""
+    stored = store.lookup(key, sample.documents) if store is not None else {}
+    to_generate = [d for d in sample.documents if d.doc_id not in stored]
+    if stored:
+        logger.info("Query store: %d of %d sampled documents reuse stored queries; generating %d", len(stored),
+                    len(sample.documents), len(to_generate))
 
     def produce(shard_docs: list[Document], advance: Callable[[int], object]) -> list[SyntheticQuery]:
         targets = [template.target(backend.truncate(d.contents, config.max_doc_tokens)) for d in shard_docs]
@@ -122,9 +142,17 @@ def generate_queries(
         return rows
 
     checkpoint = Path(checkpoint_root) / run_hash if checkpoint_root else None
-    ordered, generated_docs, seconds = run_sharded(sample.documents, produce, config.shard_size, checkpoint,
-                                                   show_progress=show_progress, on_shard=on_shard)
+    generated, generated_docs, seconds = run_sharded(to_generate, produce, config.shard_size, checkpoint,
+                                                     show_progress=show_progress, on_shard=on_shard)
+    if store is not None:
+        store.add(key, {d.doc_id: d for d in to_generate}, generated)
+    by_doc: dict[str, list[SyntheticQuery]] = {}
+    for row in generated:
+        by_doc.setdefault(row.doc_id, []).append(row)
+    ordered = [row for d in sample.documents
+               for row in sorted(stored.get(d.doc_id) or by_doc.get(d.doc_id, []), key=lambda r: r.extra.get("index", 0))]
     figures = generation_figures(ordered, generated_docs, seconds, sample)
+    figures["documents_reused"] = float(len(stored))
     queries = SyntheticQueries(
         ordered, generator=backend.name, prompt_id=template.full_id, corpus_fingerprint=corpus.fingerprint(),
         config_hash=run_hash, fewshot_query_ids=fewshot_ids if template.kind == "promptagator" else [],

@@ -9,7 +9,7 @@ from synthir.data.synthetic import SyntheticQueries
 from synthir.generation.generate import sample_documents
 
 # figures that add up across shards; the rest are recomputed or averaged by document count
-ADDITIVE = ("documents", "documents_generated_now", "queries", "skipped_empty_documents", "seconds", "dspy_fallbacks",
+ADDITIVE = ("documents", "documents_generated_now", "documents_reused", "queries", "skipped_empty_documents", "seconds", "dspy_fallbacks",
             "dspy_failed")
 
 

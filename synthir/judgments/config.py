@@ -102,8 +102,14 @@ def collection_has_judgments(collection: str, split: str = "test") -> bool:
     path = Path(collection)
     if not collection.startswith(IRDS_PREFIX) and path.exists():
         return path.is_dir() and (path / "qrels" / f"{split}.tsv").exists()
-    if "://" in collection:  # a remote corpus (fsspec URL) is corpus-only unless it says otherwise
-        return False
+    if "://" in collection:  # object storage or a URL: look without downloading
+        import fsspec
+
+        try:
+            fs, root = fsspec.core.url_to_fs(collection)
+            return bool(fs.exists(f"{root.rstrip('/')}/qrels/{split}.tsv"))
+        except Exception:  # unreachable or no fsspec package for it: load_collection reports that
+            return False
     import ir_datasets
 
     try:

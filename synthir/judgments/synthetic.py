@@ -12,12 +12,11 @@ corpus grows: adding documents never moves an old one in or out, except to respe
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from synthir.data.records import Corpus, Qrels, Queries
+from synthir.data.records import Corpus, Qrels, Queries, stable_order
 from synthir.judgments.config import SyntheticJudgmentsConfig
 
 logger = logging.getLogger(__name__)
@@ -34,8 +33,7 @@ def hold_out(corpus: Corpus, config: SyntheticJudgmentsConfig) -> tuple[Corpus, 
         raise ValueError(f"corpus {corpus.name!r} has {len(corpus)} document(s); holding documents out for a "
                          "label-free evaluation needs at least 2")
     non_empty = [d.doc_id for d in corpus if d.text.strip() or d.title.strip()]
-    ranked = sorted(non_empty, key=lambda doc_id: hashlib.sha256(f"{config.seed}:{doc_id}".encode()).hexdigest())
-    held = set(ranked[: held_out_count(len(corpus), config)])
+    held = set(stable_order(non_empty, config.seed)[: held_out_count(len(corpus), config)])
     training = Corpus({d: doc for d, doc in corpus.documents.items() if d not in held}, name=corpus.name,
                       source=corpus.source, stats=corpus.stats)
     held_out = Corpus({d: doc for d, doc in corpus.documents.items() if d in held}, name=f"{corpus.name}-held-out",

@@ -81,3 +81,20 @@ def test_retraining_triggers_on_a_new_corpus_then_skips_an_unchanged_one(zenml_s
     assert str(second.status).lower().endswith("completed")
     _, mlflow_run = latest_mlflow_run(zenml_stack)
     assert mlflow_run.data.tags["retraining.decision"] == "skip"
+
+    # one document added: the manifest diff says so, and generation reuses every stored query it can
+    import shutil
+
+    grown = tmp_path / "grown"
+    shutil.copytree(demo_dir, grown)
+    with open(grown / "corpus.jsonl", "a", encoding="utf-8") as out:
+        out.write('{"_id": "d999", "title": "Tidal power", "text": "Tidal turbines turn the flow of the tides into electricity."}\n')
+    config["parameters"]["collection"] = str(grown)
+    zenml_pipeline_run("pipelines.retraining.retraining_pipeline", config, tmp_path)
+    third = Client().get_pipeline("retraining_pipeline").last_run
+    decision = third.steps["check_corpus_change"].outputs["retraining_decision"][0].load()
+    assert decision.retrain and (decision.new_documents, decision.changed_documents) == (1, 0), decision.reason
+    shards = [third.steps[f"generate_synthetic_queries_{i}"].outputs["synthetic_queries"][0].load() for i in range(2)]
+    reused = sum(s.stats["documents_reused"] for s in shards)
+    generated = sum(s.stats["documents_generated_now"] for s in shards)
+    assert reused + generated == 24 and generated <= 1  # only the new document, if the sample took it

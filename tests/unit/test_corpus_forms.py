@@ -201,3 +201,28 @@ def test_steps_that_need_judgments_say_so():
     with pytest.raises(MissingJudgmentsError, match="evaluating a run needs relevance judgments.*; try this"):
         require_judgments(0, "evaluating a run", "try this")
     require_judgments(3, "evaluating a run")
+
+
+def test_a_drop_folder_is_the_union_of_its_parts(tmp_path):
+    folder = tmp_path / "incoming"
+    write_jsonl(folder / "2026-11-01.jsonl", DOCS)
+    write_jsonl(folder / "2026-12-01.jsonl", [{"_id": "d3", "text": "Wind turbines."},
+                                               {"_id": "d1", "title": "Bees", "text": "Bees make honey from nectar."}])
+    corpus = load_collection(folder).corpus
+    assert sorted(corpus.documents) == ["d1", "d2", "d3"] and corpus["d1"].text == "Bees make honey from nectar."
+    assert corpus.parts == ["2026-11-01.jsonl", "2026-12-01.jsonl"]
+
+
+def test_a_remote_collection_is_read_through_fsspec(tmp_path):
+    import fsspec
+
+    memory = fsspec.filesystem("memory")
+    memory.store.clear()
+    memory.pipe("/bucket/corpora/current/corpus.jsonl", "".join(json.dumps(d) + "\n" for d in DOCS).encode())
+    collection = load_collection("memory://bucket/corpora/current")
+    assert_two_docs(collection)
+    assert collection.corpus.source == "memory://bucket/corpora/current/corpus.jsonl"
+    memory.pipe("/bucket/docs.csv", pd.DataFrame(DOCS).to_csv(index=False).encode())
+    assert_two_docs(load_collection("memory://bucket/docs.csv"))
+    with pytest.raises(DataFormatError, match=r"memory://bucket/nothing: no such file or folder"):
+        load_collection("memory://bucket/nothing")

@@ -7,18 +7,57 @@ from synthir import registry
 from synthir.data import load_collection
 from synthir.data.synthetic import SyntheticQueries, SyntheticQuery
 from synthir.generation.shards import merge_shards, shard_corpus
-from synthir.retraining import decide_retraining
+from synthir.retraining import RetrainingPolicy, decide_retraining, log_manifest
 
 
-def production_with(client, tmp_path, tags: dict) -> str:
+def production_with(client, tmp_path, tags: dict, manifest: dict | None = None, promote: bool = True) -> str:
     folder = tmp_path / "reranker"
     folder.mkdir(exist_ok=True)
     (folder / "synthir_reranker.txt").write_text("bi-encoder")
     with mlflow.start_run():
         uri = registry.log_reranker(folder)
+        if manifest is not None:
+            log_manifest(manifest)
     version = registry.register_version(uri, "inpars-reranker", tags, client)
-    registry.promote("inpars-reranker", version, client=client)
+    if promote:
+        registry.promote("inpars-reranker", version, client=client)
     return version
+
+
+def test_the_policy_counts_new_changed_and_removed_documents(client, tmp_path):
+    then = {f"d{i}": f"h{i}" for i in range(100)}
+    production_with(client, tmp_path, {"corpus_fingerprint": "abc"}, manifest=then)
+    now = {**{k: v for k, v in then.items() if k != "d0"}, "d1": "edited", "new1": "x", "new2": "y"}
+    decision = decide_retraining("def", client=client, manifest=now)
+    assert decision.retrain and (decision.new_documents, decision.changed_documents, decision.removed_documents) == (2, 1, 1)
+    assert "2 new, 1 changed, 1 removed documents (3.9%)" in decision.reason
+    strict = decide_retraining("def", client=client, manifest=now, policy=RetrainingPolicy(min_new_documents=5))
+    assert not strict.retrain and "below the policy (min_new_documents 5" in strict.reason
+    share = decide_retraining("def", client=client, manifest=now, policy=RetrainingPolicy(min_changed_fraction=0.1))
+    assert not share.retrain
+    assert decide_retraining("def", client=client, manifest=now, force=True,
+                             policy=RetrainingPolicy(min_new_documents=5)).retrain
+
+
+def test_a_refused_corpus_and_config_is_not_retried_until_one_changes(client, tmp_path):
+    production_with(client, tmp_path, {"corpus_fingerprint": "old"})
+    refused = production_with(client, tmp_path, {"corpus_fingerprint": "new", "pipeline_config_hash": "cfg1",
+                                                 "promotion.decision": "refused", "promotion.reason": "not significant"},
+                              promote=False)
+    again = decide_retraining("new", client=client, config_hash="cfg1")
+    assert not again.retrain and again.refused_version == refused and "not significant" in again.reason
+    assert decide_retraining("new", client=client, config_hash="cfg2").retrain  # the config changed
+    assert decide_retraining("newer", client=client, config_hash="cfg1").retrain  # the corpus changed
+    assert decide_retraining("new", client=client, config_hash="cfg1", force=True).retrain
+    assert decide_retraining("new", client=client, config_hash="cfg1", policy=RetrainingPolicy(retry_refused=True)).retrain
+
+
+def test_find_version_by_tag(client, tmp_path):
+    first = production_with(client, tmp_path, {"config_hash": "same"}, promote=False)
+    second = production_with(client, tmp_path, {"config_hash": "same"}, promote=False)
+    assert str(registry.find_version("inpars-reranker", "config_hash", "same", client).version) == second != first
+    assert registry.find_version("inpars-reranker", "config_hash", "other", client) is None
+    assert registry.find_version("no-such-model", "config_hash", "same", client) is None
 
 
 def test_no_production_model_means_retrain(client):
