@@ -16,8 +16,8 @@ DOCS = [{"_id": "d1", "title": "Bees", "text": "Honey bees make honey."},
 @pytest.fixture
 def s3(monkeypatch):
     import boto3
-    import fsspec
     import fsspec.config
+    import s3fs
 
     server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0)
     server.start()
@@ -29,9 +29,9 @@ def s3(monkeypatch):
     monkeypatch.setitem(fsspec.config.conf, "s3", {"endpoint_url": endpoint})  # as FSSPEC_S3_ENDPOINT_URL would
     client = boto3.client("s3", endpoint_url=endpoint)
     client.create_bucket(Bucket="corpora")
-    fsspec.clear_instance_cache()
+    s3fs.S3FileSystem.clear_instance_cache()
     yield client
-    fsspec.clear_instance_cache()
+    s3fs.S3FileSystem.clear_instance_cache()
     server.stop()
 
 
