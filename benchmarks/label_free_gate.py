@@ -76,6 +76,7 @@ def main() -> None:
     parser.add_argument("--collection", default=str(DEFAULT_COLLECTION))
     parser.add_argument("--held-out", type=int, default=200, help="documents held out for synthetic judgments")
     parser.add_argument("--eval-generator", default="package:gemma3-270m")
+    parser.add_argument("--eval-prompt", default="inpars", help="the evaluation generator's prompt (inpars, inpars-gbq, a file)")
     parser.add_argument("--train-docs", type=int, default=600, help="training documents that get a query")
     parser.add_argument("--epochs", type=float, default=1.0)
     parser.add_argument("--fusion-weight", type=float, default=0.7)
@@ -92,7 +93,8 @@ def main() -> None:
     collection = load_collection(args.collection)
     corpus = collection.corpus
     config = SyntheticJudgmentsConfig(held_out_documents=args.held_out, max_held_out_fraction=0.2,
-                                      generator=LocalGenerator(model=args.eval_generator, batch_size=8))
+                                      generator=LocalGenerator(model=args.eval_generator, batch_size=8),
+                                      prompt=args.eval_prompt)
     training_corpus, held = hold_out(corpus, config)
     judgments = synthetic_judgments(held, config, checkpoint_root=args.checkpoint_root)
     eval_seconds = time.perf_counter() - started
