@@ -317,8 +317,11 @@ def main(argv: list[str] | None = None) -> int:
                                                    "prompt_id", "copy_rate")}}
                 for v in client.search_model_versions(f"name='{args.name}'")]
     except (RuntimeError, mlflow.exceptions.MlflowException) as err:  # the cause, not MLflow's traceback
-        message = getattr(err, "message", None) or str(err)
-        print(f"synthir registry: {message.splitlines()[0]}", file=sys.stderr)
+        message = (getattr(err, "message", None) or str(err)).splitlines()[0]
+        if "database is locked" in message:
+            message += (f" (another process is writing to the MLflow store {mlflow.get_tracking_uri()}; nothing was "
+                        "changed: run the command again when it has finished)")
+        print(f"synthir registry: {message}", file=sys.stderr)
         return 1
     print(f"# {args.name} in {uri}")
     print(json.dumps(sorted(rows, key=lambda r: int(r["version"])), indent=2))

@@ -53,7 +53,9 @@ def evaluate_rerankers(
     zero_shot = Reranker(resolve_model(reranker.base_model), model_type=reranker.model_type, max_length=trained.max_length)
     current = registry.production_version(registry_name)
     production = None if current is None else ProductionScorer(
-        Reranker(resolve_model(f"registry:{registry_name}@production")), registry.fusion_weight_of(current), str(current.version))
+        # by version, not alias: an alias moved or removed meanwhile cannot swap the model under the comparison
+        Reranker(resolve_model(f"registry:{registry_name}/{current.version}")), registry.fusion_weight_of(current),
+        str(current.version))
     judge = None
     if llm_judge is not None:
         from synthir.judgments.llm_judge import make_llm_judge

@@ -1,5 +1,6 @@
 """The ``synthir`` command: presets by pipeline, stack overlays merged over them, checked before a run."""
 
+import mlflow
 import pytest
 import yaml
 
@@ -80,3 +81,23 @@ def test_rerank_command_rejects_a_corrupt_run_in_one_line(demo_dir, tmp_path, ca
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 1 and len(err) == 1 and err[0].startswith("synthir rerank: ") and "bm25.trec:2: score must be finite" in err[0]
     assert not (tmp_path / "out.trec").exists()
+
+
+def test_a_locked_mlflow_store_is_one_line_and_changes_nothing(client, capsys):
+    """Another writer holds the sqlite store: after MLflow's own retries the command says so, exit 1."""
+    import sqlite3
+
+    from synthir import registry
+
+    client.create_registered_model("locked-model")
+    uri = mlflow.get_tracking_uri()
+    lock = sqlite3.connect(uri.removeprefix("sqlite:///"))
+    lock.execute("BEGIN EXCLUSIVE")
+    try:
+        assert registry.main(["promote", "--name", "locked-model", "--version", "1", "--tracking-uri", uri]) == 1
+    finally:
+        lock.rollback()
+        lock.close()
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert last.startswith("synthir registry: ") and "database is locked" in last and "another process is writing" in last
+    assert client.get_registered_model("locked-model").aliases == {}

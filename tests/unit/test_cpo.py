@@ -208,6 +208,24 @@ def test_refused_generator_keeps_production_where_it_was(client, tmp_path):
     assert tags["promotion.baseline_name"] == "base generator"
 
 
+def test_a_run_keeps_the_version_it_pinned_when_the_alias_is_removed_mid_run(client, tmp_path):
+    """Composed with ``@production`` (pinned to its version), then the alias is removed: the run's
+    steps still load that version; a new run fails at once, naming the missing alias."""
+    import mlflow
+
+    from synthir.generation.backends import pin_generator_spec
+    from synthir.models import ModelNotAvailableError, pin_registry_ref
+
+    (version,) = register_adapter_versions(client, tmp_path, 1)
+    registry.promote(registry.GENERATOR_NAME, version, client=client)
+    pinned = pin_generator_spec({"model": f"registry:{registry.GENERATOR_NAME}@production"})
+    client.delete_registered_model_alias(registry.GENERATOR_NAME, "production")
+    assert pinned.model == f"registry:{registry.GENERATOR_NAME}/{version}"
+    assert any(Path(mlflow.artifacts.download_artifacts(f"models:/{registry.GENERATOR_NAME}/{version}")).iterdir())
+    with pytest.raises(ModelNotAvailableError, match="no version of 'inpars-generator' has the alias 'production'"):
+        pin_registry_ref(f"registry:{registry.GENERATOR_NAME}@production")
+
+
 def test_unknown_registry_alias_is_a_clear_error(client):
     from synthir.models import ModelNotAvailableError, pin_registry_ref
 

@@ -84,6 +84,34 @@ def test_resume_after_interruption_loses_nothing(tmp_path):
     assert len(other.seen) == 10
 
 
+def test_a_full_disk_while_writing_a_shard_loses_only_that_shard(tmp_path, monkeypatch):
+    """The atomic write fails as on a full disk: the error reaches the user, the shards written before
+    stay whole, no temporary file is left, and the next run resumes from them."""
+    import errno
+    import os
+
+    from synthir.data import io
+
+    config = QueryGenerationConfig(max_generations=9, shard_size=3)
+    template = load_prompt("inpars")
+    real_replace, calls = os.replace, []
+
+    def full_disk_on_second_shard(source, target):
+        calls.append(target)
+        if len(calls) == 2:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_replace(source, target)
+
+    monkeypatch.setattr(io.os, "replace", full_disk_on_second_shard)
+    with pytest.raises(OSError, match="No space left on device"):
+        generate_queries(CORPUS, EchoBackend(), template, config, checkpoint_root=tmp_path, show_progress=False)
+    monkeypatch.setattr(io.os, "replace", real_replace)
+    assert [p.name for p in sorted(tmp_path.glob("*/*"))] == ["shard-00000.jsonl"]  # whole, and nothing half-written
+    backend = EchoBackend()
+    resumed = generate_queries(CORPUS, backend, template, config, checkpoint_root=tmp_path, show_progress=False)
+    assert len(backend.seen) == 6 and len(resumed.queries) == 9
+
+
 def test_inpars_jsonl_roundtrip(tmp_path):
     run = generate_queries(CORPUS, EchoBackend(), load_prompt("inpars-gbq"), QueryGenerationConfig(max_generations=3),
                            show_progress=False)

@@ -21,6 +21,9 @@ class Stub:
         self.fail_first: dict[str, int] = {}  # prompt substring -> how many 503s before success
         self.slow_first: set[str] = set()  # prompt substrings whose first request sleeps past the timeout
         self.status_for: dict[str, int] = {}  # prompt substring -> permanent status
+        self.garbled_first: dict[str, int] = {}  # prompt substring -> how many malformed bodies before success
+        self.truncated_first: dict[str, int] = {}  # prompt substring -> how many half bodies (connection cut)
+        self.not_completions: set[str] = set()  # prompt substrings answered with valid JSON that is not a completion
 
 
 @pytest.fixture
@@ -46,6 +49,17 @@ def stub():
                     if key in prompt and state.fail_first[key] > 0:
                         state.fail_first[key] -= 1
                         return self._send(503, {"error": "overloaded"})
+                for key in list(state.garbled_first):
+                    if key in prompt and state.garbled_first[key] > 0:
+                        state.garbled_first[key] -= 1
+                        return self._send_raw(200, b'{"choices": [{"index": 0, "text": "half')
+                for key in list(state.truncated_first):
+                    if key in prompt and state.truncated_first[key] > 0:
+                        state.truncated_first[key] -= 1
+                        return self._send_raw(200, b'{"choices": [', length=500)
+                for key in state.not_completions:
+                    if key in prompt:
+                        return self._send(200, {"object": "list", "data": []})
                 for key in list(state.slow_first):
                     if key in prompt:
                         state.slow_first.discard(key)
@@ -60,12 +74,16 @@ def stub():
                     state.in_flight -= 1
 
         def _send(self, status, payload):
-            data = json.dumps(payload).encode()
+            self._send_raw(status, json.dumps(payload).encode())
+
+        def _send_raw(self, status, data, length=None):
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
+            self.send_header("Content-Length", str(length or len(data)))  # a longer length: the body is cut short
             self.end_headers()
             self.wfile.write(data)
+            if length:
+                self.close_connection = True
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -125,3 +143,21 @@ def test_backend_spec_validation():
     with pytest.raises(ConfigError, match=r"^generator: Input tag 'vllm' found using 'backend' does not match any of the "
                                           r"expected tags: 'local', 'served', 'litellm'"):
         make_backend({"backend": "vllm"})
+
+
+def test_malformed_and_half_responses_are_retried_then_fail_clearly(stub):
+    """Faults in the middle of a run: a 200 with invalid JSON and a body cut short are retried; a
+    200 that is not a completion, and garbage that persists, end with an error naming the endpoint."""
+    stub.garbled_first["alpha"] = 2
+    stub.truncated_first["beta"] = 1
+    backend = backend_for(stub)
+    params = DecodingParams(max_new_tokens=8, stop=["\n"])
+    outputs = backend.generate("Example:\n", ["Document: alpha\nQuery:", "Document: beta\nQuery:"], params)
+    assert [o[0].text for o in outputs] == [" query about alpha 0", " query about beta 0"]
+    assert backend.retries == 3
+    stub.garbled_first["gamma"] = 10
+    with pytest.raises(ServedModelError, match=r"/completions failed after 4 attempt\(s\): malformed JSON"):
+        backend_for(stub).generate("Example:\n", ["Document: gamma\nQuery:"], params)
+    stub.not_completions.add("delta")
+    with pytest.raises(ServedModelError, match=r"answered 200 without a `choices` list"):
+        backend_for(stub).generate("Example:\n", ["Document: delta\nQuery:"], params)

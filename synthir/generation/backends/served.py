@@ -90,13 +90,19 @@ class OpenAICompletionsGenerator(GeneratorBackend):
             try:
                 response = self._client.post("/completions", json=body)
                 if response.status_code == 200:
-                    return response.json()
+                    payload = response.json()  # a proxy cutting the body short gives invalid JSON: retried below
+                    if not isinstance(payload, dict) or not isinstance(payload.get("choices"), list):
+                        raise ServedModelError(f"{self.base_url}/completions answered 200 without a `choices` list: "
+                                               f"{response.text[:300]!r}; is this an OpenAI-compatible completions endpoint?")
+                    return payload
                 if response.status_code not in RETRYABLE_STATUS:
                     raise ServedModelError(
                         f"{self.base_url}/completions answered {response.status_code}: {response.text[:500]}")
                 reason = f"HTTP {response.status_code}"
-            except (httpx.TimeoutException, httpx.TransportError) as err:
+            except (httpx.TimeoutException, httpx.TransportError) as err:  # includes a connection cut mid-body
                 reason = f"{type(err).__name__}: {err}"
+            except ValueError as err:  # JSONDecodeError: half a response, or not JSON at all
+                reason = f"malformed JSON ({err}): {response.text[:200]!r}"
             if attempt == self.max_retries:
                 raise ServedModelError(f"{self.base_url}/completions failed after {attempt + 1} attempt(s): {reason}")
             self.retries += 1
