@@ -1,6 +1,7 @@
 """``@checked_pipeline``: ZenML's ``@pipeline`` whose parameters are checked by ``synthir.preflight``
 first, so a misspelt top-level key (``max_generation:``) ends the run with one line naming it and
-the closest real key, instead of ZenML's "Only JSON serializable inputs are allowed"."""
+the closest real key, instead of ZenML's "Only JSON serializable inputs are allowed". It also marks
+earlier runs of the pipeline abandoned by a dead process as failed (``synthir.abandoned``)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,20 @@ class _ChecksItsParameters:
         from synthir.preflight import validate_pipeline_parameters
 
         validate_pipeline_parameters(self, kwargs)  # raises ConfigError naming the key or YAML path
+        _mark_abandoned_runs(self.name)
         return super()._validate_entrypoint_args(*args, **kwargs)
+
+
+def _mark_abandoned_runs(pipeline_name: str) -> None:
+    """Earlier runs of this pipeline left ``running`` by a dead process are marked failed first."""
+    from synthir.abandoned import mark_abandoned_runs
+
+    try:
+        mark_abandoned_runs(pipeline_name)
+    except Exception as err:  # housekeeping: it must never stop the run the user asked for
+        import logging
+
+        logging.getLogger(__name__).info("could not check for abandoned runs of %s: %s", pipeline_name, err)
 
 
 class CheckedPipeline(_ChecksItsParameters, Pipeline):

@@ -9,7 +9,17 @@ from synthir.config import as_data
 from synthir.generation.backends import LocalGenerator, generator_block, pin_generator_spec
 from synthir.generation.dspy_config import DSPyOptions, OptimiseConfig
 from synthir.generation.generate import DecodingConfig
-from synthir.parameters import Collection, DSPyProgram, ExamplesFrom, ImportInpars, MaxGenerations, NumExamples, PromptName, Seed
+from synthir.parameters import (
+    Collection,
+    DSPyProgram,
+    ExamplesFrom,
+    ImportInpars,
+    MaxGenerations,
+    NumExamples,
+    PromptName,
+    QueryStoreLocation,
+    Seed,
+)
 
 
 def optimise_if_configured(corpus, generator, optimise: Optional[OptimiseConfig]):
@@ -35,6 +45,7 @@ def generation_pipeline(
     dspy_program: DSPyProgram = None,
     dspy: DSPyOptions = DSPyOptions(),
     optimise: Optional[OptimiseConfig] = None,
+    query_store: QueryStoreLocation = "artifact_store",
 ) -> None:
     """Synthetic queries for a corpus (or imported from an InPars JSONL file).
 
@@ -49,5 +60,5 @@ def generation_pipeline(
     generate_synthetic_queries(
         corpus=corpus, prompt=prompt, num_examples=num_examples, examples_from=examples_from,
         generator=as_data(generator), max_generations=max_generations, seed=seed, decoding=decoding,
-        query_program=query_program, dspy_program=dspy_program, dspy=dspy,
+        query_program=query_program, dspy_program=dspy_program, dspy=dspy, query_store=query_store,
     )

@@ -23,6 +23,8 @@ NumExamples = scalar(Optional[int], "num_examples", ge=0, description="few-shot 
 ExamplesFrom = scalar(Optional[str], "examples_from", description="promptagator: the labelled collection the examples come from")
 Seed = scalar(int, "seed", description="sampling seed")
 ImportInpars = scalar(Optional[str], "import_inpars", description="import this InPars JSONL file instead of generating")
+QueryStoreLocation = scalar(Optional[str], "query_store", description="queries kept per document for the next corpus "
+                            "version: artifact_store (the stack's), a path or fsspec URL, or null (off)")
 DSPyProgram = scalar(Optional[str], "dspy_program", description="a saved compiled DSPy program (folder)")
 Artifact = scalar(str, "artifact", description="the ZenML artifact read (its latest version unless artifact_version)")
 ArtifactVersion = scalar(Optional[str], "artifact_version", description="the artifact version read; null: the latest")

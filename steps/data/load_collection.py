@@ -3,6 +3,7 @@ from typing import Annotated, Optional, Tuple
 from zenml import log_metadata, step
 from zenml.logger import get_logger
 
+from synthir.abandoned import record_process
 from synthir.data import Corpus, Qrels, Queries
 from synthir.data import load_collection as load
 from synthir.tracking import log_params, set_tags
@@ -23,6 +24,7 @@ def load_collection(
     """Read a collection, labelled or corpus-only (every form ``synthir.data.load_collection`` takes).
     With judgments, the queries the split judges are kept; without, ``qrels`` is empty and the
     queries are the collection's own or ``queries_file``'s (unjudged)."""
+    record_process()  # which process runs this pipeline: the next run marks it failed if it dies
     loaded = load(collection, split=split, unknown_ids=unknown_ids, on_bad_line=on_bad_line, queries=queries_file)
     qrels = loaded.qrels or Qrels({}, name=loaded.name)
     queries = loaded.judged_queries()

@@ -1,0 +1,63 @@
+"""A run killed with ``kill -9`` does not stay ``running``: the next run of the pipeline marks it failed,
+with the reason, in ZenML and in MLflow."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import mlflow
+import pytest
+import yaml
+from helpers import PROJECT_ROOT
+
+pytestmark = pytest.mark.integration
+
+
+def status_of(thing) -> str:
+    return str(thing.status).lower().rsplit(".", 1)[-1]
+
+
+def test_a_killed_run_is_marked_failed_by_the_next_run(zenml_stack, demo_dir, tmp_path):
+    from zenml.client import Client
+
+    from pipelines.generation import generation_pipeline
+
+    config = yaml.safe_load((PROJECT_ROOT / "configs" / "generation" / "default.yaml").read_text())
+    config["parameters"].update({"collection": str(demo_dir), "max_generations": 200, "query_store": None,
+                                 "seed": 977})  # a sample no other test has checkpointed: generation takes a while
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(config))
+    zenml = Path(sys.executable).parent / "zenml"
+    process = subprocess.Popen([str(zenml), "pipeline", "run", "pipelines.generation.generation_pipeline", "-c", str(path)],
+                               cwd=PROJECT_ROOT, env=os.environ.copy(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               start_new_session=True)
+    client = Client()
+    run = None
+    deadline = time.time() + 300
+    while time.time() < deadline:  # until the generation step is under way
+        try:
+            run = client.get_pipeline("generation_pipeline").last_run
+            step = run.steps.get("generate_synthetic_queries")
+            if step is not None and status_of(step) == "running":
+                break
+        except KeyError:
+            pass
+        assert process.poll() is None, "the run ended before it could be killed"
+        time.sleep(1)
+    else:
+        pytest.fail("the generation step never started")
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    assert status_of(client.get_pipeline_run(run.id)) == "running"  # what ZenML believes without us
+
+    generation_pipeline.prepare(collection=str(demo_dir))  # composing the next run is enough
+    abandoned = client.get_pipeline_run(run.id)
+    assert status_of(abandoned) == "failed" and "abandoned: its process" in abandoned.get_body().status_reason
+    assert status_of(abandoned.steps["generate_synthetic_queries"]) == "failed"
+    mlflow_runs = mlflow.search_runs(search_all_experiments=True, output_format="list",
+                                     filter_string=f'tags.mlflow.runName = "{run.name}"')
+    assert mlflow_runs and all(r.info.status == "FAILED" and "abandoned" in r.data.tags["synthir.abandoned"]
+                               for r in mlflow_runs)
