@@ -2,7 +2,7 @@ import tempfile
 from pathlib import Path
 from typing import Annotated, Any, Dict, List, Optional
 
-from zenml import step
+from zenml import log_metadata, step
 from zenml.logger import get_logger
 
 from synthir.data import Corpus
@@ -69,7 +69,11 @@ def generate_synthetic_queries(
         return queries
     backend = make_backend(generator)
     template = prepare_template(prompt, num_examples, corpus, backend, config, examples_from)
-    run = generate_queries(target, backend, template, config, checkpoint_root=root, store=open_query_store(query_store))
+    run = generate_queries(target, backend, template, config, checkpoint_root=root, store=open_query_store(query_store),
+                           run_label=current_run_label())
+    if run.resumed_from:  # the checkpoint's lineage: whose work this run continues
+        log_metadata(metadata={"checkpoint": run.checkpoint, "resumed_from": run.resumed_from,
+                               "documents_resumed": run.figures["documents_resumed"]})
     queries = run.queries
     queries.corpus_fingerprint = corpus.fingerprint()  # a shard's queries are for the whole corpus
 
@@ -146,3 +150,11 @@ def open_query_store(location: Optional[str]):
 
         location = f"{Client().active_stack.artifact_store.path.rstrip('/')}/synthir/query_store"
     return QueryStore(location)
+
+
+def current_run_label() -> str:
+    """``<run name> (<run id>)`` of the pipeline run this step belongs to."""
+    from zenml import get_step_context
+
+    run = get_step_context().pipeline_run
+    return f"{run.name} ({run.id})"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -83,10 +84,13 @@ def sample_documents(corpus: Corpus, max_generations: int | None, seed: int) -> 
 
 @dataclass
 class GenerationRun:
-    """What ``generate_queries`` returns besides the queries: figures for logs and MLflow."""
+    """What ``generate_queries`` returns besides the queries: figures for logs and MLflow, and the
+    checkpoint it wrote to with the earlier runs that wrote there (a resumed run names the run it resumes)."""
 
     queries: SyntheticQueries
     figures: dict[str, float] = field(default_factory=dict)
+    checkpoint: str | None = None
+    resumed_from: list[str] = field(default_factory=list)
 
 
 def store_key(config: QueryGenerationConfig, template: PromptTemplate, backend: GeneratorBackend) -> str:
@@ -109,10 +113,13 @@ def generate_queries(
     show_progress: bool = True,
     on_shard: Callable[[int, int], None] | None = None,
     store: QueryStore | None = None,
+    run_label: str | None = None,
 ) -> GenerationRun:
     """Queries for a seeded sample of the corpus; checkpoints under ``checkpoint_root/<run hash>``.
     With a ``store``, documents whose content already has queries under the same generation key
-    reuse them, and only the rest are generated (then stored)."""
+    reuse them, and only the rest are generated (then stored). ``run_label`` (the pipeline run) is
+    written into the checkpoint folder's history before any shard, so a later run that resumes
+    from it can say whose work it continues."""
     sample = sample_documents(corpus, config.max_generations, config.seed)
     run_hash = config_hash(config.output_settings(), template.full_id, [e.id for e in template.selected_examples()],
                            backend.output_settings(), corpus.fingerprint())
@@ -142,6 +149,7 @@ def generate_queries(
         return rows
 
     checkpoint = Path(checkpoint_root) / run_hash if checkpoint_root else None
+    earlier = record_writer(checkpoint, run_label) if checkpoint is not None else []
     generated, generated_docs, seconds = run_sharded(to_generate, produce, config.shard_size, checkpoint,
                                                      show_progress=show_progress, on_shard=on_shard)
     if store is not None:
@@ -153,12 +161,30 @@ def generate_queries(
                for row in sorted(stored.get(d.doc_id) or by_doc.get(d.doc_id, []), key=lambda r: r.extra.get("index", 0))]
     figures = generation_figures(ordered, generated_docs, seconds, sample)
     figures["documents_reused"] = float(len(stored))
+    figures["documents_resumed"] = float(len(to_generate) - generated_docs)
     queries = SyntheticQueries(
         ordered, generator=backend.name, prompt_id=template.full_id, corpus_fingerprint=corpus.fingerprint(),
         config_hash=run_hash, fewshot_query_ids=fewshot_ids if template.kind == "promptagator" else [],
         stats=figures,
     )
-    return GenerationRun(queries, figures)
+    resumed_from = earlier if figures["documents_resumed"] else []
+    if resumed_from:
+        logger.info("Resumed %d document(s) from checkpoint %s, written by %s", int(figures["documents_resumed"]),
+                    checkpoint, ", ".join(resumed_from))
+    return GenerationRun(queries, figures, str(checkpoint) if checkpoint else None, resumed_from)
+
+
+HISTORY_FILE = "runs.json"
+
+
+def record_writer(checkpoint: Path, run_label: str | None) -> list[str]:
+    """Add ``run_label`` to the checkpoint folder's history (atomically); returns the earlier writers."""
+    history_path = checkpoint / HISTORY_FILE
+    earlier = json.loads(history_path.read_text(encoding="utf-8")) if history_path.exists() else []
+    label = run_label or f"pid {os.getpid()}"
+    with atomic_write(history_path) as out:
+        json.dump([*earlier, label], out)
+    return [e for e in earlier if e != label]
 
 
 Producer = Callable[[list[Document], Callable[[int], object]], list[SyntheticQuery]]

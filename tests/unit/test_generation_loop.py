@@ -69,12 +69,17 @@ def test_resume_after_interruption_loses_nothing(tmp_path):
     config = QueryGenerationConfig(max_generations=10, shard_size=3)
     template = load_prompt("inpars")
     with pytest.raises(KeyboardInterrupt):
-        generate_queries(CORPUS, EchoBackend(fail_after=7), template, config, checkpoint_root=tmp_path, show_progress=False)
+        generate_queries(CORPUS, EchoBackend(fail_after=7), template, config, checkpoint_root=tmp_path, show_progress=False,
+                         run_label="run-A")
     shards = sorted(tmp_path.glob("*/shard-*.jsonl"))
     assert len(shards) == 2  # two full shards of 3 documents survived; the third was in flight
     resumed_backend = EchoBackend()
-    resumed = generate_queries(CORPUS, resumed_backend, template, config, checkpoint_root=tmp_path, show_progress=False)
+    resumed = generate_queries(CORPUS, resumed_backend, template, config, checkpoint_root=tmp_path, show_progress=False,
+                               run_label="run-B")
     assert len(resumed_backend.seen) == 4  # only the documents not yet checkpointed
+    # the resumed run names the run whose checkpoint it continues
+    assert resumed.resumed_from == ["run-A"] and resumed.figures["documents_resumed"] == 6
+    assert resumed.checkpoint == str(shards[0].parent)
     fresh = generate_queries(CORPUS, EchoBackend(), template, config, show_progress=False)
     assert [(q.doc_id, q.query) for q in resumed.queries] == [(q.doc_id, q.query) for q in fresh.queries]
     # a different configuration does not reuse those checkpoints
@@ -97,16 +102,18 @@ def test_a_full_disk_while_writing_a_shard_loses_only_that_shard(tmp_path, monke
     real_replace, calls = os.replace, []
 
     def full_disk_on_second_shard(source, target):
-        calls.append(target)
-        if len(calls) == 2:
-            raise OSError(errno.ENOSPC, "No space left on device")
+        if "shard-" in str(target):
+            calls.append(target)
+            if len(calls) == 2:
+                raise OSError(errno.ENOSPC, "No space left on device")
         return real_replace(source, target)
 
     monkeypatch.setattr(io.os, "replace", full_disk_on_second_shard)
     with pytest.raises(OSError, match="No space left on device"):
         generate_queries(CORPUS, EchoBackend(), template, config, checkpoint_root=tmp_path, show_progress=False)
     monkeypatch.setattr(io.os, "replace", real_replace)
-    assert [p.name for p in sorted(tmp_path.glob("*/*"))] == ["shard-00000.jsonl"]  # whole, and nothing half-written
+    # the first shard whole, and nothing half-written (runs.json: who wrote this checkpoint)
+    assert [p.name for p in sorted(tmp_path.glob("*/*"))] == ["runs.json", "shard-00000.jsonl"]
     backend = EchoBackend()
     resumed = generate_queries(CORPUS, backend, template, config, checkpoint_root=tmp_path, show_progress=False)
     assert len(backend.seen) == 6 and len(resumed.queries) == 9
