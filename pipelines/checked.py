@@ -41,8 +41,21 @@ class CheckedDynamicPipeline(_ChecksItsParameters, DynamicPipeline):
     pass
 
 
+def report_failure(exception: BaseException) -> None:
+    """Every step's failure hook: the cause in one line, after ZenML's traceback (under plain
+    ``zenml pipeline run`` only ZenML's own "Pipeline run has failed" line comes after it)."""
+    import sys
+
+    from zenml import get_step_context
+
+    message = f"{type(exception).__name__}: {exception}".strip().splitlines()[0]
+    print(f"synthir: step {get_step_context().step_run.name} failed: {message}", file=sys.stderr, flush=True)
+
+
 def checked_pipeline(func=None, **options: Any):
-    """``@checked_pipeline`` or ``@checked_pipeline(dynamic=True, ...)``: as ``@pipeline``."""
+    """``@checked_pipeline`` or ``@checked_pipeline(dynamic=True, ...)``: as ``@pipeline``, with
+    ``report_failure`` as the steps' failure hook unless one is given."""
+    options.setdefault("on_failure", report_failure)
 
     def decorate(function):
         built = pipeline(**options)(function)

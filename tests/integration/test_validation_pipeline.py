@@ -73,6 +73,9 @@ def test_degenerate_generator_fails_the_run_but_keeps_the_report(zenml_stack, de
     result = zenml_pipeline_run("pipelines.validation.validation_pipeline", config_for(demo_dir, "degenerate_queries"),
                                 tmp_path, expect_failure=True)
     assert "copy_exact: 75.0% of queries fail it" in result.stdout + result.stderr
+    # under plain `zenml pipeline run` too, the cause is one line of its own after the step's traceback
+    assert ("synthir: step enforce_validation_policy failed: ValidationFailed: validation failed: copy_exact: 75.0% "
+            "of queries fail it") in result.stderr
 
     from zenml.client import Client
 
