@@ -26,7 +26,6 @@ from synthir.generation.generate import DecodingConfig
 from synthir.generation.prompts import Prompt
 from synthir.quality.checks import ChecksConfig
 
-SOURCES = ("auto", "judged", "golden", "synthetic", "llm_judge")
 # Gemma-3-270M writes the evaluation queries while SmolLM2 writes the training ones: a proxy written
 # by the training generator would reward a model for learning that generator's habits.
 DEFAULT_EVALUATION_GENERATOR = "package:gemma3-270m"
