@@ -131,16 +131,18 @@ def alias_versions(name: str, client: mlflow.MlflowClient | None = None) -> dict
     return {alias: str(version) for alias, version in client.get_registered_model(name).aliases.items()}
 
 
-def find_version(name: str, tag: str, value: str | None, client: mlflow.MlflowClient | None = None):
-    """The newest version of ``name`` whose ``tag`` equals ``value``; None when none does (or no model yet)."""
-    if not value:
+def find_version(name: str, tags: dict[str, str | None], client: mlflow.MlflowClient | None = None):
+    """The newest version of ``name`` carrying every tag in ``tags`` with that value; None when none
+    does, when a wanted value is empty, or when there is no such model yet."""
+    if not all(tags.values()):
         return None
     client = client or mlflow.MlflowClient()
     try:
         versions = client.search_model_versions(f"name='{name}'")
     except mlflow.exceptions.MlflowException:
         return None
-    return max((v for v in versions if v.tags.get(tag) == value), key=lambda v: int(v.version), default=None)
+    matching = (v for v in versions if all(v.tags.get(tag) == value for tag, value in tags.items()))
+    return max(matching, key=lambda v: int(v.version), default=None)
 
 
 class PromotionDecision(BaseModel):

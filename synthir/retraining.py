@@ -90,15 +90,9 @@ def version_manifest(version) -> dict[str, str] | None:
 
 def refused_before(registry_name: str, corpus_fingerprint: str, config_hash: str, client) -> Optional[object]:
     """The newest version registered for this corpus and config that the gate refused, if any."""
-    import mlflow
-
-    try:
-        versions = client.search_model_versions(f"name='{registry_name}'")
-    except mlflow.exceptions.MlflowException:
-        return None
-    matching = [v for v in versions if v.tags.get("corpus_fingerprint") == corpus_fingerprint
-                and v.tags.get("pipeline_config_hash") == config_hash and v.tags.get("promotion.decision") == "refused"]
-    return max(matching, key=lambda v: int(v.version), default=None)
+    return registry.find_version(registry_name, {"corpus_fingerprint": corpus_fingerprint,
+                                                 "pipeline_config_hash": config_hash, "promotion.decision": "refused"},
+                                 client)
 
 
 def decide_retraining(corpus_fingerprint: str, registry_name: str = registry.DEFAULT_NAME, force: bool = False,

@@ -33,7 +33,7 @@ def register_reranker(
     so a refused (corpus, config) pair is not retrained again. A model identical to a registered
     version (same training data and config: the ``config_hash`` lineage tag) is never registered twice."""
     decision = registry.decide_reranker(comparison, margin, alpha, min_queries, comparison.production_version)
-    identical = registry.find_version(registry_name, "config_hash", reranker.lineage.get("config_hash"))
+    identical = registry.find_version(registry_name, {"config_hash": reranker.lineage.get("config_hash")})
     if identical is not None:
         reason = (f"identical to {registry_name} v{identical.version} (same training data and config, "
                   f"{reranker.lineage['config_hash']}): not registered again; that version was "

@@ -88,11 +88,8 @@ def _read_drop_folder(folder: Path, parts: list[Path], on_bad_line: str) -> Corp
     """A drop folder: the union of its corpus parts (``incoming/*.jsonl``, ...), read in name order; a
     document id in a later part replaces the earlier one (an update). ``corpus.parts`` lists them."""
     documents: dict[str, Document] = {}
-    stats = None
     for part in parts:
-        corpus = read_corpus(part, on_bad_line=on_bad_line)
-        documents.update(corpus.documents)
-        stats = corpus.stats if stats is None else stats
+        documents.update(read_corpus(part, on_bad_line=on_bad_line).documents)
     logger.info("%s: %d documents from %d part(s): %s", folder, len(documents), len(parts), [p.name for p in parts])
     return Corpus(documents, name=folder.name, source=str(folder), parts=[p.name for p in parts])
 

@@ -18,7 +18,7 @@ import re
 from pathlib import Path
 
 from synthir.data.errors import DataFormatError
-from synthir.data.io import check_policy
+from synthir.data.io import check_policy, decode_utf8
 from synthir.data.records import Corpus, Document, ReadStats
 
 logger = logging.getLogger(__name__)
@@ -96,12 +96,7 @@ def _read_utf8(path: Path) -> str:
     data = path.read_bytes()
     if b"\x00" in data[:8192]:
         raise DataFormatError(path, None, f"a binary file, not {path.suffix} text; remove it or give it its real suffix")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        line = data[: err.start].count(b"\n") + 1
-        raise DataFormatError(path, line, f"not valid UTF-8 (byte 0x{data[err.start]:02x}); re-encode the file as "
-                                          "UTF-8 (e.g. `iconv -f latin1 -t utf-8`)") from None
+    return decode_utf8(path, data)
 
 
 def _read_markdown(content: str) -> tuple[str, str]:

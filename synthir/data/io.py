@@ -32,6 +32,17 @@ def require_file(path: Path, what: str) -> Path:
     return path
 
 
+def decode_utf8(path: Path, data: bytes) -> str:
+    """A whole file's bytes as text (a leading BOM dropped), or a DataFormatError naming the line and
+    byte that are not UTF-8."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = data[: err.start].count(b"\n") + 1
+        raise DataFormatError(path, line, f"not valid UTF-8 (byte 0x{data[err.start]:02x}); re-encode the file as "
+                                          "UTF-8 (e.g. `iconv -f latin1 -t utf-8`)") from None
+
+
 def iter_lines(
     path: Path, stats: ReadStats, on_bad_line: str = "raise"
 ) -> Iterator[tuple[int, str]]:

@@ -22,7 +22,7 @@ import re
 from pathlib import Path
 
 from synthir.data.errors import DataFormatError
-from synthir.data.io import iter_json_lines, iter_lines, pick_field, require_file
+from synthir.data.io import decode_utf8, iter_json_lines, iter_lines, pick_field, require_file
 from synthir.data.records import Corpus, Document, Qrels, Queries, ReadStats, Run
 
 logger = logging.getLogger(__name__)
@@ -173,11 +173,7 @@ _TITLE_RE = re.compile(r"<title>\s*(?:Topic:)?(.*?)(?=<[a-z]+>|\Z)", re.S | re.I
 
 def _iter_trec_topics(path: Path, stats: ReadStats):
     """Classic TREC SGML topics; the query text is the ``<title>`` field."""
-    try:
-        content = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as err:
-        line = path.read_bytes()[: err.start].count(b"\n") + 1
-        raise DataFormatError(path, line, "not valid UTF-8; re-encode the file as UTF-8") from None
+    content = decode_utf8(path, path.read_bytes())
     for match in _TOPIC_RE.finditer(content):
         line = content[: match.start()].count("\n") + 1
         stats.lines += 1

@@ -9,15 +9,14 @@ newlines); parquet and dataset errors name the row.
 from __future__ import annotations
 
 import csv
-import logging
+import io
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from synthir.data.errors import DataFormatError
+from synthir.data.io import decode_utf8
 from synthir.data.records import Corpus, Document, ReadStats
-
-logger = logging.getLogger(__name__)
 
 HF_DATASET_MARKERS = ("dataset_dict.json", "dataset_info.json", "state.json")
 HF_CORPUS_SPLITS = ("corpus", "train")
@@ -54,19 +53,17 @@ def _corpus_from_rows(rows: Iterator[tuple[int, dict[str, Any]]], path: Path, na
 
 
 def _iter_csv(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    # decoded whole first: a decoding error's offset then counts from the file's start, so its line is right
+    text = decode_utf8(path, path.read_bytes())
     try:
-        with open(path, encoding="utf-8", newline="") as handle:
-            reader = csv.DictReader(handle)
-            if not reader.fieldnames:
-                raise DataFormatError(path, 1, "expected a header row naming the columns (id, [title,] text)")
-            for record in reader:
-                if None in record:  # more cells than the header names
-                    raise DataFormatError(path, reader.line_num, f"{len(reader.fieldnames) + len(record[None])} "
-                                          f"cells, but the header names {len(reader.fieldnames)} columns")
-                yield reader.line_num, {k: v for k, v in record.items() if v is not None}
-    except UnicodeDecodeError as err:
-        line = path.read_bytes()[: err.start].count(b"\n") + 1
-        raise DataFormatError(path, line, "not valid UTF-8; re-encode the file as UTF-8") from None
+        reader = csv.DictReader(io.StringIO(text, newline=""))
+        if not reader.fieldnames:
+            raise DataFormatError(path, 1, "expected a header row naming the columns (id, [title,] text)")
+        for record in reader:
+            if None in record:  # more cells than the header names
+                raise DataFormatError(path, reader.line_num, f"{len(reader.fieldnames) + len(record[None])} "
+                                      f"cells, but the header names {len(reader.fieldnames)} columns")
+            yield reader.line_num, {k: v for k, v in record.items() if v is not None}
     except csv.Error as err:
         raise DataFormatError(path, None, f"not a readable CSV table ({err})") from None
 

@@ -20,12 +20,10 @@ from typing import Any
 
 import pandas as pd
 
-from synthir.data.records import Document
-from synthir.data.records import content_hash as document_hash
+from synthir.data.records import Document, content_hash
 from synthir.data.synthetic import SyntheticQuery
 
 logger = logging.getLogger(__name__)
-COLUMNS = ("doc_hash", "row")
 
 
 class QueryStore:
@@ -43,7 +41,7 @@ class QueryStore:
     def lookup(self, key: str, documents: list[Document]) -> dict[str, list[SyntheticQuery]]:
         """doc id -> its stored rows (ids and texts set to the document's current ones), for the
         documents whose content was generated for under ``key``."""
-        wanted = {document_hash(d): d for d in documents}
+        wanted = {content_hash(d): d for d in documents}
         found: dict[str, list[SyntheticQuery]] = {}
         folder = self._folder(key)
         if not self.fs.exists(folder):
@@ -66,7 +64,7 @@ class QueryStore:
         """Store ``rows`` (their documents by id in ``documents``) as one new part; returns its path."""
         if not rows:
             return None
-        frame = pd.DataFrame({"doc_hash": [document_hash(documents[r.doc_id]) for r in rows],
+        frame = pd.DataFrame({"doc_hash": [content_hash(documents[r.doc_id]) for r in rows],
                               "row": [json.dumps(asdict(r), ensure_ascii=False) for r in rows]})
         folder = self._folder(key)
         self.fs.makedirs(folder, exist_ok=True)

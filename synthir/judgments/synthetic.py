@@ -68,14 +68,14 @@ def synthetic_judgments(held_out: Corpus, config: SyntheticJudgmentsConfig, chec
     run = generate_queries(held_out, backend, template, generation, checkpoint_root=checkpoint_root)
     kept, quarantine, report = check_queries(run.queries, config.checks)
     judged: dict[str, str] = {}
+    relevant: dict[str, dict[str, int]] = {}
     seen_texts: set[tuple[str, str]] = set()
     for row in kept:
         text = " ".join(row.query.split())
         if text and (row.doc_id, text.lower()) not in seen_texts:
             seen_texts.add((row.doc_id, text.lower()))
-            judged[row.query_id] = text
-    by_id = {row.query_id: row.doc_id for row in kept}
-    qrels = Qrels({qid: {by_id[qid]: 1} for qid in judged}, name=f"{held_out.name}-synthetic")
+            judged[row.query_id], relevant[row.query_id] = text, {row.doc_id: 1}
+    qrels = Qrels(relevant, name=f"{held_out.name}-synthetic")
     figures = {"held_out_documents": len(held_out), "generated": len(run.queries), "quarantined": len(quarantine),
                "evaluation_queries": len(judged), "copy_rate": report.copy_rate,
                "docs_per_s": run.figures.get("docs_per_s", 0.0)}

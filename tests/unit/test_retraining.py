@@ -55,9 +55,9 @@ def test_a_refused_corpus_and_config_is_not_retried_until_one_changes(client, tm
 def test_find_version_by_tag(client, tmp_path):
     first = production_with(client, tmp_path, {"config_hash": "same"}, promote=False)
     second = production_with(client, tmp_path, {"config_hash": "same"}, promote=False)
-    assert str(registry.find_version("inpars-reranker", "config_hash", "same", client).version) == second != first
-    assert registry.find_version("inpars-reranker", "config_hash", "other", client) is None
-    assert registry.find_version("no-such-model", "config_hash", "same", client) is None
+    assert str(registry.find_version("inpars-reranker", {"config_hash": "same"}, client).version) == second != first
+    assert registry.find_version("inpars-reranker", {"config_hash": "other"}, client) is None
+    assert registry.find_version("no-such-model", {"config_hash": "same"}, client) is None
 
 
 def test_no_production_model_means_retrain(client):
