@@ -10,6 +10,7 @@ from materializers.records import (
     QrelsMaterializer,
     QuarantinedQueriesMaterializer,
     QueriesMaterializer,
+    RerankerComparisonMaterializer,
     RerankerModelMaterializer,
     RunMaterializer,
     SyntheticQueriesMaterializer,
@@ -21,6 +22,6 @@ __all__ = [
     "CompiledQueryProgramMaterializer",
     "CorpusMaterializer", "EvaluationResultMaterializer", "QrelsMaterializer", "QueriesMaterializer", "RunMaterializer",
     "SyntheticQueriesMaterializer", "FilteredQueriesMaterializer", "QuarantinedQueriesMaterializer",
-    "ValidationReportMaterializer", "TriplesMaterializer", "RerankerModelMaterializer",
+    "ValidationReportMaterializer", "TriplesMaterializer", "RerankerModelMaterializer", "RerankerComparisonMaterializer",
     "GeneratorModelMaterializer", "PreferencePairsMaterializer",
 ]

@@ -18,13 +18,15 @@ from typing import Any, ClassVar
 import pandas as pd
 from zenml.enums import ArtifactType, VisualizationType
 from zenml.materializers.base_materializer import BaseMaterializer
+from zenml.materializers.pydantic_materializer import PydanticMaterializer
 from zenml.metadata.metadata_types import MetadataType
 
 from synthir.cpo.preferences import PreferencePairs
 from synthir.data.records import Corpus, Qrels, Queries, Run
 from synthir.data.synthetic import SyntheticQueries
+from synthir.evaluation.comparison import RerankerComparison
 from synthir.evaluation.metrics import EvaluationResult
-from synthir.evaluation.report import metrics_html
+from synthir.evaluation.report import comparison_markdown, comparison_win_loss, metrics_html
 from synthir.generation.query_program import CompiledQueryProgram
 from synthir.quality.validate import FilteredQueries, QuarantinedQueries, ValidationReport
 from synthir.training.artifacts import GeneratorModel, RerankerModel
@@ -416,3 +418,24 @@ class CompiledQueryProgramMaterializer(BaseMaterializer):
         return {"prompt_id": data.prompt_id, "kind": data.kind, "demos": len(data.demos), "generator": data.generator,
                 "optimiser": str(data.optimiser.get("optimiser", "")), "corpus_fingerprint": data.corpus_fingerprint,
                 **{k: float(v) for k, v in data.figures.items() if isinstance(v, (int, float))}}
+
+
+class RerankerComparisonMaterializer(PydanticMaterializer):
+    """The gate's comparison as JSON (as any pydantic artifact), plus for the dashboard its table with
+    paired significance against BM25 and the untrained model, and the per-query win/loss plot."""
+
+    ASSOCIATED_TYPES = (RerankerComparison,)
+
+    def save_visualizations(self, data: RerankerComparison) -> dict[str, VisualizationType]:
+        visuals = super().save_visualizations(data)
+        if not data.per_query:  # written before per-query figures were kept
+            return visuals
+        table = os.path.join(self.uri, "comparison.md")
+        with self.artifact_store.open(table, "w") as handle:
+            handle.write(comparison_markdown(data))
+        with tempfile.TemporaryDirectory() as tmp:
+            plot = comparison_win_loss(data, Path(tmp) / "win_loss.png")
+            image = os.path.join(self.uri, "win_loss.png")
+            with open(plot, "rb") as source, self.artifact_store.open(image, "wb") as target:
+                target.write(source.read())
+        return {**visuals, table: VisualizationType.MARKDOWN, image: VisualizationType.IMAGE}

@@ -3,7 +3,7 @@ from typing import Optional
 from pipelines.checked import checked_pipeline
 from steps.data.load_corpus import load_corpus
 from steps.generation.generate_synthetic_queries import generate_synthetic_queries
-from steps.generation.import_inpars_queries import import_inpars_queries
+from steps.generation.import_synthetic_queries import import_synthetic_queries
 from steps.generation.optimise_query_program import optimise_query_program
 from synthir.config import as_data
 from synthir.generation.backends import LocalGenerator, generator_block, pin_generator_spec
@@ -13,7 +13,7 @@ from synthir.parameters import (
     Collection,
     DSPyProgram,
     ExamplesFrom,
-    ImportInpars,
+    ImportQueries,
     MaxGenerations,
     NumExamples,
     PromptName,
@@ -41,20 +41,20 @@ def generation_pipeline(
     generator: generator_block("generator") = LocalGenerator(),
     decoding: DecodingConfig = DecodingConfig(),
     seed: Seed = 42,
-    import_inpars: ImportInpars = None,
+    import_queries: ImportQueries = None,
     dspy_program: DSPyProgram = None,
     dspy: DSPyOptions = DSPyOptions(),
     optimise: Optional[OptimiseConfig] = None,
     query_store: QueryStoreLocation = "artifact_store",
 ) -> None:
-    """Synthetic queries for a corpus (or imported from an InPars JSONL file).
+    """Synthetic queries for a corpus (or imported: InPars JSONL, a GPL/BEIR qgen folder, a saved dataset).
 
     DSPy prompts (``prompt: dspy-cot``): ``dspy_program`` names a saved compiled program; or
     ``optimise: {optimisation: {...}, metric: {...}}`` compiles one first, in this run, on this corpus."""
     generator = pin_generator_spec(generator)  # an alias is cached and recorded as the version it names now
     corpus = load_corpus(collection=collection)
-    if import_inpars:
-        import_inpars_queries(corpus=corpus, path=import_inpars)
+    if import_queries:
+        import_synthetic_queries(corpus=corpus, path=import_queries)
         return
     query_program = optimise_if_configured(corpus, generator, optimise)
     generate_synthetic_queries(

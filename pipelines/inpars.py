@@ -7,6 +7,7 @@ from steps.generation.generate_synthetic_queries import generate_synthetic_queri
 from steps.generation.merge_synthetic_queries import merge_synthetic_queries
 from steps.training.build_training_triples import build_training_triples
 from steps.training.evaluate_rerankers import evaluate_rerankers
+from steps.training.plan_warm_start import plan_warm_start
 from steps.training.register_reranker import register_reranker
 from steps.training.train_reranker_model import train_reranker_model
 from steps.validation.check_synthetic_queries import check_synthetic_queries
@@ -17,6 +18,7 @@ from synthir.generation.backends import pin_generator_spec
 from synthir.inpars_config import InParsConfig
 from synthir.judgments.config import EvaluationConfig, llm_judge_queries, resolve_source
 from synthir.parameters import Collection
+from synthir.training.config import RerankerTrainingConfig
 
 
 def in_dynamic_pipeline() -> bool:
@@ -57,6 +59,16 @@ def gate(model, training_queries, eval_set, config: EvaluationConfig, source: st
                              pipeline_config_hash=pipeline_config_hash)
 
 
+def train(triples, queries, corpus, training: RerankerTrainingConfig, registry_name: str):
+    """The training step, after the warm-start plan when ``training.init_from`` is production
+    (production fine-tuned on the new documents' triples, plus replay)."""
+    training = RerankerTrainingConfig.from_dict(training)
+    init_model = None
+    if training.init_from == "production":
+        triples, init_model = plan_warm_start(triples, corpus, training=training, registry_name=registry_name)
+    return train_reranker_model(triples, queries, training=training, init_model=init_model)
+
+
 def pipeline_config_hash(config: InParsConfig) -> str:
     """The InPars config's hash: with the corpus fingerprint, what the retraining memory of refusals keys on."""
     return config_hash(config.model_dump(mode="json"))
@@ -91,7 +103,7 @@ def inpars_stages(corpus, queries, qrels, config: InParsConfig, collection: str,
                                            after=None if in_dynamic_pipeline() else "enforce_validation_policy")
     triples = build_training_triples(filtered, corpus, negatives_per_query=config.negatives_per_query,
                                      depth=config.negative_depth, seed=config.seed)
-    model = train_reranker_model(triples, filtered, training=config.training)
+    model = train(triples, filtered, corpus, config.training, config.registry_name)
     return gate(model, filtered, eval_set, config.evaluation, source, config.rerank_depth, config.fusion_weight, config.seed,
                 config.registry_name, config.promotion_margin, config.exclude_query_ids, collection_corpus,
                 pipeline_config_hash(config))

@@ -1,9 +1,8 @@
 from pipelines.checked import checked_pipeline
-from pipelines.inpars import evaluation_set, gate
+from pipelines.inpars import evaluation_set, gate, train
 from steps.data.load_collection import load_collection
 from steps.training.build_training_triples import build_training_triples
 from steps.training.keep_training_documents import keep_training_documents
-from steps.training.train_reranker_model import train_reranker_model
 from steps.validation.load_synthetic_queries import load_synthetic_queries
 from synthir.judgments.config import EvaluationConfig, resolve_source
 from synthir.parameters import (
@@ -52,6 +51,6 @@ def training_pipeline(
         synthetic = keep_training_documents(synthetic, corpus)
     triples = build_training_triples(synthetic, corpus, negatives_per_query=negatives_per_query,
                                      depth=negative_depth, seed=seed)
-    model = train_reranker_model(triples, synthetic, training=training)
+    model = train(triples, synthetic, corpus, training, registry_name)
     gate(model, synthetic, eval_set, evaluation, source, rerank_depth, fusion_weight, seed, registry_name,
          promotion_margin, exclude_query_ids, collection_corpus)

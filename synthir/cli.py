@@ -9,6 +9,8 @@
     synthir registry show --name inpars-reranker       # = python -m synthir.registry
     synthir rerank --run bm25.run --queries q.jsonl --corpus c.jsonl --output reranked.run
     synthir eval -m ndcg_cut.10 qrels.txt run.txt      # pyserini's trec_eval, JVM bootstrapped
+    synthir export triples --to out/triples            # a Hugging Face dataset (anchor, positive, negative)
+    synthir import gpl-out/ --collection ~/docs        # GPL qgen / InPars / saved dataset -> an artifact
 
 A run's config is the preset with the overlay merged over it (mappings merged key by key, the
 overlay's values winning); it is validated against the pipeline's typed parameters before ZenML
@@ -175,6 +177,10 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] in ("registry", "rerank", "eval"):  # the module command lines, as they are
         return _delegate(argv[0], argv[1:])
+    if argv and argv[0] in ("export", "import"):
+        from synthir.exchange_cli import main as exchange
+
+        return exchange(argv)
     parser = argparse.ArgumentParser(prog="synthir", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
     for command in ("run", "check"):
@@ -187,6 +193,8 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("configs", help="list the pipelines, their presets and the stack overlays")
     for name in ("registry", "rerank", "eval"):
         commands.add_parser(name, help=f"the {name} command line (see `synthir {name} --help`)")
+    commands.add_parser("export", help="queries or triples to a Hugging Face dataset, a qgen folder or a file")
+    commands.add_parser("import", help="published synthetic queries (InPars, qgen, a saved dataset) into an artifact")
     args = parser.parse_args(argv)
     try:
         if args.command == "configs":

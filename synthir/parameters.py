@@ -22,7 +22,8 @@ PromptName = scalar(Prompt, "prompt", description="inpars | inpars-gbq | prompta
 NumExamples = scalar(Optional[int], "num_examples", ge=0, description="few-shot examples shown; null: the template's own")
 ExamplesFrom = scalar(Optional[str], "examples_from", description="promptagator: the labelled collection the examples come from")
 Seed = scalar(int, "seed", description="sampling seed")
-ImportInpars = scalar(Optional[str], "import_inpars", description="import this InPars JSONL file instead of generating")
+ImportQueries = scalar(Optional[str], "import_queries", description="import these published synthetic queries instead "
+                       "of generating: an InPars JSONL file, a GPL/BEIR qgen folder, or a saved Hugging Face dataset")
 QueryStoreLocation = scalar(Optional[str], "query_store", description="queries kept per document for the next corpus "
                             "version: artifact_store (the stack's), a path or fsspec URL, or null (off)")
 DSPyProgram = scalar(Optional[str], "dspy_program", description="a saved compiled DSPy program (folder)")

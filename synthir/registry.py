@@ -24,23 +24,14 @@ import mlflow
 import mlflow.pyfunc
 from pydantic import BaseModel, Field
 
+from synthir.model_flavors import RerankerFlavor, RerankerPyfunc  # noqa: F401  (RerankerPyfunc: older pickles name it here)
+from synthir.zenml_models import mirror_production
+
 PRODUCTION = "production"
 DEFAULT_NAME = "inpars-reranker"
 GENERATOR_NAME = "inpars-generator"
 DESCRIPTIONS = {DEFAULT_NAME: "Rerankers trained on synthetic queries (synthir)",
                 GENERATOR_NAME: "Query generators preference-tuned with CPO (synthir)"}
-
-
-class RerankerPyfunc(mlflow.pyfunc.PythonModel):
-    """``predict`` takes a frame with ``query`` and ``document`` columns and returns relevance scores."""
-
-    def load_context(self, context):
-        from synthir.retrieval.reranker import Reranker
-
-        self.reranker = Reranker(context.artifacts["model"])
-
-    def predict(self, context, model_input, params=None):
-        return self.reranker.score(list(model_input["query"]), list(model_input["document"]))
 
 
 class GeneratorPyfunc(mlflow.pyfunc.PythonModel):
@@ -72,21 +63,32 @@ def log_generator(model_dir: str | Path) -> str:
     """Log a tuned generator (merged weights or adapter) into the active MLflow run; returns its model URI."""
     import peft
     import transformers
+    from mlflow.models.signature import ModelSignature
+    from mlflow.types.schema import ColSpec, ParamSchema, ParamSpec, Schema
 
+    signature = ModelSignature(inputs=Schema([ColSpec("string", "document")]), outputs=Schema([ColSpec("string")]),
+                               params=ParamSchema([ParamSpec("max_new_tokens", "long", 48)]))
     info = mlflow.pyfunc.log_model(
-        name="generator", python_model=GeneratorPyfunc(), artifacts={"model": str(model_dir)},
+        name="generator", python_model=GeneratorPyfunc(), artifacts={"model": str(model_dir)}, signature=signature,
         pip_requirements=[f"transformers=={transformers.__version__}", f"peft=={peft.__version__}", "synthir"],
     )
     return info.model_uri
 
 
-def log_reranker(model_dir: str | Path) -> str:
-    """Log a trained reranker into the active MLflow run; returns its model URI."""
+def log_reranker(model_dir: str | Path, card: dict[str, Any] | None = None) -> str:
+    """Log a trained reranker into the active MLflow run, the scoring pyfunc beside its native flavor
+    (``synthir.model_flavors``), with ``card`` (lineage and figures) as its model card; returns its model URI."""
     import sentence_transformers
     import transformers
+    from mlflow.models import Model
 
-    info = mlflow.pyfunc.log_model(
-        name="reranker", python_model=RerankerPyfunc(), artifacts={"model": str(model_dir)},
+    from synthir.models import read_reranker_marker
+
+    marker = read_reranker_marker(Path(model_dir))
+    info = Model.log(
+        artifact_path=None, name="reranker", flavor=RerankerFlavor, model_dir=str(model_dir),
+        card={k: str(v) for k, v in (card or {}).items()},
+        reranker_type=marker.model_type if marker else "bi-encoder",  # not model_type: Model.log takes that name
         pip_requirements=[f"sentence-transformers=={sentence_transformers.__version__}",
                           f"transformers=={transformers.__version__}", "synthir"],
     )
@@ -265,16 +267,17 @@ def apply_decision(name: str, version: str, decision: PromotionDecision, client:
 
 
 def promote(name: str, version: str, reason: str = "by hand", client: mlflow.MlflowClient | None = None) -> str | None:
-    """Point ``production`` at ``version``; remembers the previous one for rollback."""
+    """Point ``production`` at ``version``; remembers the previous one for rollback. The ZenML model's
+    production stage follows (``synthir.zenml_models``)."""
     client = client or mlflow.MlflowClient()
     version = str(version)
     client.get_model_version(name, version)  # fails clearly on an unknown version
     previous_version = production_version_id(name, client)
-    if previous_version == version:
-        return previous_version
-    client.set_model_version_tag(name, version, "previous_production", previous_version or "")
-    client.set_model_version_tag(name, version, "promoted_reason", reason)
-    client.set_registered_model_alias(name, PRODUCTION, version)
+    if previous_version != version:
+        client.set_model_version_tag(name, version, "previous_production", previous_version or "")
+        client.set_model_version_tag(name, version, "promoted_reason", reason)
+        client.set_registered_model_alias(name, PRODUCTION, version)
+    mirror_production(name, version)
     return previous_version
 
 
@@ -289,6 +292,7 @@ def rollback(name: str, client: mlflow.MlflowClient | None = None) -> str:
         raise RuntimeError(f"{name} v{current.version} was the first production version; nothing to roll back to")
     client.set_registered_model_alias(name, PRODUCTION, previous)
     client.set_model_version_tag(name, str(current.version), "rolled_back", time.strftime("%Y-%m-%dT%H:%M:%S"))
+    mirror_production(name, str(previous))
     return str(previous)
 
 

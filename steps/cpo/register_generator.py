@@ -8,6 +8,7 @@ from synthir import registry
 from synthir.cpo.evaluation import GeneratorComparison
 from synthir.tracking import set_tags
 from synthir.training.artifacts import GeneratorModel
+from synthir.zenml_models import record_version
 
 logger = get_logger(__name__)
 
@@ -32,6 +33,9 @@ def register_generator(
     decision = registry.decide_generator(candidate, comparison.base, comparison.production, margin,
                                          max_copy_rate_increase, metric=comparison.metric,
                                          previous_production=comparison.production_version)
+    record_version(registry_name, version, registry.DESCRIPTIONS[registry.GENERATOR_NAME],  # the ZenML model view
+                   {"query_eval": candidate["query_eval"], "copy_rate": candidate["copy_rate"],
+                    "decision": "promoted" if decision.promoted else "refused", "reason": decision.reason})
     registry.apply_decision(registry_name, version, decision)
     set_tags({"registered_generator_version": version,
               "generator_promotion": "promoted" if decision.promoted else "refused"})

@@ -7,7 +7,7 @@ from zenml.logger import get_logger
 
 from synthir.data import Corpus, Qrels, Queries, Run
 from synthir.evaluation import evaluate
-from synthir.evaluation.report import metrics_markdown, plot_per_query
+from synthir.evaluation.report import metrics_markdown, plot_per_query, plot_win_loss
 from synthir.models import resolve_model
 from synthir.retrieval.rerank import fuse, rerank
 from synthir.retrieval.reranker import Reranker
@@ -26,7 +26,8 @@ def compare_rerankers(
     fusion_weight: Optional[float] = None,
 ) -> Annotated[str, "comparison_table"]:
     """BM25 and each reranker (a packaged zero-shot model, ``registry:inpars-reranker@production`` or a
-    folder) re-scoring BM25's top ``depth``, on the same queries; a table and a per-query plot."""
+    folder) re-scoring BM25's top ``depth``, on the same queries; a table with each one's paired significance over
+    BM25, a per-query plot and a win/loss plot per reranker."""
     results = [evaluate(bm25_run, qrels, system="bm25")]
     for position, ref in enumerate(rerankers or []):
         model = Reranker(resolve_model(ref))  # type and length from the model's marker; plain folders: bi-encoder
@@ -37,8 +38,10 @@ def compare_rerankers(
         results.append(result)
         log_params({f"reranker{position}": ref}, prefix="compare.")
         log_metrics(result.metrics(), prefix=f"eval.reranker{position}.")
-    table = metrics_markdown(results)
+    table = metrics_markdown(results, against=results[:1])  # each reranker's gain over BM25, paired significance
     logger.info("Rerankers on the same queries:\n%s", table)
     with tempfile.TemporaryDirectory() as tmp:
         log_artifact(plot_per_query(results, Path(tmp) / "rerankers.per_query.png"), "evaluation")
+        for result in results[1:]:
+            log_artifact(plot_win_loss(result, results[:1], Path(tmp) / f"{result.system}.win_loss.png"), "evaluation")
     return table

@@ -7,7 +7,7 @@ from synthir.data import Corpus, Qrels, Queries
 from synthir.data.synthetic import SyntheticQueries
 from synthir.evaluation import EvaluationResult
 from synthir.evaluation.comparison import RerankerComparison
-from synthir.evaluation.report import log_comparison, metrics_markdown
+from synthir.evaluation.report import comparison_markdown, log_comparison
 from synthir.judgments.config import LLMJudgeConfig
 from synthir.tracking import record_figures
 from synthir.training.artifacts import RerankerModel
@@ -68,6 +68,6 @@ def evaluate_rerankers(
                                                        source=source, judge=judge)
     if judge is not None:
         record_figures(judge.figures, prefix="evaluation.llm_judge.", judge=judge.backend.name)
-    logger.info("\n%s", metrics_markdown(results))
+    logger.info("\n%s", comparison_markdown(comparison))
     log_comparison(comparison, results, candidate, depth)
     return comparison, candidate

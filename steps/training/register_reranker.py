@@ -9,6 +9,7 @@ from synthir.data import Corpus
 from synthir.evaluation.comparison import RerankerComparison
 from synthir.tracking import set_tags
 from synthir.training.artifacts import RerankerModel
+from synthir.zenml_models import record_version
 
 logger = get_logger(__name__)
 
@@ -42,11 +43,6 @@ def register_reranker(
         set_tags({"registered_version": str(identical.version), "promotion": "duplicate"})
         log_metadata(metadata={"version": str(identical.version), "promoted": False, "duplicate": True, "reason": reason})
         return decision.model_copy(update={"version": str(identical.version), "promoted": False, "reason": reason})
-    model_uri = registry.log_reranker(reranker.model_dir)
-    if collection_corpus is not None:
-        from synthir.retraining import log_manifest
-
-        log_manifest(collection_corpus.manifest())
     tags = {**reranker.lineage, "training_corpus_fingerprint": reranker.lineage.get("corpus_fingerprint", ""),
             **({"corpus_fingerprint": collection_corpus.fingerprint()} if collection_corpus is not None else {}),
             **({"corpus_parts": ",".join(collection_corpus.parts)} if collection_corpus is not None
@@ -56,7 +52,17 @@ def register_reranker(
             "evaluation_source": comparison.source, "judgments": comparison.judgments,
             "ndcg_at_10": f"{comparison.candidate:.6f}", "mlflow_run_id": mlflow.active_run().info.run_id,
             **({"pipeline_config_hash": pipeline_config_hash} if pipeline_config_hash else {})}
+    card = {**tags, **{f"p_value.{k}": f"{v:.4g}" for k, v in decision.p_values.items()}, "gate": decision.reason}
+    model_uri = registry.log_reranker(reranker.model_dir, card=card)  # the lineage is its model card too
+    if collection_corpus is not None:
+        from synthir.retraining import log_manifest
+
+        log_manifest(collection_corpus.manifest())
     version = registry.register_version(model_uri, registry_name, tags)
+    record_version(registry_name, version, registry.DESCRIPTIONS[registry.DEFAULT_NAME], {  # the ZenML model view
+        "ndcg_at_10": comparison.candidate, "evaluation_source": comparison.source, "eval_queries": comparison.eval_queries,
+        "decision": "promoted" if decision.promoted else "refused", "reason": decision.reason,
+        **{f"p_value.{k}": v for k, v in decision.p_values.items()}})
     registry.apply_decision(registry_name, version, decision)
     set_tags({"registered_version": version, "promotion": "promoted" if decision.promoted else "refused"})
     log_metadata(metadata={"version": version, "promoted": decision.promoted, "reason": decision.reason,

@@ -53,6 +53,8 @@ class RerankerComparison(BaseModel):
     judgments: int = Field(0, description="relevance judgments behind the evaluation queries")
     significance_test: str = Field("randomisation", description="the paired test behind `baselines`' p-values")
     baselines: dict[str, Baseline] = Field(default_factory=dict, description="bm25, untrained, production")
+    per_query: dict[str, dict[str, float]] = Field(default_factory=dict,
+                                                   description="system -> query id -> headline figure (reports, win/loss plots)")
 
 
 @dataclass
@@ -155,5 +157,6 @@ def compare_rerankers(
         fusion_weight=weight, eval_queries=len(test_ids), dev_queries=len(dev_ids), excluded_queries=sorted(excluded),
         systems={r.system: r.metrics() for r in results.values()}, source=source,
         judgments=sum(len(qrels.judgments[q]) for q in test_ids), significance_test=significance_test,
-        baselines=baselines)
+        baselines=baselines, per_query={r.system: {str(q): float(v) for q, v in r.per_query[HEADLINE].items()}
+                                        for r in results.values()})
     return comparison, list(results.values()), candidate

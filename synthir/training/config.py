@@ -55,10 +55,17 @@ class RerankerTrainingConfig(ConfigBlock, TrainerSettings):
         "bi-encoder", description="bi-encoder (sentence-transformers, MNRL) | cross-encoder (BCE) | monot5 (seq2seq true/false)")
     base_model: str = Field("package:all-minilm-l6-v2", description="model reference: package:, hf:, registry:, or a folder")
     max_length: int = Field(256, ge=1, description="tokens per input; stored with the model and used wherever it scores")
+    init_from: Literal["base", "production"] = Field(
+        "base", description="base: train base_model on every triple | production: fine-tune the registry's production "
+                            "reranker on the triples about documents new or changed since it was trained, plus replay "
+                            "(base_model when there is no production version yet)")
+    replay_ratio: float = Field(1.0, ge=0, description="with init_from: production, triples about documents production "
+                                                       "already saw, replayed per new triple (a seeded sample; 0: none)")
 
 
-def training_run_key(config: RerankerTrainingConfig, triples) -> str:
-    """The checkpoint folder's name: the whole config and the triples' content. Other filters or
-    negatives with the same number of triples train anew instead of resuming (and returning) another
-    run's final checkpoint."""
-    return config_hash(config, triples.corpus_fingerprint, triples.fingerprint())
+def training_run_key(config: RerankerTrainingConfig, triples, init_model: str | None = None) -> str:
+    """The checkpoint folder's name: the whole config, the triples' content and the model training
+    starts from. Other filters or negatives with the same number of triples train anew instead of
+    resuming (and returning) another run's final checkpoint."""
+    extra = () if init_model in (None, config.base_model) else (init_model,)
+    return config_hash(config, triples.corpus_fingerprint, triples.fingerprint(), *extra)

@@ -82,14 +82,17 @@ class TrainingResult:
     config: dict
 
 
-def train_reranker(triples: Triples, config: RerankerTrainingConfig, output_dir: str | Path) -> TrainingResult:
-    """Train and save the model to ``<output_dir>/model``; resumes from the last checkpoint."""
+def train_reranker(triples: Triples, config: RerankerTrainingConfig, output_dir: str | Path,
+                   init_model: str | None = None) -> TrainingResult:
+    """Train and save the model to ``<output_dir>/model``; resumes from the last checkpoint.
+    ``init_model`` (a model reference, e.g. the production version for a warm start) replaces
+    ``config.base_model`` as the starting weights."""
     from datasets import Dataset
 
     from synthir.models import resolve_model
 
     output_dir = Path(output_dir)
-    base = str(resolve_model(config.base_model))
+    base = str(resolve_model(init_model or config.base_model))
     frame = triples.frame
     if frame.empty:
         raise ValueError("no training triples: every query was filtered out or had no negative")
@@ -101,8 +104,7 @@ def train_reranker(triples: Triples, config: RerankerTrainingConfig, output_dir:
 
         model = SentenceTransformer(base, device="cuda" if torch.cuda.is_available() else "cpu")
         model.max_seq_length = config.max_length
-        dataset = Dataset.from_dict({"anchor": list(frame["query"]), "positive": list(frame["positive"]),
-                                     "negative": list(frame["negative"])})
+        dataset = triples.to_dataset().select_columns(["anchor", "positive", "negative"])
         trainer = SentenceTransformerTrainer(model=model, args=training_arguments(SentenceTransformerTrainingArguments, config, output_dir),
                                              train_dataset=dataset, loss=MultipleNegativesRankingLoss(model))
     else:

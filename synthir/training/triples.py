@@ -33,6 +33,15 @@ class Triples:
         """Content hash of every triple (ids and texts), in training order."""
         return frame_fingerprint(self.frame)
 
+    def to_dataset(self):
+        """A ``datasets.Dataset`` with sentence-transformers' column names (``anchor``, ``positive``,
+        ``negative``), the ids beside them: what GPL, sentence-transformers and FlagEmbedding train from."""
+        from datasets import Dataset
+
+        frame = self.frame.rename(columns={"query": "anchor"})
+        return Dataset.from_pandas(frame[["anchor", "positive", "negative", "query_id", "pos_id", "neg_id"]],
+                                   preserve_index=False)
+
     def write_tsv(self, path: str | Path) -> Path:
         """The InPars / sentence-transformers TSV: query, positive text, negative text."""
         with atomic_write(path) as out:

@@ -98,3 +98,26 @@ def test_the_gate_needs_the_margin_and_significance_over_every_baseline():
     assert not behind.promoted and "does not beat production 0.6100" in behind.reason
     # alpha 1 switches the significance requirement off (the margin still applies)
     assert decide_reranker(make_comparison(p_untrained=1.0), margin=0.005, alpha=1.0, min_queries=30).promoted
+
+
+def test_reports_show_paired_significance_and_win_loss_against_bm25_and_the_untrained_model(demo, tmp_path):
+    import pandas as pd
+
+    from synthir.evaluation.report import comparison_markdown, comparison_win_loss, win_loss
+
+    comparison, _, _ = compare_rerankers(demo.corpus, demo.queries, demo.qrels, OverlapScorer(),
+                                         zero_shot=ReversedScorer(), depth=20, fusion_weight=None)
+    assert set(comparison.per_query) == {"bm25", "zero-shot", "trained"}
+    assert len(comparison.per_query["trained"]) == comparison.eval_queries
+    table = comparison_markdown(comparison)
+    header, _, *rows = table.splitlines()
+    assert header.endswith("| vs bm25 (p) | vs zero-shot (p) |")
+    trained = next(r for r in rows if r.startswith("| trained |"))
+    gain = comparison.candidate - comparison.zero_shot
+    p_value = comparison.baselines["untrained"].p_value
+    assert trained.rstrip(" |").endswith(f"{gain:+.4f} (p={p_value:.3g})")  # the gate's own p-value
+    assert "| bm25 | 40 |" in table and "source: judged, 40 queries" in table
+    assert comparison_win_loss(comparison, tmp_path / "plot.png").stat().st_size > 1000
+
+    gains, wins, ties, losses = win_loss(pd.Series({"a": 0.5, "b": 0.2, "c": 0.1}), pd.Series({"a": 0.1, "b": 0.2, "c": 0.4, "d": 1}))
+    assert (wins, ties, losses) == (1, 1, 1) and list(gains.index) == ["a", "b", "c"]  # shared queries, best first

@@ -120,3 +120,65 @@ def test_batch_rerank_command_rewrites_a_run_file(demo_dir, tmp_path):
     with pytest.raises(ValueError, match="query id"):
         rerank_run_file(bad, demo_dir / "queries.jsonl", demo_dir / "corpus.jsonl", tmp_path / "x.trec",
                         model="package:all-minilm-l6-v2")
+
+
+def warm_start_triples(doc_ids: list[str]):
+    import pandas as pd
+
+    from synthir.training.triples import Triples
+
+    rows = [(f"q{i}", f"query {i}", d, f"text {d}", "n", "negative") for i, d in enumerate(doc_ids)]
+    return Triples(pd.DataFrame(rows, columns=["query_id", "query", "pos_id", "positive", "neg_id", "negative"]), "fp")
+
+
+def test_warm_start_fine_tunes_production_on_new_documents_with_replay(client, tmp_path):
+    from synthir.data import Corpus, Document
+    from synthir.data.records import content_hash
+    from synthir.training import RerankerTrainingConfig
+    from synthir.warm_start import plan_warm_start
+
+    old = [Document(f"d{i}", f"old {i}") for i in range(8)]
+    corpus = Corpus({d.doc_id: d for d in [*old, Document("d0", "edited"), Document("new", "added")]})
+    version = production_with(client, tmp_path, {"corpus_fingerprint": "abc", "model_type": "bi-encoder"},
+                              manifest={d.doc_id: content_hash(d) for d in old})
+    triples = warm_start_triples([f"d{i}" for i in range(8)] + ["new", "new"])
+    config = RerankerTrainingConfig(init_from="production", replay_ratio=2.0)
+    plan = plan_warm_start(triples, corpus, config, "inpars-reranker", client)
+    assert plan.init_model == f"registry:inpars-reranker/{version}"
+    kept = plan.triples.frame
+    # d0 changed and "new" is new: 3 new triples, and 6 of the other 7 replayed, in their original order
+    assert plan.figures == {"all_triples": 10.0, "new_triples": 3.0, "replayed_triples": 6.0}
+    assert {"d0", "new"} <= set(kept["pos_id"]) and len(kept) == 9
+    assert list(kept["query_id"]) == sorted(kept["query_id"], key=lambda q: int(q[1:]))
+    again = plan_warm_start(triples, corpus, config, "inpars-reranker", client)
+    assert again.triples.fingerprint() == plan.triples.fingerprint()  # seeded
+    none = plan_warm_start(triples, corpus, config.model_copy(update={"replay_ratio": 0.0}), "inpars-reranker", client)
+    assert set(none.triples.frame["pos_id"]) == {"d0", "new"}
+    assert plan_warm_start(triples, corpus, RerankerTrainingConfig(), "inpars-reranker", client).triples is triples
+
+
+def test_warm_start_without_production_trains_the_base_model_and_says_so(client):
+    from synthir.data import Corpus, Document
+    from synthir.training import RerankerTrainingConfig
+    from synthir.warm_start import plan_warm_start
+
+    corpus = Corpus({"d0": Document("d0", "text")})
+    plan = plan_warm_start(warm_start_triples(["d0"]), corpus, RerankerTrainingConfig(init_from="production"),
+                           "inpars-reranker", client)
+    assert plan.init_model == "package:all-minilm-l6-v2" and "no production version yet" in plan.reason
+
+
+def test_warm_start_refuses_another_model_type_or_nothing_new(client, tmp_path):
+    from synthir.data import Corpus, Document
+    from synthir.data.records import content_hash
+    from synthir.training import RerankerTrainingConfig
+    from synthir.warm_start import WarmStartError, plan_warm_start
+
+    corpus = Corpus({"d0": Document("d0", "text"), "d1": Document("d1", "new")})
+    production_with(client, tmp_path, {"model_type": "cross-encoder"}, manifest={"d0": content_hash(corpus["d0"])})
+    with pytest.raises(WarmStartError, match="is a cross-encoder and training.model_type is bi-encoder"):
+        plan_warm_start(warm_start_triples(["d0"]), corpus, RerankerTrainingConfig(init_from="production"),
+                        "inpars-reranker", client)
+    config = RerankerTrainingConfig(init_from="production", model_type="cross-encoder")
+    with pytest.raises(WarmStartError, match="none of the 1 training triples is about one of the 1 documents"):
+        plan_warm_start(warm_start_triples(["d0"]), corpus, config, "inpars-reranker", client)
