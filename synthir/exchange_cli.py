@@ -87,18 +87,15 @@ def import_queries(args) -> int:
     from zenml import save_artifact
 
     from synthir.data import load_collection
-    from synthir.data.exchange import read_published_queries
+    from synthir.data.errors import DataFormatError
+    from synthir.data.exchange import attach_to_corpus, read_published_queries
 
     queries = read_published_queries(args.path, generator=args.generator)
     if args.collection:
-        corpus = load_collection(args.collection).corpus
-        unknown = sorted({q.doc_id for q in queries if q.doc_id not in corpus})
-        if unknown:
-            raise SystemExit(f"synthir import: {args.path}: {len(unknown)} document id(s) are not in {args.collection} "
-                             f"(first: {unknown[:5]}): the queries were written for another collection")
-        for query in queries:
-            query.doc_text = query.doc_text or corpus[query.doc_id].contents
-        queries.corpus_fingerprint = corpus.fingerprint()
+        try:
+            attach_to_corpus(queries, load_collection(args.collection).corpus, args.path)
+        except DataFormatError as err:  # ids of another collection: a usage error, as the command's others
+            raise SystemExit(f"synthir import: {err}") from None
     missing_text = sum(1 for q in queries if not q.doc_text)
     if missing_text:
         raise SystemExit(f"synthir import: {args.path}: {missing_text} queries have no document text; give the "

@@ -56,19 +56,15 @@ def record_version(name: str, version: str, description: str, metadata: dict[str
     return model_version
 
 
-def mirror_production(name: str, version: str | None) -> bool:
-    """Give ZenML model ``name``'s version ``version`` the production stage (taking it from any other);
-    ``None`` (no production alias) archives the current production version. False when the ZenML
-    store has no such model version (the dashboard is then left as it was, and the log says so)."""
+def mirror_production(name: str, version: str) -> bool:
+    """Give ZenML model ``name``'s version ``version`` the production stage (taking it from any other).
+    False when the ZenML store has no such model version (the dashboard is then left as it was, and
+    the log says so)."""
     from zenml.client import Client
     from zenml.enums import ModelStages
 
     client = Client()
     try:
-        if version is None:
-            current = client.get_model_version(name, ModelStages.PRODUCTION)
-            client.update_model_version(name, current.id, stage=ModelStages.ARCHIVED, force=True)
-            return True
         client.update_model_version(name, zenml_version_name(version), stage=ModelStages.PRODUCTION, force=True)
         return True
     except KeyError:

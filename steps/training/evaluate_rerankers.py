@@ -68,6 +68,7 @@ def evaluate_rerankers(
                                                        source=source, judge=judge)
     if judge is not None:
         record_figures(judge.figures, prefix="evaluation.llm_judge.", judge=judge.backend.name)
-    logger.info("\n%s", comparison_markdown(comparison))
-    log_comparison(comparison, results, candidate, depth)
+    table = comparison_markdown(comparison)  # paired tests per system and baseline: made once
+    logger.info("\n%s", table)
+    log_comparison(comparison, results, candidate, depth, table)
     return comparison, candidate

@@ -23,6 +23,7 @@ from synthir.data.io import atomic_write, iter_json_lines, pick_field, require_f
 from synthir.data.readers import read_corpus, read_qrels
 from synthir.data.records import Corpus, ReadStats
 from synthir.data.synthetic import SyntheticQueries, SyntheticQuery, read_inpars_jsonl
+from synthir.data.tables import is_saved_dataset, load_saved_dataset
 
 QGEN_PREFIX = "qgen"
 LINEAGE_KEY = "synthir"  # the description's JSON key holding the set's lineage
@@ -67,16 +68,22 @@ def dataset_to_queries(dataset, source: str = "dataset") -> SyntheticQueries:
 
 
 def read_hf_queries(path: str | Path) -> SyntheticQueries:
-    """A synthetic query dataset saved with ``save_to_disk``."""
-    from datasets import Dataset, DatasetDict, load_from_disk
+    """A synthetic query dataset saved with ``save_to_disk`` (of a published ``DatasetDict``, its train split)."""
+    return dataset_to_queries(load_saved_dataset(Path(path), ("train",), single_split=False), str(path))
 
-    loaded = load_from_disk(str(path))
-    if isinstance(loaded, DatasetDict):  # a published set: take its train split
-        if "train" not in loaded:
-            raise DataFormatError(path, None, f"a dataset dict without a train split (splits: {list(loaded)})")
-        loaded = loaded["train"]
-    assert isinstance(loaded, Dataset)
-    return dataset_to_queries(loaded, str(path))
+
+def attach_to_corpus(queries: SyntheticQueries, corpus: Corpus, source: str | Path) -> SyntheticQueries:
+    """Imported ``queries`` made the ``corpus``'s: every document id must be in it (else a
+    DataFormatError naming ``source``), texts missing from the file are taken from it, and the
+    corpus fingerprint is set."""
+    unknown = sorted({q.doc_id for q in queries if q.doc_id not in corpus})
+    if unknown:
+        raise DataFormatError(source, None, f"{len(unknown)} document id(s) are not in the corpus {corpus.name} "
+                              f"(first: {unknown[:5]}): the queries were written for another collection")
+    for query in queries:
+        query.doc_text = query.doc_text or corpus[query.doc_id].contents
+    queries.corpus_fingerprint = corpus.fingerprint()
+    return queries
 
 
 def write_qgen(queries: SyntheticQueries, corpus: Corpus, folder: str | Path, prefix: str = QGEN_PREFIX) -> Path:
@@ -137,7 +144,7 @@ def read_published_queries(path: str | Path, generator: str = "imported") -> Syn
     if path.is_dir() and any(path.glob("*-queries.jsonl")):
         prefix = next(path.glob("*-queries.jsonl")).name.removesuffix("-queries.jsonl")
         return read_qgen(path, prefix=prefix, generator=generator)
-    if path.is_dir() and ((path / "dataset_info.json").exists() or (path / "dataset_dict.json").exists()):
+    if path.is_dir() and is_saved_dataset(path):
         return read_hf_queries(path)
     raise DataFormatError(path, None, "expected an InPars JSONL file, a GPL/BEIR qgen folder (<prefix>-queries.jsonl "
                           "and <prefix>-qrels/train.tsv) or a Hugging Face dataset saved with save_to_disk")

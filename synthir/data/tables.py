@@ -73,9 +73,9 @@ def is_saved_dataset(folder: Path) -> bool:
     return any((folder / marker).exists() for marker in HF_DATASET_MARKERS)
 
 
-def read_saved_dataset(folder: Path, name: str | None = None) -> Corpus:
-    """A corpus from a Hugging Face dataset saved to disk. A ``DatasetDict`` gives its ``corpus`` split
-    (as BEIR datasets on the Hub name it), else ``train``, else its only split."""
+def load_saved_dataset(folder: Path, splits: tuple[str, ...], single_split: bool = True):
+    """A ``datasets.Dataset`` saved to disk; from a ``DatasetDict``, the first of ``splits`` it has,
+    else (``single_split``) its only split. A broken folder or no such split is a DataFormatError."""
     import datasets
 
     try:
@@ -83,10 +83,17 @@ def read_saved_dataset(folder: Path, name: str | None = None) -> Corpus:
     except Exception as err:  # datasets raises FileNotFoundError, ValueError, ... for a broken folder
         raise DataFormatError(folder, None, f"not a readable saved dataset ({type(err).__name__}: {err})") from None
     if isinstance(loaded, datasets.DatasetDict):
-        splits = list(loaded)
-        split = next((s for s in HF_CORPUS_SPLITS if s in loaded), splits[0] if len(splits) == 1 else None)
+        names = list(loaded)
+        split = next((s for s in splits if s in loaded), names[0] if single_split and len(names) == 1 else None)
         if split is None:
-            raise DataFormatError(folder, None, f"a DatasetDict with splits {splits}; expected one named "
-                                                f"{' or '.join(HF_CORPUS_SPLITS)}, or a single split")
+            raise DataFormatError(folder, None, f"a DatasetDict with splits {names}; expected one named "
+                                                f"{' or '.join(splits)}{', or a single split' if single_split else ''}")
         loaded = loaded[split]
+    return loaded
+
+
+def read_saved_dataset(folder: Path, name: str | None = None) -> Corpus:
+    """A corpus from a Hugging Face dataset saved to disk. A ``DatasetDict`` gives its ``corpus`` split
+    (as BEIR datasets on the Hub name it), else ``train``, else its only split."""
+    loaded = load_saved_dataset(folder, HF_CORPUS_SPLITS)
     return _corpus_from_rows(enumerate(loaded.to_list(), start=1), folder, name or folder.name, "row")

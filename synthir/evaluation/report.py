@@ -140,9 +140,11 @@ def plot_per_query(results: list[EvaluationResult], path: str | Path, measure: s
     return save_figure(fig, path)
 
 
-def log_comparison(comparison, results: list[EvaluationResult], candidate: EvaluationResult, depth: int) -> None:
+def log_comparison(comparison, results: list[EvaluationResult], candidate: EvaluationResult, depth: int,
+                   table: str) -> None:
     """A reranker comparison to MLflow (every system's figures, the candidate's under the headline
-    names every pipeline shares, the per-query plot) and the gate's figures to the step's metadata."""
+    names every pipeline shares, the gate's ``table`` from ``comparison_markdown``, per-query and
+    win/loss plots) and the gate's figures to the step's metadata."""
     import tempfile
 
     from synthir.tracking import log_artifact, log_metrics, log_params, record_figures
@@ -156,7 +158,7 @@ def log_comparison(comparison, results: list[EvaluationResult], candidate: Evalu
     with tempfile.TemporaryDirectory() as tmp:
         log_artifact(plot_per_query(results, Path(tmp) / "rerankers.per_query.png"), "evaluation")
         report = Path(tmp) / "comparison.md"
-        report.write_text(comparison_markdown(comparison), encoding="utf-8")
+        report.write_text(table, encoding="utf-8")
         log_artifact(report, "evaluation")
         log_artifact(comparison_win_loss(comparison, Path(tmp) / "rerankers.win_loss.png"), "evaluation")
     record_figures({"candidate": comparison.candidate, "bm25": comparison.bm25, "eval_queries": comparison.eval_queries},
