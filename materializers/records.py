@@ -7,10 +7,13 @@ the dashboard).
 
 from __future__ import annotations
 
+import atexit
+import functools
 import hashlib
 import html
 import json
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any, ClassVar
@@ -281,16 +284,34 @@ def copy_folder_to_store(local: Path, uri: str) -> None:
             fileio.copy(str(path), destination, overwrite=True)
 
 
-def copy_folder_from_store(uri: str, prefix: str) -> Path:
+def folder_from_store(uri: str) -> Path:
+    """A saved model folder as a local path.
+
+    A local artifact store's own folder is used as it is: a saved model is only ever read, and a copy per
+    load (a 500 MB generator loaded by every step that takes it) is what filled the disk. A remote store's
+    folder is downloaded once per process, into one folder removed when the process exits.
+    """
     from zenml.io import fileio
 
-    local = Path(tempfile.mkdtemp(prefix=prefix))
+    if "://" not in uri and os.path.isdir(uri):
+        return Path(uri)
+    local = _downloads_dir() / hashlib.sha256(uri.encode()).hexdigest()[:16]
+    if (local / ".complete").exists():
+        return local
     for directory, _, files in fileio.walk(uri):
         relative = os.path.relpath(str(directory), uri)
         (local / relative).mkdir(parents=True, exist_ok=True)
         for name in files:
             fileio.copy(os.path.join(str(directory), str(name)), str(local / relative / str(name)), overwrite=True)
+    (local / ".complete").touch()
     return local
+
+
+@functools.cache
+def _downloads_dir() -> Path:
+    folder = Path(tempfile.mkdtemp(prefix="synthir-downloads-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder
 
 
 def save_model_card(materializer: BaseMaterializer, name: str, title: str, fields: list[tuple[str, Any]]) -> dict[str, VisualizationType]:
@@ -317,7 +338,7 @@ class RerankerModelMaterializer(BaseMaterializer):
     def load(self, data_type: type[Any]) -> RerankerModel:
         with self.artifact_store.open(os.path.join(self.uri, "reranker.json"), "r") as handle:
             meta = json.load(handle)
-        return RerankerModel(model_dir=copy_folder_from_store(os.path.join(self.uri, "model"), "synthir-reranker-"), **meta)
+        return RerankerModel(model_dir=folder_from_store(os.path.join(self.uri, "model")), **meta)
 
     def save_visualizations(self, data: RerankerModel) -> dict[str, VisualizationType]:
         return save_model_card(self, "reranker.html", f"Reranker ({data.model_type}) trained from {data.base_model}",
@@ -346,7 +367,7 @@ class GeneratorModelMaterializer(BaseMaterializer):
     def load(self, data_type: type[Any]) -> GeneratorModel:
         with self.artifact_store.open(os.path.join(self.uri, "generator.json"), "r") as handle:
             meta = json.load(handle)
-        return GeneratorModel(model_dir=copy_folder_from_store(os.path.join(self.uri, "model"), "synthir-generator-"), **meta)
+        return GeneratorModel(model_dir=folder_from_store(os.path.join(self.uri, "model")), **meta)
 
     def save_visualizations(self, data: GeneratorModel) -> dict[str, VisualizationType]:
         return save_model_card(self, "generator.html", f"Query generator ({data.format}) tuned from {data.base_model}",

@@ -1,6 +1,7 @@
 """Each materializer round-trips its type through the (temp) local artifact store, with metadata and a preview."""
 
 import json
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -88,3 +89,28 @@ def test_compiled_query_program_roundtrip_with_demo_card(artifact_dir):
     page = Path(next(iter(instance.save_visualizations(data)))).read_text()
     assert "how is honey made" in page and "&lt;make&gt;" in page and "dev_compiled_metric" in page
     assert instance.extract_metadata(data)["demos"] == 1
+
+
+def test_model_folders_load_in_place_from_a_local_store_and_once_from_a_remote_one(artifact_dir, tmp_path, monkeypatch):
+    """Loading a model must not copy its weights on every load (that filled CI's disk)."""
+    import materializers.records as records
+    from materializers import RerankerModelMaterializer
+    from synthir.training.artifacts import RerankerModel
+
+    model_dir = tmp_path / "model"
+    model_dir.mkdir()
+    (model_dir / "model.safetensors").write_bytes(b"weights")
+    (model_dir / "nested").mkdir()
+    (model_dir / "nested" / "config.json").write_text("{}")
+    instance = RerankerModelMaterializer(uri=str(artifact_dir))
+    instance.save(RerankerModel(model_dir=model_dir, model_type="cross-encoder", base_model="m"))
+
+    loaded = instance.load(RerankerModel)
+    assert loaded.model_dir == artifact_dir / "model" and (loaded.model_dir / "nested" / "config.json").exists()
+
+    # A remote store (``s3://...``) is downloaded into one per-process folder, once per artifact.
+    store = str(artifact_dir / "model")
+    monkeypatch.setattr(records.os.path, "isdir", lambda path: path != store and os.path.exists(path))
+    first, second = records.folder_from_store(store), records.folder_from_store(store)
+    assert first == second and first.parent == records._downloads_dir() and first != Path(store)
+    assert (first / "model.safetensors").read_bytes() == b"weights" and (first / "nested" / "config.json").exists()
