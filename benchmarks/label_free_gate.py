@@ -1,13 +1,13 @@
 """Can the label-free gate be trusted? Systems scored under human judgments and under held-out
 synthetic judgments on a labelled collection (CISI), and how well the two orderings agree.
 
-    python benchmarks/label_free_gate.py [--held-out 200] [--train-docs 600] [--eval-generator package:gemma3-270m]
+    python benchmarks/label_free_gate.py [--held-out 200] [--train-docs N] [--loss mnrl] [--eval-generator package:gemma3-270m]
         [--llm-judge package:smollm2-135m-instruct --judge-depth 5] [--work DIR]   (DIR keeps the trained models)
 
 1. ``hold_out`` sets a seeded share of the documents aside; the evaluation generator (Gemma-3-270M by
    default, a different model from the training one) writes a query for each, the checks keep the
    well-formed ones, and each query's source document is its relevant document (``synthetic``).
-2. SmolLM2-135M writes training queries for a sample of the *other* documents; checks, the scores
+2. SmolLM2-135M writes training queries for the *other* documents (``--train-docs``: a sample); checks, the scores
    filter, BM25 negatives from those documents only, all-MiniLM-L6-v2 fine-tuned on them. A broken
    model is trained the same way on shuffled query-document pairs.
 3. Seven systems (BM25; untrained, trained and broken MiniLM, each alone and fused with BM25 at one
@@ -44,7 +44,7 @@ from synthir.retrieval import BM25Index
 from synthir.retrieval.rerank import fuse, rerank
 from synthir.retrieval.reranker import Reranker
 from synthir.runtime import default_cache_dir
-from synthir.training import RerankerTrainingConfig, build_triples, train_reranker
+from synthir.training import RerankerTrainingConfig, add_teacher_margins, build_triples, train_reranker
 from synthir.training.triples import Triples
 
 DEFAULT_COLLECTION = Path(__file__).resolve().parents[2] / "shared" / "data" / "cisi"
@@ -77,8 +77,11 @@ def main() -> None:
     parser.add_argument("--held-out", type=int, default=200, help="documents held out for synthetic judgments")
     parser.add_argument("--eval-generator", default="package:gemma3-270m")
     parser.add_argument("--eval-prompt", default="inpars", help="the evaluation generator's prompt (inpars, inpars-gbq, a file)")
-    parser.add_argument("--train-docs", type=int, default=600, help="training documents that get a query")
-    parser.add_argument("--epochs", type=float, default=1.0)
+    parser.add_argument("--train-docs", type=int, default=None, help="training documents that get a query (default: all)")
+    parser.add_argument("--loss", default=RerankerTrainingConfig.model_fields["loss"].default,
+                        help="the bi-encoder loss (training.loss; default: the config's default)")
+    parser.add_argument("--epochs", type=float, default=2.0)
+    parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--fusion-weight", type=float, default=0.7)
     parser.add_argument("--margin", type=float, default=0.005)
     parser.add_argument("--alpha", type=float, default=0.05)
@@ -108,8 +111,11 @@ def main() -> None:
     filtered, _ = filter_queries(kept, [{"name": "scores", "keep": 0.8}], training_corpus, report)
     triples = build_triples(filtered, training_corpus, negatives_per_query=1, depth=100, seed=42,
                             index=BM25Index.build(training_corpus))
-    training = RerankerTrainingConfig(model_type="bi-encoder", epochs=args.epochs, learning_rate=2e-5, batch_size=16,
-                                      max_length=256, save_steps=10_000)
+    training = RerankerTrainingConfig(model_type="bi-encoder", epochs=args.epochs, learning_rate=2e-5, batch_size=args.batch_size,
+                                      max_length=256, save_steps=10_000, loss=args.loss)
+    if training.uses_teacher:
+        triples = add_teacher_margins(triples, training_corpus, training.base_model, weight=training.teacher_weight,
+                                      index=BM25Index.build(training_corpus))
     base = resolve_model("package:all-minilm-l6-v2")
     scorers = {"untrained": Reranker(base, "bi-encoder")}
     work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="label-free-gate-"))
@@ -148,7 +154,8 @@ def main() -> None:
 
     systems = list(per_source["judged"])
     print(f"{collection.name}: {len(corpus)} documents; {len(held)} held out; training generator SmolLM2-135M on "
-          f"{args.train_docs} of the rest -> {len(filtered)} filtered queries, {len(triples)} triples")
+          f"{args.train_docs or 'all'} of the rest -> {len(filtered)} filtered queries, {len(triples)} triples; "
+          f"loss {training.loss}")
     print(f"synthetic judgments: {judgments.figures['generated']:.0f} queries by {judgments.generator}, "
           f"{len(judgments.queries)} kept by the checks (copy rate {judgments.figures['copy_rate']:.3f}), "
           f"{len(round_trip)} also pass a BM25 top-20 round trip; {eval_seconds:.0f} s")

@@ -1,105 +1,184 @@
-"""Quality target on CISI: a reranker trained only on synthetic queries vs BM25 and zero-shot MiniLM.
+"""Does the synthetic data count? Training recipes against the untrained model on CISI (an ablation).
 
-    python benchmarks/reranker_quality.py [--model-type bi-encoder] [--epochs 1] [--checkpoint-root DIR]
+    python benchmarks/reranker_quality.py [--recipes sample-600,all,all-margin-mse,...] [--held-out 200]
+        [--work DIR] [--collection DIR]
 
-1. SmolLM2-135M writes one query per CISI document (2-shot inpars prompt, greedy, bf16), resumable:
-   ``--checkpoint-root`` keeps the shards, so a second run skips generation.
-2. Validation checks quarantine bad rows; optional filters (``--filters scores:0.8,consistency:20``).
-3. Triples with BM25 hard negatives (positives excluded), reranker training on CPU.
-4. BM25 top 100 re-scored by the zero-shot base model and by the trained one, alone and fused with
-   BM25 at several weights; nDCG@10 on the 76 judged CISI queries (none of which were seen).
-Reference figures: BM25 0.358, zero-shot all-MiniLM-L6-v2 re-scoring 0.433.
+1. A seeded 200 documents are held out of everything training sees; Gemma-3-270M writes a query for
+   each, the checks keep the well-formed ones, and each query's source document is its relevant one:
+   the label-free **dev** set (``synthetic`` judgments of the gate). It chooses the fusion weight
+   (on the untrained model, then the same weight for every system) and nothing else; the 76 judged
+   CISI queries are the **test** set and choose nothing.
+2. SmolLM2-135M writes queries for the other documents (2-shot InPars prompt): one greedy query per
+   document, and for the ``multi`` recipes 3 sampled ones (temperature 0.7). Generation is
+   resumable: ``--checkpoint-root`` keeps the shards, so a second run skips it.
+3. Each recipe trains all-MiniLM-L6-v2 (1 epoch, batch 32, lr 2e-5, max length 256) on its queries
+   after the checks and the scores filter (top 80% by log-probability), BM25 negatives from the
+   training documents (positives excluded).
+4. BM25 top 100 re-scored by the untrained model and by each trained one, alone and fused with BM25;
+   nDCG@10 on dev and test, the gain over the untrained model on the same footing and its paired
+   randomisation p-value on test. One row per recipe.
+Target (issue 20): trained alone >= untrained alone + 0.02, and trained fused >= untrained fused + 0.02,
+on test. Reference figures: BM25 0.358, untrained all-MiniLM-L6-v2 re-scoring 0.433.
 """
 
 from __future__ import annotations
 
 import argparse
-import tempfile
+import dataclasses
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from synthir.data import load_collection
 from synthir.evaluation import evaluate
+from synthir.evaluation.significance import paired_p_value
 from synthir.generation import QueryGenerationConfig, generate_queries, load_prompt, make_backend
+from synthir.generation.backends import LocalGenerator
+from synthir.judgments.config import SyntheticJudgmentsConfig
+from synthir.judgments.synthetic import hold_out, synthetic_judgments
 from synthir.models import resolve_model
 from synthir.quality import ChecksConfig, check_queries, filter_queries
 from synthir.retrieval import BM25Index
-from synthir.retrieval.rerank import fuse, rerank
+from synthir.retrieval.rerank import fuse, rerank, tune_fusion_weight
 from synthir.retrieval.reranker import Reranker
 from synthir.runtime import default_cache_dir
-from synthir.training import RerankerTrainingConfig, build_triples, train_reranker
+from synthir.training import RerankerTrainingConfig, add_teacher_margins, build_triples, train_reranker
 
 DEFAULT_COLLECTION = Path(__file__).resolve().parents[2] / "shared" / "data" / "cisi"
+HEADLINE = "nDCG@10"
 
 
-def parse_filters(text: str) -> list[dict]:
-    specs = []
-    for item in filter(None, text.split(",")):
-        name, _, value = item.partition(":")
-        if name == "consistency":
-            specs.append({"name": name, "top_k": int(value or 20)})
-        elif name in ("scores", "reranker"):
-            specs.append({"name": name, "keep": float(value) if "." in value else int(value)})
-        else:
-            specs.append({"name": name})
-    return specs
+@dataclass
+class Recipe:
+    description: str
+    documents: int | None = None  # training documents that get queries; None: all of them
+    queries: str = "greedy"  # greedy: one per document | multi: 3 sampled per document
+    training: dict = field(default_factory=dict)  # RerankerTrainingConfig fields over the defaults below
+    filters: list = field(default_factory=lambda: [{"name": "scores", "keep": 0.8}])
+
+
+RECIPES = {
+    "sample-600": Recipe("600 documents, 1 query each, MNRL + BM25 negatives (the quickstart's recipe)", documents=600),
+    "all": Recipe("every training document, 1 query each, MNRL"),
+    "all-margin-mse": Recipe("every training document, MarginMSE from the base model fused with BM25",
+                             training={"loss": "margin_mse"}),
+    "all-mnrl-margin-mse": Recipe("every training document, MNRL plus 10 x MarginMSE from the fused teacher",
+                                  training={"loss": "mnrl_margin_mse"}),
+    "all-mnrl-margin-mse-unfiltered": Recipe("as all-mnrl-margin-mse, every query the checks keep (no scores filter)",
+                                             training={"loss": "mnrl_margin_mse"}, filters=[]),
+    "all-mnrl-margin-mse-2ep": Recipe("as all-mnrl-margin-mse, 2 epochs", training={"loss": "mnrl_margin_mse", "epochs": 2}),
+    "all-gist": Recipe("every training document, GISTEmbed guided by the base model", training={"loss": "gist"}),
+    "multi": Recipe("every training document, 3 sampled queries each, MNRL", queries="multi"),
+    "multi-margin-mse": Recipe("every training document, 3 sampled queries each, MarginMSE", queries="multi",
+                               training={"loss": "margin_mse"}),
+    "all-margin-mse-3ep": Recipe("as all-margin-mse, 3 epochs", training={"loss": "margin_mse", "epochs": 3}),
+}
+DEFAULT_RECIPES = "sample-600,all,all-margin-mse,multi-margin-mse"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--collection", default=str(DEFAULT_COLLECTION))
+    parser.add_argument("--recipes", default=DEFAULT_RECIPES, help=f"comma-separated, of: {', '.join(RECIPES)}")
+    parser.add_argument("--held-out", type=int, default=200, help="documents held out for the label-free dev set")
     parser.add_argument("--checkpoint-root", default=str(default_cache_dir() / "generation"))
-    parser.add_argument("--model-type", default="bi-encoder", choices=["bi-encoder", "cross-encoder"])
-    parser.add_argument("--epochs", type=float, default=1.0)
-    parser.add_argument("--learning-rate", type=float, default=2e-5)
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--negatives", type=int, default=1)
-    parser.add_argument("--filters", default="")
+    parser.add_argument("--work", default=str(default_cache_dir() / "benchmarks" / "reranker_quality"),
+                        help="trained models are kept here and reused by a second run")
     args = parser.parse_args()
+    names = [n for n in args.recipes.split(",") if n]
+    unknown = [n for n in names if n not in RECIPES]
+    if unknown:
+        parser.error(f"--recipes: unknown {unknown}; choose from {list(RECIPES)}")
 
+    started = time.perf_counter()
     collection = load_collection(args.collection)
     corpus = collection.corpus
-    started = time.perf_counter()
-    backend = make_backend({"backend": "local", "model": "package:smollm2-135m-instruct", "batch_size": 8})
-    generated = generate_queries(corpus, backend, load_prompt("inpars", num_examples=2),
-                                 QueryGenerationConfig(max_generations=None, queries_per_doc=1),
-                                 checkpoint_root=args.checkpoint_root).queries
-    generation_seconds = time.perf_counter() - started
+    dev_config = SyntheticJudgmentsConfig(held_out_documents=args.held_out, max_held_out_fraction=0.2,
+                                          generator=LocalGenerator(model="package:gemma3-270m", batch_size=8))
+    training_corpus, held = hold_out(corpus, dev_config)
+    dev = synthetic_judgments(held, dev_config, checkpoint_root=args.checkpoint_root)
+
+    needs = {RECIPES[n].queries for n in names}
+    generated, seconds = {}, {}
+    backend = make_backend(LocalGenerator(model="package:smollm2-135m-instruct", batch_size=8))
+    template = load_prompt("inpars", num_examples=2)
+    for kind in sorted(needs):
+        decoding = {"queries_per_doc": 3, "do_sample": True, "temperature": 0.7} if kind == "multi" else {}
+        t0 = time.perf_counter()
+        generated[kind] = generate_queries(training_corpus, backend, template,
+                                           QueryGenerationConfig(max_generations=None, max_new_tokens=48, **decoding),
+                                           checkpoint_root=args.checkpoint_root).queries
+        seconds[kind] = time.perf_counter() - t0
     del backend
 
-    kept, quarantine, report = check_queries(generated, ChecksConfig())
-    filtered, final = filter_queries(kept, parse_filters(args.filters), corpus, report)
-    index = BM25Index.build(corpus)
-    triples = build_triples(filtered, corpus, negatives_per_query=args.negatives, depth=100, seed=42, index=index)
+    index = BM25Index.build(training_corpus)
+    full_index = BM25Index.build(corpus)
+    test_queries = collection.judged_queries()
+    sets = {"dev": (dev.queries, dev.qrels), "test": (test_queries, collection.qrels)}
+    bm25 = {s: full_index.search(q, k=1000, show_progress=False) for s, (q, _) in sets.items()}
+    base = resolve_model("package:all-minilm-l6-v2")
+    untrained = {s: rerank(bm25[s], sets[s][0], corpus, Reranker(base, "bi-encoder"), depth=100, name="untrained")
+                 for s in sets}
+    weight, _ = tune_fusion_weight(untrained["dev"], bm25["dev"], dev.qrels)
 
-    config = RerankerTrainingConfig(model_type=args.model_type, epochs=args.epochs, learning_rate=args.learning_rate,
-                                    batch_size=args.batch_size, max_length=256, save_steps=10_000)
-    started = time.perf_counter()
-    with tempfile.TemporaryDirectory() as work:
-        result = train_reranker(triples, config, work)
-        training_seconds = time.perf_counter() - started
-        queries = collection.judged_queries()
-        bm25 = index.search(queries, k=1000, show_progress=False)
-        trained = rerank(bm25, queries, corpus, Reranker(result.model_dir), depth=100, name="trained")
-    zero_shot = rerank(bm25, queries, corpus, Reranker(resolve_model("package:all-minilm-l6-v2"), "bi-encoder"),
-                       depth=100, name="zero-shot")
-    ndcg = lambda run: evaluate(run, collection.qrels, measures=["nDCG@10"]).aggregate["nDCG@10"]  # noqa: E731
+    def per_query(run, split):
+        return evaluate(run, sets[split][1], measures=[HEADLINE]).per_query[HEADLINE]
 
-    print(f"CISI: {len(corpus)} documents, {len(queries)} judged queries")
-    print(f"generation: {len(generated)} queries ({generation_seconds:.0f} s this run, resumed from checkpoints when present)")
-    print(f"validation: {report.after_checks} after checks ({len(quarantine)} quarantined; copy rate {report.copy_rate:.3f}), "
-          f"{final.kept} after filters {args.filters or '(none)'}")
-    print(f"training:   {args.model_type} from all-MiniLM-L6-v2, {len(triples)} triples, {result.steps} steps, "
-          f"{training_seconds:.0f} s, loss {result.losses[0] if result.losses else float('nan'):.3f} -> "
-          f"{result.losses[-1] if result.losses else float('nan'):.3f}")
-    print("nDCG@10:")
-    print(f"  BM25                          {ndcg(bm25):.4f}   (reference 0.358)")
-    print(f"  zero-shot MiniLM, BM25 top100 {ndcg(zero_shot):.4f}   (reference 0.433)")
-    print(f"  trained on synthetic queries  {ndcg(trained):.4f}")
-    for weight in (0.2, 0.3, 0.5, 0.7):
-        print(f"  trained fused with BM25 w={weight} {ndcg(fuse(trained, bm25, weight)):.4f}")
-    for weight in (0.3, 0.5):
-        print(f"  zero-shot fused with BM25 w={weight} {ndcg(fuse(zero_shot, bm25, weight)):.4f}")
+    baseline = {s: {"alone": per_query(untrained[s], s), "fused": per_query(fuse(untrained[s], bm25[s], weight), s)}
+                for s in sets}
+    rows = []
+    for name in names:
+        recipe = RECIPES[name]
+        queries = generated[recipe.queries]
+        if recipe.documents is not None:  # the first N documents of the seeded sample, as max_generations takes them
+            chosen = {d.doc_id for d in _sample(training_corpus, recipe.documents)}
+            queries = dataclasses.replace(queries, queries=[q for q in queries if q.doc_id in chosen])
+        kept, _, report = check_queries(queries, ChecksConfig())
+        filtered, _ = filter_queries(kept, recipe.filters, training_corpus, report)
+        triples = build_triples(filtered, training_corpus, negatives_per_query=1, depth=100, seed=42, index=index)
+        config = RerankerTrainingConfig(**{"model_type": "bi-encoder", "epochs": 1, "batch_size": 32, "learning_rate": 2e-5,
+                                           "max_length": 256, "save_steps": 10_000, **recipe.training})
+        t0 = time.perf_counter()
+        if config.uses_teacher:
+            triples = add_teacher_margins(triples, training_corpus, config.base_model, weight=config.teacher_weight,
+                                          index=index)
+        result = train_reranker(triples, config, Path(args.work) / name)
+        train_seconds = time.perf_counter() - t0
+        scorer = Reranker(result.model_dir)
+        figures = {}
+        for split in sets:
+            trained = rerank(bm25[split], sets[split][0], corpus, scorer, depth=100, name=name)
+            figures[split] = {"alone": per_query(trained, split), "fused": per_query(fuse(trained, bm25[split], weight), split)}
+        rows.append((name, recipe, len(filtered), len(triples), train_seconds, figures))
+
+    elapsed = time.perf_counter() - started
+    print(f"{collection.name}: {len(corpus)} documents, {len(held)} held out -> {len(dev.queries)} dev queries "
+          f"(Gemma-3-270M); {len(test_queries)} judged test queries")
+    print("generation (SmolLM2, resumed from checkpoints when present): "
+          + ", ".join(f"{k} {len(generated[k])} queries in {seconds[k]:.0f} s" for k in generated))
+    print(f"fusion weight {weight:.1f}, chosen on dev for the untrained model; the same for every system")
+    print(f"total {elapsed:.0f} s\n")
+    print("| recipe | queries | triples | train s | dev alone | dev fused | test alone | gain | p | test fused | gain | p |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print(f"| untrained | | | | {baseline['dev']['alone'].mean():.4f} | {baseline['dev']['fused'].mean():.4f} | "
+          f"{baseline['test']['alone'].mean():.4f} | | | {baseline['test']['fused'].mean():.4f} | | |")
+    for name, recipe, queries, triples, train_seconds, figures in rows:
+        cells = []
+        for footing in ("alone", "fused"):
+            gain = figures["test"][footing].mean() - baseline["test"][footing].mean()
+            p = paired_p_value(figures["test"][footing], baseline["test"][footing])
+            cells.append(f"{figures['test'][footing].mean():.4f} | {gain:+.4f} | {p:.3g}")
+        print(f"| {name} | {queries} | {triples} | {train_seconds:.0f} | {figures['dev']['alone'].mean():.4f} | "
+              f"{figures['dev']['fused'].mean():.4f} | " + " | ".join(cells) + " |")
+    print()
+    for name in names:
+        print(f"- {name}: {RECIPES[name].description}")
+
+
+def _sample(corpus, count):
+    from synthir.generation.generate import sample_documents
+
+    return sample_documents(corpus, count, seed=42).documents
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ from steps.evaluation.hold_out_documents import hold_out_documents
 from steps.evaluation.write_synthetic_judgments import write_synthetic_judgments
 from steps.generation.generate_synthetic_queries import generate_synthetic_queries
 from steps.generation.merge_synthetic_queries import merge_synthetic_queries
+from steps.training.add_teacher_margins import add_teacher_margins
 from steps.training.build_training_triples import build_training_triples
 from steps.training.evaluate_rerankers import evaluate_rerankers
 from steps.training.plan_warm_start import plan_warm_start
@@ -59,13 +60,16 @@ def gate(model, training_queries, eval_set, config: EvaluationConfig, source: st
                              pipeline_config_hash=pipeline_config_hash)
 
 
-def train(triples, queries, corpus, training: RerankerTrainingConfig, registry_name: str):
+def train(triples, queries, corpus, training: RerankerTrainingConfig, registry_name: str, depth: int = 100):
     """The training step, after the warm-start plan when ``training.init_from`` is production
-    (production fine-tuned on the new documents' triples, plus replay)."""
+    (production fine-tuned on the new documents' triples, plus replay), and after the teacher's
+    margins when ``training.loss`` distils them."""
     training = RerankerTrainingConfig.from_dict(training)
     init_model = None
     if training.init_from == "production":
         triples, init_model = plan_warm_start(triples, corpus, training=training, registry_name=registry_name)
+    if training.uses_teacher:
+        triples = add_teacher_margins(triples, corpus, training=training, depth=depth)
     return train_reranker_model(triples, queries, training=training, init_model=init_model)
 
 
@@ -103,7 +107,7 @@ def inpars_stages(corpus, queries, qrels, config: InParsConfig, collection: str,
                                            after=None if in_dynamic_pipeline() else "enforce_validation_policy")
     triples = build_training_triples(filtered, corpus, negatives_per_query=config.negatives_per_query,
                                      depth=config.negative_depth, seed=config.seed)
-    model = train(triples, filtered, corpus, config.training, config.registry_name)
+    model = train(triples, filtered, corpus, config.training, config.registry_name, config.negative_depth)
     return gate(model, filtered, eval_set, config.evaluation, source, config.rerank_depth, config.fusion_weight, config.seed,
                 config.registry_name, config.promotion_margin, config.exclude_query_ids, collection_corpus,
                 pipeline_config_hash(config))

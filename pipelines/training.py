@@ -51,6 +51,6 @@ def training_pipeline(
         synthetic = keep_training_documents(synthetic, corpus)
     triples = build_training_triples(synthetic, corpus, negatives_per_query=negatives_per_query,
                                      depth=negative_depth, seed=seed)
-    model = train(triples, synthetic, corpus, training, registry_name)
+    model = train(triples, synthetic, corpus, training, registry_name, negative_depth)
     gate(model, synthetic, eval_set, evaluation, source, rerank_depth, fusion_weight, seed, registry_name,
          promotion_margin, exclude_query_ids, collection_corpus)

@@ -7,6 +7,7 @@ _EXPORTS = {
     "RerankerTrainingConfig": "synthir.training.config",
     "TrainingResult": "synthir.training.rerankers",
     "Triples": "synthir.training.triples",
+    "add_teacher_margins": "synthir.training.teacher",
     "build_triples": "synthir.training.triples",
     "train_reranker": "synthir.training.rerankers",
 }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from synthir.config import ConfigBlock, StrictModel, config_hash
 from synthir.models import RERANKER_TYPES
@@ -61,6 +61,39 @@ class RerankerTrainingConfig(ConfigBlock, TrainerSettings):
                             "(base_model when there is no production version yet)")
     replay_ratio: float = Field(1.0, ge=0, description="with init_from: production, triples about documents production "
                                                        "already saw, replayed per new triple (a seeded sample; 0: none)")
+    loss: Literal["auto", "mnrl", "cached_mnrl", "gist", "margin_mse", "mnrl_margin_mse"] = Field(
+        "auto", description="bi-encoder loss: auto (mnrl_margin_mse for a bi-encoder; cross-encoder and monot5 train with "
+                            "their own loss) | mnrl (in-batch plus BM25 negatives) | cached_mnrl (the same, memory-bounded "
+                            "for large batches) | gist (MNRL guided by the untrained base model, which drops in-batch "
+                            "negatives it rates above the positive) | margin_mse (distils the margins of a teacher: the "
+                            "base model fused with BM25, see teacher_weight; GPL's recipe without a cross-encoder) | "
+                            "mnrl_margin_mse (both on the same embeddings, margin_mse scaled by distillation_weight; "
+                            "the best on CISI, see benchmarks/reranker_quality.py)")
+    teacher_weight: float = Field(0.5, ge=0, le=1, description="with a margin_mse loss, the base model's share of the "
+                                                               "fused teacher (the rest is BM25, min-max per query)")
+    teacher_anchor_positive: bool = Field(True, description="with a margin_mse loss, count each query's own document as "
+                                                            "the teacher's best candidate (it was written from it)")
+    distillation_weight: float = Field(10.0, gt=0, description="with loss: mnrl_margin_mse, the weight of the MarginMSE "
+                                                               "term (on cosine margins it is ~0.02 where MNRL is ~0.5)")
+
+    @property
+    def bi_encoder_loss(self) -> str | None:
+        """The loss ``auto`` stands for: None for the model types with a loss of their own."""
+        if self.model_type != "bi-encoder":
+            return None
+        return "mnrl_margin_mse" if self.loss == "auto" else self.loss
+
+    @property
+    def uses_teacher(self) -> bool:
+        """Whether the triples need the teacher's margins (``add_teacher_margins``) before training."""
+        return self.bi_encoder_loss in ("margin_mse", "mnrl_margin_mse")
+
+    @model_validator(mode="after")
+    def _loss_fits_model_type(self):
+        if self.loss != "auto" and self.model_type != "bi-encoder":
+            raise ValueError(f"training.loss {self.loss!r} is for bi-encoders; model_type {self.model_type!r} trains "
+                             "with its own loss (set loss: auto, the default)")
+        return self
 
 
 def training_run_key(config: RerankerTrainingConfig, triples, init_model: str | None = None) -> str:

@@ -24,6 +24,7 @@ import torch
 
 from synthir.models import write_reranker_marker
 from synthir.retrieval.reranker import MONOT5_TEMPLATE
+from synthir.runtime import pick_device
 from synthir.training.config import RerankerTrainingConfig
 from synthir.training.triples import Triples
 
@@ -100,13 +101,14 @@ def train_reranker(triples: Triples, config: RerankerTrainingConfig, output_dir:
         return _train_monot5(frame, base, config, output_dir)
     if config.model_type == "bi-encoder":
         from sentence_transformers import SentenceTransformer, SentenceTransformerTrainer, SentenceTransformerTrainingArguments
-        from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
 
-        model = SentenceTransformer(base, device="cuda" if torch.cuda.is_available() else "cpu")
+        model = SentenceTransformer(base, device=pick_device("auto"))
         model.max_seq_length = config.max_length
-        dataset = triples.to_dataset().select_columns(["anchor", "positive", "negative"])
+        dataset = triples.to_dataset()
+        loss = bi_encoder_loss(model, config, dataset.column_names)
+        columns = ["anchor", "positive", "negative"] + (["label"] if config.uses_teacher else [])
         trainer = SentenceTransformerTrainer(model=model, args=training_arguments(SentenceTransformerTrainingArguments, config, output_dir),
-                                             train_dataset=dataset, loss=MultipleNegativesRankingLoss(model))
+                                             train_dataset=dataset.select_columns(columns), loss=loss)
     else:
         from sentence_transformers.cross_encoder import CrossEncoder, CrossEncoderTrainer, CrossEncoderTrainingArguments
         from sentence_transformers.cross_encoder.losses import BinaryCrossEntropyLoss
@@ -130,6 +132,51 @@ def train_reranker(triples: Triples, config: RerankerTrainingConfig, output_dir:
     model.save_pretrained(str(model_dir))
     write_reranker_marker(model_dir, config.model_type, config.max_length)
     return TrainingResult(model_dir, losses, int(output.global_step), config.model_dump())
+
+
+def bi_encoder_loss(model, config: RerankerTrainingConfig, columns: list[str]):
+    """The sentence-transformers loss ``config.loss`` names (``columns``: the training dataset's)."""
+    from sentence_transformers.sentence_transformer import losses
+
+    loss = config.bi_encoder_loss
+    if loss == "mnrl":
+        return losses.MultipleNegativesRankingLoss(model)
+    if loss == "cached_mnrl":  # gradient caching: the batch's in-batch negatives at a mini-batch's memory
+        return losses.CachedMultipleNegativesRankingLoss(model, mini_batch_size=min(16, config.batch_size))
+    if loss == "gist":
+        from sentence_transformers import SentenceTransformer
+
+        from synthir.models import resolve_model
+
+        guide = SentenceTransformer(str(resolve_model(config.base_model)), device=pick_device("auto"))
+        return losses.GISTEmbedLoss(model, guide=guide)
+    if "label" not in columns:
+        raise ValueError(f"training.loss {loss} needs teacher margins on the triples (a teacher_margin column): "
+                         "build them with synthir.training.add_teacher_margins, as the pipeline does for this loss, or "
+                         "set training.loss: mnrl")
+    if loss == "margin_mse":
+        return losses.MarginMSELoss(model)
+    return RankingWithDistillationLoss(model, config.distillation_weight)
+
+
+class RankingWithDistillationLoss(torch.nn.Module):
+    """MNRL (the synthetic positive against in-batch and BM25 negatives) plus ``weight`` x MarginMSE
+    (the teacher's margins), both from one forward pass: sentence-transformers' own losses, on the
+    same embeddings."""
+
+    def __init__(self, model, weight: float):
+        from sentence_transformers.sentence_transformer import losses
+
+        super().__init__()
+        self.model, self.weight = model, weight
+        self.ranking, self.distillation = losses.MultipleNegativesRankingLoss(model), losses.MarginMSELoss(model)
+
+    def forward(self, sentence_features, labels):
+        from sentence_transformers.base.losses.merged_forward import embed_columns
+
+        embeddings = embed_columns(self.model, sentence_features)
+        return (self.ranking.compute_loss_from_embeddings(embeddings, labels)
+                + self.weight * self.distillation.compute_loss_from_embeddings(embeddings, labels))
 
 
 def _train_monot5(frame, base: str, config: RerankerTrainingConfig, output_dir: Path) -> TrainingResult:

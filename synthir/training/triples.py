@@ -38,9 +38,11 @@ class Triples:
         ``negative``), the ids beside them: what GPL, sentence-transformers and FlagEmbedding train from."""
         from datasets import Dataset
 
-        frame = self.frame.rename(columns={"query": "anchor"})
-        return Dataset.from_pandas(frame[["anchor", "positive", "negative", "query_id", "pos_id", "neg_id"]],
-                                   preserve_index=False)
+        frame = self.frame.rename(columns={"query": "anchor", "teacher_margin": "label"})
+        columns = ["anchor", "positive", "negative", "query_id", "pos_id", "neg_id"]
+        # with teacher margins (``add_teacher_margins``): sentence-transformers' MarginMSE ``label``
+        columns += [c for c in ("label", "pos_teacher", "neg_teacher") if c in frame]
+        return Dataset.from_pandas(frame[columns], preserve_index=False)
 
     def write_tsv(self, path: str | Path) -> Path:
         """The InPars / sentence-transformers TSV: query, positive text, negative text."""

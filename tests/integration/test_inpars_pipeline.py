@@ -16,10 +16,13 @@ def test_quickstart_runs_end_to_end(zenml_stack, demo_dir, tmp_path):
 
     run = Client().get_pipeline("inpars_pipeline").last_run
     assert {"load_collection", "generate_synthetic_queries", "check_synthetic_queries", "filter_synthetic_queries",
-            "build_training_triples", "train_reranker_model", "evaluate_rerankers", "register_reranker"} <= set(run.steps)
+            "build_training_triples", "add_teacher_margins", "train_reranker_model", "evaluate_rerankers",
+            "register_reranker"} <= set(run.steps)
     synthetic = run.steps["generate_synthetic_queries"].outputs["synthetic_queries"][0].load()
     filtered = run.steps["filter_synthetic_queries"].outputs["filtered_queries"][0].load()
-    assert len(synthetic) == 120 and 0 < len(filtered) <= 0.8 * 120 + 1
+    assert len(synthetic) == 240 and 0 < len(filtered) <= 0.8 * 240 + 1  # every demo document
+    taught = run.steps["add_teacher_margins"].outputs["taught_triples"][0].load()
+    assert len(taught) and (taught.frame["teacher_margin"] >= 0).all()
     promotion = run.steps["register_reranker"].outputs["promotion"][0].load()
     # the dashboard: every artifact of the run has a visualization (HTML previews, JSON for dicts)
     bare = [f"{step}.{name}" for step, s in run.steps.items() for name, versions in s.outputs.items()
@@ -48,7 +51,7 @@ def test_quickstart_runs_end_to_end(zenml_stack, demo_dir, tmp_path):
     again = Client().get_pipeline("inpars_pipeline").last_run
     status = {name: str(step.status).lower().rsplit(".", 1)[-1] for name, step in again.steps.items()}
     assert {status[name] for name in ("generate_synthetic_queries", "check_synthetic_queries", "filter_synthetic_queries",
-                                      "build_training_triples", "train_reranker_model")} == {"cached"}, status
+                                      "build_training_triples", "add_teacher_margins", "train_reranker_model")} == {"cached"}, status
     assert status["load_collection"] == status["evaluate_rerankers"] == "completed", status
 
 

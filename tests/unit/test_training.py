@@ -53,7 +53,7 @@ def judged_pairs(demo) -> SyntheticQueries:
 @pytest.mark.parametrize("model_type", ["bi-encoder", "cross-encoder"])
 def test_tiny_training_run_lowers_the_loss(demo, tmp_path, model_type):
     triples = build_triples(judged_pairs(demo), demo.corpus, negatives_per_query=1, seed=0)  # 40 triples
-    config = RerankerTrainingConfig(model_type=model_type, epochs=4, batch_size=8,
+    config = RerankerTrainingConfig(model_type=model_type, epochs=4, batch_size=8, loss="mnrl" if model_type == "bi-encoder" else "auto",
                                     learning_rate=1e-4 if model_type == "bi-encoder" else 3e-4,
                                     max_length=96, logging_steps=1, save_steps=10, warmup_ratio=0.0)
     result = train_reranker(triples, config, tmp_path / model_type)
@@ -116,3 +116,68 @@ def test_training_checkpoints_are_keyed_on_the_triples_content_not_their_count(d
     assert training_run_key(config, triples) != training_run_key(config, other_negatives)
     assert training_run_key(config, triples) == training_run_key(RerankerTrainingConfig(), triples)
     assert training_run_key(config, triples) != training_run_key(RerankerTrainingConfig(learning_rate=1e-5), triples)
+
+
+def test_teacher_margins_follow_the_base_model_and_bm25_and_anchor_the_positive(demo):
+    import numpy as np
+    from scipy.stats import spearmanr
+    from sentence_transformers import SentenceTransformer
+
+    from synthir.models import resolve_model
+    from synthir.training import add_teacher_margins
+
+    triples = build_triples(judged_pairs(demo), demo.corpus, negatives_per_query=3, seed=0)
+    anchored = add_teacher_margins(triples, demo.corpus, "package:all-minilm-l6-v2", weight=0.5).frame
+    assert len(anchored) == len(triples) and (anchored["teacher_margin"] >= 0).all()
+    assert np.allclose(anchored["teacher_margin"], anchored["pos_teacher"] - anchored["neg_teacher"])
+
+    # weight 1: the teacher is the base model alone, so a negative's grade is its cosine
+    dense = add_teacher_margins(triples, demo.corpus, "package:all-minilm-l6-v2", weight=1.0, anchor_positive=False).frame
+    model = SentenceTransformer(str(resolve_model("package:all-minilm-l6-v2")), device="cpu")
+    queries = model.encode(list(dense["query"]), normalize_embeddings=True)
+    negatives = model.encode(list(dense["negative"]), normalize_embeddings=True)
+    assert np.allclose(dense["neg_teacher"], (queries * negatives).sum(axis=1), atol=1e-4)
+    plain = add_teacher_margins(triples, demo.corpus, "package:all-minilm-l6-v2", weight=0.5, anchor_positive=False).frame
+    assert (plain["neg_teacher"] == anchored["neg_teacher"]).all()
+    assert (plain["pos_teacher"] <= anchored["pos_teacher"] + 1e-6).all()  # anchoring only raises the positive
+    assert (plain["pos_teacher"] < anchored["pos_teacher"] - 1e-6).any()  # ... where the teacher ranked it below another
+
+    # weight 0: BM25 alone orders each query's negatives
+    lexical = add_teacher_margins(triples, demo.corpus, "package:all-minilm-l6-v2", weight=0.0).frame
+    from synthir.data import Queries
+    from synthir.retrieval import BM25Index
+
+    run = BM25Index.build(demo.corpus).search(Queries(dict(zip(lexical["query_id"], lexical["query"]))), k=100,
+                                              show_progress=False)
+    for qid, group in lexical.groupby("query_id"):
+        bm25 = [run.scores[qid].get(d, 0.0) for d in group["neg_id"]]
+        if len(set(bm25)) == len(bm25):
+            assert spearmanr(bm25, group["neg_teacher"]).statistic == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("loss", ["cached_mnrl", "gist", "margin_mse", "mnrl_margin_mse"])
+def test_each_bi_encoder_loss_trains(demo, tmp_path, loss):
+    from synthir.training import add_teacher_margins
+
+    triples = build_triples(judged_pairs(demo), demo.corpus, negatives_per_query=1, seed=0)
+    if "margin_mse" in loss:
+        triples = add_teacher_margins(triples, demo.corpus, "package:all-minilm-l6-v2")
+    config = RerankerTrainingConfig(loss=loss, epochs=4, batch_size=8, learning_rate=1e-4, max_length=96,
+                                    logging_steps=1, save_steps=100, warmup_ratio=0.0)
+    result = train_reranker(triples, config, tmp_path / loss)
+    per_epoch = result.steps // 4
+    assert result.steps > 0 and sum(result.losses[-per_epoch:]) < sum(result.losses[:per_epoch]), result.losses
+    doc, other = demo.corpus["d001"], demo.corpus["d200"]
+    scores = Reranker(result.model_dir).score([doc.title.lower()] * 2, [doc.contents, other.contents], ["d001", "d200"])
+    assert scores[0] > scores[1]
+
+
+def test_margin_mse_needs_teacher_margins_and_a_bi_encoder(demo, tmp_path):
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="training.loss 'margin_mse' is for bi-encoders"):
+        RerankerTrainingConfig(model_type="cross-encoder", loss="margin_mse")
+    triples = build_triples(judged_pairs(demo), demo.corpus, seed=0)
+    for loss in ("margin_mse", "auto"):  # auto: mnrl_margin_mse for a bi-encoder
+        with pytest.raises(ValueError, match="needs teacher margins"):
+            train_reranker(triples, RerankerTrainingConfig(loss=loss, max_steps=1), tmp_path)

@@ -1,0 +1,27 @@
+from typing import Annotated
+
+from zenml import log_metadata, step
+
+from synthir.data import Corpus
+from synthir.tracking import log_metrics
+from synthir.training.config import RerankerTrainingConfig
+from synthir.training.triples import Triples
+
+
+@step(experiment_tracker=True)
+def add_teacher_margins(
+    triples: Triples, corpus: Corpus, training: RerankerTrainingConfig = RerankerTrainingConfig(), depth: int = 100
+) -> Annotated[Triples, "taught_triples"]:
+    """``training.loss: margin_mse | mnrl_margin_mse``: each triple labelled with the margin of the teacher (the untrained
+    base model fused with BM25, ``training.teacher_weight``) between its positive and its negative."""
+    from synthir.training.teacher import add_teacher_margins as label  # torch only when the step runs
+
+    config = RerankerTrainingConfig.from_dict(training)
+    taught = label(triples, corpus, config.base_model, weight=config.teacher_weight, depth=depth,
+                   anchor_positive=config.teacher_anchor_positive)
+    margins = taught.frame["teacher_margin"]
+    figures = {"triples": float(len(taught)), "mean_margin": float(margins.mean()) if len(taught) else 0.0,
+               "near_zero_margins": float((margins < 0.01).mean()) if len(taught) else 0.0}
+    log_metrics(figures, prefix="teacher.")
+    log_metadata(metadata={**figures, "teacher": f"{config.base_model} fused with BM25 (weight {config.teacher_weight})"})
+    return taught

@@ -1,0 +1,81 @@
+"""Teacher margins for MarginMSE distillation when no cross-encoder is at hand: the untrained base
+model fused with BM25.
+
+GPL distils a cross-encoder's margins into a bi-encoder. Offline there is no cross-encoder, but the
+base model fused with BM25 (evaluation's ``fuse``: min-max per query, then a weighted sum) ranks better
+than either alone, so it is a teacher that knows more than the student. For each query the teacher
+scores its BM25 top ``depth`` plus the triple's own documents. Each triple is labelled with the
+teacher's margin between its positive and its negative, in the base model's cosine units (the fused
+score mapped onto the query's cosine range), so MarginMSE compares it with the student's dot products
+of normalised embeddings on one scale.
+
+With ``anchor_positive`` the positive counts as the best candidate, because the query was written from
+it. Negatives keep the teacher's grade, so a negative the teacher rates as relevant (a likely false
+negative) gets a small margin and costs little.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+
+from synthir.data.records import Corpus, Queries
+from synthir.retrieval import BM25Index
+from synthir.training.triples import Triples
+
+logger = logging.getLogger(__name__)
+
+TEACHER_COLUMNS = ("pos_teacher", "neg_teacher", "teacher_margin")
+
+
+def _minmax(values: np.ndarray) -> np.ndarray:
+    spread = values.max() - values.min()
+    return (values - values.min()) / spread if spread > 0 else np.zeros_like(values)
+
+
+def add_teacher_margins(triples: Triples, corpus: Corpus, base_model: str, weight: float = 0.5, depth: int = 100,
+                        anchor_positive: bool = True, index: BM25Index | None = None, batch_size: int = 32) -> Triples:
+    """``triples`` with ``pos_teacher``, ``neg_teacher`` and ``teacher_margin`` columns.
+
+    ``weight`` is the base model's share of the fused teacher (as ``fusion_weight`` in evaluation);
+    ``base_model`` is a model reference (``package:``, ``hf:``, a folder)."""
+    from sentence_transformers import SentenceTransformer
+
+    from synthir.models import resolve_model
+    from synthir.runtime import pick_device
+
+    if not 0.0 <= weight <= 1.0:
+        raise ValueError(f"training.teacher_weight must be in [0, 1], got {weight}")
+    frame = triples.frame.copy()
+    if frame.empty:
+        return Triples(frame, triples.corpus_fingerprint)
+    index = index or BM25Index.build(corpus)
+    queries = dict(zip(frame["query_id"], frame["query"]))
+    bm25 = index.search(Queries(queries), k=depth, show_progress=False)
+    candidates = {qid: list(dict.fromkeys([*bm25.scores.get(qid, {}), *group["pos_id"], *group["neg_id"]]))
+                  for qid, group in frame.groupby("query_id", sort=False)}
+    doc_ids = sorted({d for ids in candidates.values() for d in ids})
+    model = SentenceTransformer(str(resolve_model(base_model)), device=pick_device("auto"))
+    logger.info("Teacher: %s fused with BM25 (weight %.2f) over %d queries and %d documents", base_model, weight,
+                len(queries), len(doc_ids))
+    doc_vectors = model.encode([corpus[d].contents for d in doc_ids], batch_size=batch_size, normalize_embeddings=True,
+                               convert_to_numpy=True, show_progress_bar=True)
+    row_of = {d: i for i, d in enumerate(doc_ids)}
+    query_ids = list(candidates)
+    query_vectors = model.encode([queries[q] for q in query_ids], batch_size=batch_size, normalize_embeddings=True,
+                                 convert_to_numpy=True, show_progress_bar=False)
+    teacher: dict[str, dict[str, float]] = {}
+    for qid, vector in zip(query_ids, query_vectors):
+        ids = candidates[qid]
+        cosine = doc_vectors[[row_of[d] for d in ids]] @ vector
+        lexical = bm25.scores.get(qid, {})
+        floor = min(lexical.values(), default=0.0)  # not in BM25's top depth: as low as its lowest
+        fused = weight * _minmax(cosine) + (1 - weight) * _minmax(np.array([lexical.get(d, floor) for d in ids]))
+        scores = cosine.min() + (cosine.max() - cosine.min()) * fused
+        teacher[qid] = dict(zip(ids, scores.tolist()))
+    frame["pos_teacher"] = [max(teacher[q].values()) if anchor_positive else teacher[q][p]
+                            for q, p in zip(frame["query_id"], frame["pos_id"])]
+    frame["neg_teacher"] = [teacher[q][n] for q, n in zip(frame["query_id"], frame["neg_id"])]
+    frame["teacher_margin"] = frame["pos_teacher"] - frame["neg_teacher"]
+    return Triples(frame, triples.corpus_fingerprint)
