@@ -109,13 +109,14 @@ def main() -> None:
     del backend
     kept, _, report = check_queries(generated, ChecksConfig())
     filtered, _ = filter_queries(kept, [{"name": "scores", "keep": 0.8}], training_corpus, report)
+    training_index = BM25Index.build(training_corpus)
     triples = build_triples(filtered, training_corpus, negatives_per_query=1, depth=100, seed=42,
-                            index=BM25Index.build(training_corpus))
+                            index=training_index)
     training = RerankerTrainingConfig(model_type="bi-encoder", epochs=args.epochs, learning_rate=2e-5, batch_size=args.batch_size,
                                       max_length=256, save_steps=10_000, loss=args.loss)
     if training.uses_teacher:
         triples = add_teacher_margins(triples, training_corpus, training.base_model, weight=training.teacher_weight,
-                                      index=BM25Index.build(training_corpus))
+                                      index=training_index)
     base = resolve_model("package:all-minilm-l6-v2")
     scorers = {"untrained": Reranker(base, "bi-encoder")}
     work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="label-free-gate-"))

@@ -18,21 +18,12 @@ from __future__ import annotations
 
 import logging
 
-import numpy as np
-
-from synthir.data.records import Corpus, Queries
+from synthir.data.records import Corpus, Queries, Run
 from synthir.retrieval import BM25Index
+from synthir.retrieval.rerank import fuse
 from synthir.training.triples import Triples
 
 logger = logging.getLogger(__name__)
-
-TEACHER_COLUMNS = ("pos_teacher", "neg_teacher", "teacher_margin")
-
-
-def _minmax(values: np.ndarray) -> np.ndarray:
-    spread = values.max() - values.min()
-    return (values - values.min()) / spread if spread > 0 else np.zeros_like(values)
-
 
 def add_teacher_margins(triples: Triples, corpus: Corpus, base_model: str, weight: float = 0.5, depth: int = 100,
                         anchor_positive: bool = True, index: BM25Index | None = None, batch_size: int = 32) -> Triples:
@@ -65,15 +56,13 @@ def add_teacher_margins(triples: Triples, corpus: Corpus, base_model: str, weigh
     query_ids = list(candidates)
     query_vectors = model.encode([queries[q] for q in query_ids], batch_size=batch_size, normalize_embeddings=True,
                                  convert_to_numpy=True, show_progress_bar=False)
+    cosines = {qid: dict(zip(candidates[qid], (doc_vectors[[row_of[d] for d in candidates[qid]]] @ vector).tolist()))
+               for qid, vector in zip(query_ids, query_vectors)}
+    fused = fuse(Run(cosines), bm25, weight).scores  # evaluation's own fusion: min-max per query, weighted sum
     teacher: dict[str, dict[str, float]] = {}
-    for qid, vector in zip(query_ids, query_vectors):
-        ids = candidates[qid]
-        cosine = doc_vectors[[row_of[d] for d in ids]] @ vector
-        lexical = bm25.scores.get(qid, {})
-        floor = min(lexical.values(), default=0.0)  # not in BM25's top depth: as low as its lowest
-        fused = weight * _minmax(cosine) + (1 - weight) * _minmax(np.array([lexical.get(d, floor) for d in ids]))
-        scores = cosine.min() + (cosine.max() - cosine.min()) * fused
-        teacher[qid] = dict(zip(ids, scores.tolist()))
+    for qid, cosine in cosines.items():  # the fused score mapped onto the query's cosine range
+        low, high = min(cosine.values()), max(cosine.values())
+        teacher[qid] = {d: low + (high - low) * f for d, f in fused[qid].items()}
     frame["pos_teacher"] = [max(teacher[q].values()) if anchor_positive else teacher[q][p]
                             for q, p in zip(frame["query_id"], frame["pos_id"])]
     frame["neg_teacher"] = [teacher[q][n] for q, n in zip(frame["query_id"], frame["neg_id"])]
