@@ -2,7 +2,8 @@
 synthetic judgments on a labelled collection (CISI), and how well the two orderings agree.
 
     python benchmarks/label_free_gate.py [--held-out 200] [--train-docs N] [--loss mnrl] [--eval-generator package:gemma3-270m]
-        [--llm-judge package:smollm2-135m-instruct --judge-depth 5] [--work DIR]   (DIR keeps the trained models)
+        [--llm-judge package:smollm2-135m-instruct --judge-depth 5] [--untrained-bias 0.01] [--skip-broken]
+        [--work DIR]   (DIR keeps the trained models)
 
 1. ``hold_out`` sets a seeded share of the documents aside; the evaluation generator (Gemma-3-270M by
    default, a different model from the training one) writes a query for each, the checks keep the
@@ -18,7 +19,9 @@ synthetic judgments on a labelled collection (CISI), and how well the two orderi
    for the human queries, UMBRELA prompt; grades cached in the cache folder).
 4. Kendall's tau of each source's ordering against the human one, and, for each trained candidate,
    whether the gate's calls (beats BM25, beats the untrained model on the same footing: margin and
-   a paired randomisation test) under each source agree with the calls under human judgments.
+   a paired randomisation test; under synthetic judgments ``--untrained-bias`` comes off the gain over
+   the untrained model first, as in the gate) under each source agree with the calls under human
+   judgments; and the bias measured in this run (synthetic gain minus judged gain).
 Target: tau >= 0.7, and the gate never promotes what human judgments would refuse.
 """
 
@@ -60,13 +63,15 @@ def shuffled(triples: Triples, seed: int) -> Triples:
     return Triples(frame, corpus_fingerprint=triples.corpus_fingerprint)
 
 
-def gate_calls(per_query: dict, candidate: str, margin: float, alpha: float) -> dict[str, bool]:
-    """Beats BM25 / beats the untrained model on the candidate's footing: the margin and p < alpha."""
+def gate_calls(per_query: dict, candidate: str, margin: float, alpha: float, untrained_bias: float = 0.0) -> dict[str, bool]:
+    """Beats BM25 / beats the untrained model on the candidate's footing: the margin and p < alpha,
+    with ``untrained_bias`` taken off the gain over the untrained model first (as the gate does for
+    synthetic judgments)."""
     untrained = "untrained-fused" if candidate.endswith("-fused") else "untrained"
     calls = {}
-    for label, baseline in (("vs BM25", "bm25"), ("vs untrained", untrained)):
-        gain = per_query[candidate].mean() - per_query[baseline].mean()
-        calls[label] = bool(gain >= margin and paired_p_value(per_query[candidate], per_query[baseline]) < alpha)
+    for label, baseline, shift in (("vs BM25", "bm25", 0.0), ("vs untrained", untrained, untrained_bias)):
+        gain = per_query[candidate].mean() - per_query[baseline].mean() - shift
+        calls[label] = bool(gain >= margin and paired_p_value(per_query[candidate], per_query[baseline], shift=shift) < alpha)
     calls["promote"] = all(calls.values())
     return calls
 
@@ -85,10 +90,15 @@ def main() -> None:
     parser.add_argument("--fusion-weight", type=float, default=0.7)
     parser.add_argument("--margin", type=float, default=0.005)
     parser.add_argument("--alpha", type=float, default=0.05)
+    parser.add_argument("--untrained-bias", type=float, default=SyntheticJudgmentsConfig.model_fields["untrained_bias"].default,
+                        help="taken off the gain over the untrained model under synthetic judgments "
+                             "(evaluation.synthetic.untrained_bias; default: the config's)")
     parser.add_argument("--checkpoint-root", default=str(default_cache_dir() / "generation"))
     parser.add_argument("--llm-judge", help="a judge model (package:..., hf:..., a folder): adds the llm_judge source")
     parser.add_argument("--judge-depth", type=int, default=5)
     parser.add_argument("--work", help="folder for the trained models; reused when they are there")
+    parser.add_argument("--skip-broken", action="store_true",
+                        help="leave out the broken control (saves its training; tau is then over 5 systems)")
     args = parser.parse_args()
     from scipy.stats import kendalltau
 
@@ -121,7 +131,8 @@ def main() -> None:
     scorers = {"untrained": Reranker(base, "bi-encoder")}
     work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="label-free-gate-"))
     train_started = time.perf_counter()
-    for name, data in (("trained", triples), ("broken", shuffled(triples, 7))):
+    controls = () if args.skip_broken else (("broken", shuffled(triples, 7)),)
+    for name, data in (("trained", triples), *controls):
         model_dir = work / name / "model"
         scorers[name] = Reranker(model_dir if model_dir.exists() else train_reranker(data, training, work / name).model_dir)
     train_seconds = time.perf_counter() - train_started
@@ -160,7 +171,8 @@ def main() -> None:
     print(f"synthetic judgments: {judgments.figures['generated']:.0f} queries by {judgments.generator}, "
           f"{len(judgments.queries)} kept by the checks (copy rate {judgments.figures['copy_rate']:.3f}), "
           f"{len(round_trip)} also pass a BM25 top-20 round trip; {eval_seconds:.0f} s")
-    print(f"training: 2 models x {training.epochs:g} epoch, {train_seconds:.0f} s; total {time.perf_counter() - started:.0f} s")
+    print(f"training: {len(scorers) - 1} models x {training.epochs:g} epoch, {train_seconds:.0f} s; "
+          f"total {time.perf_counter() - started:.0f} s")
     if judge is not None:
         print(f"llm_judge {args.llm_judge}: {judge.figures['judgments']:.0f} pooled judgments (depth {args.judge_depth}), "
               f"{judge.figures['new_judgments']:.0f} new, {judge.figures['unparsed']:.0f} replies without a grade, "
@@ -172,16 +184,29 @@ def main() -> None:
     for name in systems:
         print(f"| {name} | " + " | ".join(f"{per_source[s][name].mean():.4f}" for s in sources) + " |")
     human = [per_source["judged"][name].mean() for name in systems]
+
+    def gain(source, system, baseline):
+        return per_source[source][system].mean() - per_source[source][baseline].mean()
     print()
     for source in list(sources)[1:]:
         tau = kendalltau(human, [per_source[source][name].mean() for name in systems]).statistic
         print(f"Kendall's tau, {source} vs judged, over {len(systems)} systems: {tau:.3f}  (target >= 0.7)")
-    print("\nGate calls (margin {}, paired randomisation p < {}): judged -> each source".format(args.margin, args.alpha))
+    biases = []
+    for source in (s for s in sources if s.startswith("synthetic")):
+        for footing, suffix in (("alone", ""), ("fused", "-fused")):
+            bias = gain(source, "trained" + suffix, "untrained" + suffix) - gain("judged", "trained" + suffix, "untrained" + suffix)
+            biases.append(f"{source} {footing} {bias:+.4f}")
+    print("\nMeasured bias of synthetic judgments for the trained model over the untrained one (synthetic gain "
+          "minus judged gain): " + ", ".join(biases))
+    print(f"\nGate calls (margin {args.margin}, paired randomisation p < {args.alpha}; under synthetic judgments "
+          f"{args.untrained_bias} is taken off the gain over the untrained model): judged -> each source")
     print("| candidate | call | judged | " + " | ".join(list(sources)[1:]) + " |")
     print("|---" * (len(sources) + 2) + "|")
     wrong_promotions = {s: 0 for s in list(sources)[1:]}
-    for candidate in CANDIDATES:
-        calls = {s: gate_calls(per_source[s], candidate, args.margin, args.alpha) for s in sources}
+    candidates = [c for c in CANDIDATES if c.removesuffix("-fused") in scorers]
+    for candidate in candidates:
+        calls = {s: gate_calls(per_source[s], candidate, args.margin, args.alpha,
+                               args.untrained_bias if s.startswith("synthetic") else 0.0) for s in sources}
         for call in ("vs BM25", "vs untrained", "promote"):
             cells = []
             for source in list(sources)[1:]:
@@ -191,7 +216,7 @@ def main() -> None:
         for source in wrong_promotions:
             wrong_promotions[source] += int(calls[source]["promote"] and not calls["judged"]["promote"])
     for source, count in wrong_promotions.items():
-        print(f"{source}: promotions human judgments would refuse: {count} of {len(CANDIDATES)} candidates")
+        print(f"{source}: promotions human judgments would refuse: {count} of {len(candidates)} candidates")
 
 
 if __name__ == "__main__":

@@ -42,7 +42,7 @@ from synthir.retrieval import BM25Index
 from synthir.retrieval.rerank import fuse, rerank, tune_fusion_weight
 from synthir.retrieval.reranker import Reranker
 from synthir.runtime import default_cache_dir
-from synthir.training import RerankerTrainingConfig, add_teacher_margins, build_triples, train_reranker
+from synthir.training import NegativeMiner, RerankerTrainingConfig, add_teacher_margins, build_triples, train_reranker
 
 DEFAULT_COLLECTION = Path(__file__).resolve().parents[2] / "shared" / "data" / "cisi"
 HEADLINE = "nDCG@10"
@@ -72,6 +72,19 @@ RECIPES = {
     "multi-margin-mse": Recipe("every training document, 3 sampled queries each, MarginMSE", queries="multi",
                                training={"loss": "margin_mse"}),
     "all-margin-mse-3ep": Recipe("as all-margin-mse, 3 epochs", training={"loss": "margin_mse", "epochs": 3}),
+    "sample-300-mnrl-margin-mse": Recipe("300 documents, 1 query each, MNRL + MarginMSE (the query-count curve)",
+                                         documents=300, training={"loss": "mnrl_margin_mse"}),
+    "sample-600-mnrl-margin-mse": Recipe("600 documents, 1 query each, MNRL + MarginMSE (the query-count curve)",
+                                         documents=600, training={"loss": "mnrl_margin_mse"}),
+    "all-mnrl-margin-mse-dev": Recipe("as all-mnrl-margin-mse, up to 2 epochs: 10% of the documents' queries are a dev "
+                                      "split, evaluated each epoch; ends on the best epoch",
+                                      training={"loss": "mnrl_margin_mse", "epochs": 2, "dev_fraction": 0.1,
+                                                "early_stopping_patience": 1}),
+    "all-mnrl-margin-mse-mined": Recipe("as all-mnrl-margin-mse, negatives mined by the untrained model "
+                                        "(mine_hard_negatives, its top 100, 5% relative margin)",
+                                        training={"loss": "mnrl_margin_mse", "negative_miner": "base_model"}),
+    "multi-mnrl-margin-mse": Recipe("every training document, 3 sampled queries each, MNRL + MarginMSE", queries="multi",
+                                    training={"loss": "mnrl_margin_mse"}),
 }
 DEFAULT_RECIPES = "sample-600,all,all-margin-mse,multi-margin-mse"
 
@@ -135,10 +148,13 @@ def main() -> None:
             queries = dataclasses.replace(queries, queries=[q for q in queries if q.doc_id in chosen])
         kept, _, report = check_queries(queries, ChecksConfig())
         filtered, _ = filter_queries(kept, recipe.filters, training_corpus, report)
-        triples = build_triples(filtered, training_corpus, negatives_per_query=1, depth=100, seed=42, index=index)
         config = RerankerTrainingConfig(**{"model_type": "bi-encoder", "epochs": 1, "batch_size": 32, "learning_rate": 2e-5,
                                            "max_length": 256, "save_steps": 10_000, **recipe.training})
+        options = config.triples_options()
         t0 = time.perf_counter()
+        triples = build_triples(filtered, training_corpus, negatives_per_query=1, depth=100, seed=42, index=index,
+                                dev_fraction=options["dev_fraction"], dev_depth=options["dev_depth"],
+                                miner=NegativeMiner.configured(**options))
         if config.uses_teacher:
             triples = add_teacher_margins(triples, training_corpus, config.base_model, weight=config.teacher_weight,
                                           index=index)
@@ -149,7 +165,7 @@ def main() -> None:
         for split in sets:
             trained = rerank(bm25[split], sets[split][0], corpus, scorer, depth=100, name=name)
             figures[split] = {"alone": per_query(trained, split), "fused": per_query(fuse(trained, bm25[split], weight), split)}
-        rows.append((name, recipe, len(filtered), len(triples), train_seconds, figures))
+        rows.append((name, recipe, len(filtered), len(triples), train_seconds, figures, result.dev))
 
     elapsed = time.perf_counter() - started
     print(f"{collection.name}: {len(corpus)} documents, {len(held)} held out -> {len(dev.queries)} dev queries "
@@ -162,7 +178,7 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     print(f"| untrained | | | | {baseline['dev']['alone'].mean():.4f} | {baseline['dev']['fused'].mean():.4f} | "
           f"{baseline['test']['alone'].mean():.4f} | | | {baseline['test']['fused'].mean():.4f} | | |")
-    for name, recipe, queries, triples, train_seconds, figures in rows:
+    for name, recipe, queries, triples, train_seconds, figures, _ in rows:
         cells = []
         for footing in ("alone", "fused"):
             gain = figures["test"][footing].mean() - baseline["test"][footing].mean()
@@ -173,6 +189,10 @@ def main() -> None:
     print()
     for name in names:
         print(f"- {name}: {RECIPES[name].description}")
+    for name, *_, dev in rows:
+        if dev:  # model selection on the training generator's dev split (training.dev_fraction)
+            curve = ", ".join(f"step {step}: {value:.4f}" for step, value in sorted(dev["curve"].items()))
+            print(f"- {name} dev split nDCG@10: start {dev['start']:.4f}; {curve}; ended on step {dev['best_step']}")
 
 
 def _sample(corpus, count):

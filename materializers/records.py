@@ -25,7 +25,7 @@ from zenml.materializers.pydantic_materializer import PydanticMaterializer
 from zenml.metadata.metadata_types import MetadataType
 
 from synthir.cpo.preferences import PreferencePairs
-from synthir.data.records import Corpus, Qrels, Queries, Run
+from synthir.data.records import Corpus, Qrels, Queries, Run, frame_fingerprint
 from synthir.data.synthetic import SyntheticQueries
 from synthir.evaluation.comparison import RerankerComparison
 from synthir.evaluation.metrics import EvaluationResult
@@ -38,6 +38,7 @@ from synthir.training.triples import Triples
 DATA_FILE = "data.parquet"
 META_FILE = "meta.json"
 PREVIEW_FILE = "preview.html"
+DEV_FILE = "dev.parquet"
 PREVIEW_ROWS = 25
 
 
@@ -264,14 +265,31 @@ class TriplesMaterializer(FrameMaterializer):
     TITLE = "Training triples (query, positive, BM25 hard negative)"
 
     def to_parts(self, data: Triples):
-        return data.frame, {"corpus_fingerprint": data.corpus_fingerprint}
+        # the dev set's fingerprint in the metadata: the content hash (step caching) covers it
+        dev = None if data.dev is None else frame_fingerprint(data.dev)
+        return data.frame, {"corpus_fingerprint": data.corpus_fingerprint, "dev_fingerprint": dev}
 
     def from_parts(self, frame, meta):
         return Triples(frame, corpus_fingerprint=meta["corpus_fingerprint"])
 
+    def save(self, data: Triples) -> None:
+        super().save(data)
+        if data.dev is not None:  # the dev set beside the triples (training.dev_fraction)
+            with self.artifact_store.open(os.path.join(self.uri, DEV_FILE), "wb") as handle:
+                data.dev.to_parquet(handle, index=False)
+
+    def load(self, data_type: type[Any]) -> Triples:
+        triples = super().load(data_type)
+        path = os.path.join(self.uri, DEV_FILE)
+        if self.artifact_store.exists(path):
+            with self.artifact_store.open(path, "rb") as handle:
+                triples.dev = pd.read_parquet(handle)
+        return triples
+
     def extract_metadata(self, data: Triples) -> dict[str, MetadataType]:
+        dev_queries = 0 if data.dev is None else int(data.dev["query_id"].nunique())
         return {"triples": len(data), "queries": int(data.frame["query_id"].nunique()) if len(data) else 0,
-                "corpus_fingerprint": data.corpus_fingerprint}
+                "dev_queries": dev_queries, "corpus_fingerprint": data.corpus_fingerprint}
 
 
 def copy_folder_to_store(local: Path, uri: str) -> None:

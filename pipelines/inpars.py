@@ -54,7 +54,8 @@ def gate(model, training_queries, eval_set, config: EvaluationConfig, source: st
                                        fusion_weight=fusion_weight, seed=seed, registry_name=registry_name,
                                        exclude_query_ids=list(exclude_query_ids), source=source,
                                        significance_test=config.significance_test,
-                                       llm_judge=config.llm_judge if source == "llm_judge" else None)
+                                       llm_judge=config.llm_judge if source == "llm_judge" else None,
+                                       untrained_bias=config.synthetic.untrained_bias if source == "synthetic" else 0.0)
     return register_reranker(model, comparison, registry_name=registry_name, margin=margin, alpha=config.alpha,
                              min_queries=config.min_queries, collection_corpus=collection_corpus,
                              pipeline_config_hash=pipeline_config_hash)
@@ -106,7 +107,7 @@ def inpars_stages(corpus, queries, qrels, config: InParsConfig, collection: str,
     filtered, _ = filter_synthetic_queries(queries=checked, corpus=corpus, check_report=check_report, filters=as_data(config.filters),
                                            after=None if in_dynamic_pipeline() else "enforce_validation_policy")
     triples = build_training_triples(filtered, corpus, negatives_per_query=config.negatives_per_query,
-                                     depth=config.negative_depth, seed=config.seed)
+                                     depth=config.negative_depth, seed=config.seed, **config.training.triples_options())
     model = train(triples, filtered, corpus, config.training, config.registry_name, config.negative_depth)
     return gate(model, filtered, eval_set, config.evaluation, source, config.rerank_depth, config.fusion_weight, config.seed,
                 config.registry_name, config.promotion_margin, config.exclude_query_ids, collection_corpus,

@@ -49,8 +49,9 @@ def training_pipeline(
     if eval_set[0] is not corpus:  # documents were held out for evaluation
         corpus = eval_set[0]
         synthetic = keep_training_documents(synthetic, corpus)
-    triples = build_training_triples(synthetic, corpus, negatives_per_query=negatives_per_query,
-                                     depth=negative_depth, seed=seed)
+    training = RerankerTrainingConfig.from_dict(training)
+    triples = build_training_triples(synthetic, corpus, negatives_per_query=negatives_per_query, depth=negative_depth,
+                                     seed=seed, **training.triples_options())
     model = train(triples, synthetic, corpus, training, registry_name, negative_depth)
     gate(model, synthetic, eval_set, evaluation, source, rerank_depth, fusion_weight, seed, registry_name,
          promotion_margin, exclude_query_ids, collection_corpus)

@@ -202,8 +202,9 @@ def decide_reranker(comparison, margin: float, alpha: float = 0.05, min_queries:
         failures.append(f"only {comparison.eval_queries} evaluation queries (min_queries {min_queries})")
     for name, baseline in comparison.baselines.items():
         label = BASELINE_NAMES.get(name, name)
-        gain = comparison.candidate - baseline.figure
-        line = f"{label} {baseline.figure:.4f} ({gain:+.4f}, p={baseline.p_value:.3g})"
+        gain = comparison.candidate - baseline.figure - baseline.shift  # less a known bias for the candidate
+        bias = f", {baseline.shift:g} of it taken off as {comparison.source} judgments' bias" if baseline.shift else ""
+        line = f"{label} {baseline.figure:.4f} ({comparison.candidate - baseline.figure:+.4f}{bias}, p={baseline.p_value:.3g})"
         if gain < margin:
             failures.append(f"does not beat {line} by {margin}")
         elif alpha < 1 and baseline.p_value >= alpha:  # alpha 1: no significance required
@@ -223,7 +224,8 @@ def decide_reranker(comparison, margin: float, alpha: float = 0.05, min_queries:
         previous_production=previous_production, baseline_name=BASELINE_NAMES[strongest], source=comparison.source,
         eval_queries=comparison.eval_queries, judgments=comparison.judgments,
         baselines={n: b.figure for n, b in comparison.baselines.items()},
-        p_values={n: b.p_value for n, b in comparison.baselines.items()}, alpha=alpha)
+        p_values={n: b.p_value for n, b in comparison.baselines.items()}, alpha=alpha,
+        guards={f"{n}_bias": b.shift for n, b in comparison.baselines.items() if b.shift})
 
 
 def decide_generator(candidate: dict[str, float], base: dict[str, float], production: dict[str, float] | None,

@@ -44,7 +44,7 @@ def incremental_triples(triples: Triples, new_documents: set[str], replay_ratio:
     old = frame[~is_new]
     replayed = old.sample(n=min(len(old), round(replay_ratio * int(is_new.sum()))), random_state=seed)
     kept = frame[is_new | frame.index.isin(replayed.index)]
-    return Triples(kept.reset_index(drop=True), corpus_fingerprint=triples.corpus_fingerprint), int(is_new.sum()), len(replayed)
+    return triples.with_frame(kept.reset_index(drop=True)), int(is_new.sum()), len(replayed)
 
 
 def plan_warm_start(triples: Triples, corpus: Corpus, config: RerankerTrainingConfig, registry_name: str,

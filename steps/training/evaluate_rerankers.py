@@ -32,12 +32,15 @@ def evaluate_rerankers(
     source: str = "judged",
     significance_test: str = "randomisation",
     llm_judge: Optional[LLMJudgeConfig] = None,
+    untrained_bias: float = 0.0,
 ) -> Tuple[Annotated[RerankerComparison, "comparison"], Annotated[EvaluationResult, "candidate_evaluation"]]:
     """BM25, the untrained base model (alone, and fused at the candidate's weight), the trained model
     (alone and fused) and the current production version, all on the same evaluation queries
     (``source``: judged, golden or synthetic; ``synthir.evaluation.comparison``), with the candidate's
     paired p-value over each. With ``llm_judge`` (source llm_judge), the judge grades the pooled top
-    documents of every system for ``queries`` and ``qrels`` are not used. Judged queries shown to the generator as few-shot examples
+    documents of every system for ``queries`` and ``qrels`` are not used. ``untrained_bias``
+    (``evaluation.synthetic.untrained_bias``, synthetic source only) is taken off the gain over the
+    untrained model before its margin and test. Judged queries shown to the generator as few-shot examples
     (promptagator) are left out automatically, as are ``exclude_query_ids``."""
     from synthir import registry
     from synthir.evaluation.comparison import ProductionScorer, compare_rerankers
@@ -65,7 +68,7 @@ def evaluate_rerankers(
     comparison, results, candidate = compare_rerankers(corpus, queries, qrels, trained, zero_shot, production, depth=depth,
                                                        fusion_weight=fusion_weight, dev_fraction=dev_fraction, seed=seed,
                                                        excluded=excluded, significance_test=significance_test,
-                                                       source=source, judge=judge)
+                                                       source=source, judge=judge, untrained_bias=untrained_bias)
     if judge is not None:
         record_figures(judge.figures, prefix="evaluation.llm_judge.", judge=judge.backend.name)
     table = comparison_markdown(comparison)  # paired tests per system and baseline: made once

@@ -36,6 +36,11 @@ def train_reranker_model(
         log_metrics({"loss_curve": loss}, prefix="training.", step=step_index)
     figures = {"steps": float(result.steps), "final_loss": result.losses[-1] if result.losses else float("nan"),
                "seconds": seconds, "pairs_per_s": len(triples) * config.epochs / max(seconds, 1e-9)}
+    if result.dev:  # model selection on the dev set: its curve, and where training ended
+        for step_index, value in result.dev["curve"].items():
+            log_metrics({"dev_ndcg_at_10": value}, prefix="training.", step=step_index)
+        figures.update({"dev_start_ndcg_at_10": result.dev["start"], "dev_best_ndcg_at_10": result.dev["best"],
+                        "dev_best_step": float(result.dev["best_step"])})
     record_figures(figures, prefix="training.", model_type=config.model_type)
     lineage = {**queries.lineage(), "config_hash": run_hash, "initialised_from": init_model or config.base_model}
     return RerankerModel(model_dir=result.model_dir, model_type=config.model_type, base_model=config.base_model,

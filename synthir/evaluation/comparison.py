@@ -30,7 +30,9 @@ class Baseline(BaseModel):
 
     system: str = Field(description="its row in `systems`")
     figure: float = Field(description="its headline figure")
-    p_value: float = Field(description="one-sided paired p-value that the candidate is better")
+    p_value: float = Field(description="one-sided paired p-value that the candidate is better (by more than `shift`)")
+    shift: float = Field(0.0, description="a known bias in the candidate's favour, taken off its gain before the margin "
+                                          "and the test (synthetic judgments against the untrained model)")
 
 
 class RerankerComparison(BaseModel):
@@ -91,12 +93,14 @@ def compare_rerankers(
     significance_test: str = "randomisation",
     source: str = "judged",
     judge: Callable[[dict[str, Run], dict[str, str], Corpus], Qrels] | None = None,
+    untrained_bias: float = 0.0,
 ) -> tuple[RerankerComparison, list[EvaluationResult], EvaluationResult]:
     """Every system on the same evaluation queries (less ``excluded``); ``fusion_weight: tune`` picks
     the weight on a dev split and reports on the rest, and the untrained model is fused at the weight
     the candidate gets. With a ``judge`` (an LLM judge), ``qrels`` are ignored: the judge grades the
-    pooled runs of every system on all of ``queries``. Returns the comparison, every result, and the
-    candidate's result."""
+    pooled runs of every system on all of ``queries``. ``untrained_bias`` is taken off the candidate's
+    gain over the untrained model before its test (``evaluation.synthetic.untrained_bias``). Returns
+    the comparison, every result, and the candidate's result."""
     from synthir.retrieval import BM25Index
     from synthir.retrieval.rerank import fuse, rerank, tune_fusion_weight
 
@@ -144,9 +148,10 @@ def compare_rerankers(
     untrained = "zero-shot-fused" if weight is not None else "zero-shot"
     baseline_rows = {"bm25": "bm25", "untrained": untrained if untrained in results else None,
                      "production": "production" if production is not None else None}
-    baselines = {name: Baseline(system=row, figure=results[row].aggregate[HEADLINE],
+    shifts = {"untrained": untrained_bias}
+    baselines = {name: Baseline(system=row, figure=results[row].aggregate[HEADLINE], shift=shifts.get(name, 0.0),
                                 p_value=paired_p_value(candidate.per_query[HEADLINE], results[row].per_query[HEADLINE],
-                                                       significance_test, seed))
+                                                       significance_test, seed, shift=shifts.get(name, 0.0)))
                  for name, row in baseline_rows.items() if row is not None}
     comparison = RerankerComparison(
         candidate=candidate.aggregate[HEADLINE], candidate_system=candidate.system,

@@ -19,8 +19,9 @@ TESTS = ("randomisation", "t-test")
 
 
 def paired_p_value(candidate: pd.Series, baseline: pd.Series, test: str = "randomisation", seed: int = 0,
-                   n_resamples: int = 10_000) -> float:
-    """One-sided p-value that ``candidate`` beats ``baseline``, paired on the shared index (queries)."""
+                   n_resamples: int = 10_000, shift: float = 0.0) -> float:
+    """One-sided p-value that ``candidate`` beats ``baseline`` by more than ``shift`` on average (the
+    null hypothesis: a mean gain of at most ``shift``), paired on the shared index (queries)."""
     from scipy import stats
 
     if test not in TESTS:
@@ -28,7 +29,7 @@ def paired_p_value(candidate: pd.Series, baseline: pd.Series, test: str = "rando
     shared = candidate.index.intersection(baseline.index)
     if len(shared) < 2:
         return 1.0
-    a = candidate.loc[shared].to_numpy(dtype=float)
+    a = candidate.loc[shared].to_numpy(dtype=float) - shift
     b = baseline.loc[shared].to_numpy(dtype=float)
     if np.allclose(a, b):
         return 1.0  # no difference on any query: no evidence either way

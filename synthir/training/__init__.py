@@ -9,6 +9,7 @@ _EXPORTS = {
     "Triples": "synthir.training.triples",
     "add_teacher_margins": "synthir.training.teacher",
     "build_triples": "synthir.training.triples",
+    "NegativeMiner": "synthir.training.triples",
     "train_reranker": "synthir.training.rerankers",
 }
 __getattr__, __all__ = lazy_members(__name__, _EXPORTS)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, Optional
 
 from pydantic import Field, field_validator, model_validator
 
@@ -71,10 +71,35 @@ class RerankerTrainingConfig(ConfigBlock, TrainerSettings):
                             "the best on CISI, see benchmarks/reranker_quality.py)")
     teacher_weight: float = Field(0.5, ge=0, le=1, description="with a margin_mse loss, the base model's share of the "
                                                                "fused teacher (the rest is BM25, min-max per query)")
+    teacher_model: Optional[str] = Field(
+        None, description="with a margin_mse loss, a cross-encoder whose grades of each triple's pairs are the teacher "
+                          "(GPL's recipe; e.g. hf:cross-encoder/ms-marco-MiniLM-L6-v2 on a GPU stack), rescaled to "
+                          "the base model's margins | null: the base model fused with BM25 (teacher_weight)")
     teacher_anchor_positive: bool = Field(True, description="with a margin_mse loss, count each query's own document as "
                                                             "the teacher's best candidate (it was written from it)")
     distillation_weight: float = Field(10.0, gt=0, description="with loss: mnrl_margin_mse, the weight of the MarginMSE "
                                                                "term (on cosine margins it is ~0.02 where MNRL is ~0.5)")
+
+    negative_miner: Literal["bm25", "base_model"] = Field(
+        "bm25", description="where each query's hard negatives come from: bm25 (sampled from BM25's top negative_depth, "
+                            "the positive excluded) | base_model (mined by the untrained base model with "
+                            "sentence-transformers' mine_hard_negatives from its ranks negative_skip+1..negative_depth, "
+                            "guarded by negative_margin; bi-encoder base models)")
+    negative_skip: int = Field(0, ge=0, description="with negative_miner: base_model, top ranks never taken as negatives "
+                                                    "(the likeliest false negatives)")
+    negative_margin: float = Field(0.05, ge=0, lt=1, description="with negative_miner: base_model, the false-negative "
+                                   "guard: a negative scores at least this share below the positive "
+                                   "(mine_hard_negatives' relative_margin; 0: off)")
+    dev_fraction: float = Field(0.0, ge=0, lt=0.5, description="share of the synthetic queries' documents kept out of "
+                                "training as a label-free dev set (each dev query re-ranks its BM25 top dev_depth, its "
+                                "source document relevant); the trainer scores dev nDCG@10 every save_steps or epoch, "
+                                "whichever comes first, logs it, and ends on the best checkpoint | 0: off (the last "
+                                "checkpoint); bi-encoder and cross-encoder")
+    dev_depth: int = Field(20, ge=1, description="with a dev set, BM25 candidates each dev query re-ranks")
+    early_stopping_patience: Optional[int] = Field(
+        None, ge=1, description="with a dev set, dev evaluations without a better nDCG@10 before training stops "
+                                "(transformers' EarlyStoppingCallback; epochs is then the most it trains) | null: train "
+                                "every epoch, end on the best checkpoint")
 
     @property
     def bi_encoder_loss(self) -> str | None:
@@ -82,6 +107,12 @@ class RerankerTrainingConfig(ConfigBlock, TrainerSettings):
         if self.model_type != "bi-encoder":
             return None
         return "mnrl_margin_mse" if self.loss == "auto" else self.loss
+
+    def triples_options(self) -> dict:
+        """What ``build_training_triples`` takes from this block: the dev split and the negative miner."""
+        return {"dev_fraction": self.dev_fraction, "dev_depth": self.dev_depth, "negative_miner": self.negative_miner,
+                "negative_skip": self.negative_skip, "negative_margin": self.negative_margin,
+                "miner_model": self.base_model}
 
     @property
     def uses_teacher(self) -> bool:
@@ -93,6 +124,26 @@ class RerankerTrainingConfig(ConfigBlock, TrainerSettings):
         if self.loss != "auto" and self.model_type != "bi-encoder":
             raise ValueError(f"training.loss {self.loss!r} is for bi-encoders; model_type {self.model_type!r} trains "
                              "with its own loss (set loss: auto, the default)")
+        return self
+
+    @model_validator(mode="after")
+    def _teacher_is_used(self):
+        if self.teacher_model and not self.uses_teacher:
+            raise ValueError("training.teacher_model grades pairs for a distilling loss: set loss: margin_mse or "
+                             "mnrl_margin_mse (bi-encoder), or leave teacher_model null")
+        return self
+
+    @model_validator(mode="after")
+    def _dev_set_fits(self):
+        if self.early_stopping_patience is not None and not self.dev_fraction:
+            raise ValueError("training.early_stopping_patience stops on the dev set: set training.dev_fraction "
+                             "(for example 0.1) or leave early_stopping_patience null")
+        if self.negative_miner == "base_model" and self.model_type != "bi-encoder":
+            raise ValueError(f"training.negative_miner: base_model mines with a bi-encoder's embeddings; model_type "
+                             f"{self.model_type!r} has none (use negative_miner: bm25)")
+        if self.dev_fraction and self.model_type == "monot5":
+            raise ValueError("training.dev_fraction: model selection on the dev set is for bi-encoder and "
+                             "cross-encoder; monot5 trains for its epochs (set dev_fraction: 0)")
         return self
 
 

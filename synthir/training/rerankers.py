@@ -34,7 +34,7 @@ logger = logging.getLogger(__name__)
 def training_arguments(args_class, config, output_dir: Path, **extra):
     """Trainer arguments shared by reranker and generator training (``config`` has the common fields:
     learning_rate, lr_scheduler_type, optim, epochs, max_steps, batch_size, gradient_accumulation_steps,
-    seed, save_steps, logging_steps, warmup_ratio, cpu_bf16); ``extra`` adds the trainer-specific ones."""
+    seed, save_steps, logging_steps, warmup_ratio, cpu_bf16); ``extra`` adds or overrides trainer-specific ones."""
     import mlflow
 
     from synthir.runtime import cpu_supports_bf16
@@ -45,7 +45,7 @@ def training_arguments(args_class, config, output_dir: Path, **extra):
     # transformers 5 takes the warm-up fraction as a float `warmup_steps`; sentence-transformers keeps `warmup_ratio`
     names = {f.name for f in dataclasses.fields(args_class)}
     warmup = {"warmup_ratio": config.warmup_ratio} if "warmup_ratio" in names else {"warmup_steps": config.warmup_ratio}
-    return args_class(
+    arguments = dict(
         **warmup,
         output_dir=str(output_dir / "checkpoints"),
         learning_rate=config.learning_rate,
@@ -64,8 +64,8 @@ def training_arguments(args_class, config, output_dir: Path, **extra):
         use_cpu=not on_gpu,
         report_to=["mlflow"] if mlflow.active_run() else "none",
         dataloader_drop_last=False,
-        **extra,
     )
+    return args_class(**{**arguments, **extra})
 
 
 def last_checkpoint(output_dir: Path) -> str | None:
@@ -81,6 +81,69 @@ class TrainingResult:
     losses: list[float]
     steps: int
     config: dict
+    # with a dev set: dev nDCG@10 of the starting model, of each evaluation (step -> value) and of the
+    # checkpoint training ended on
+    dev: dict = dataclasses.field(default_factory=dict)
+
+
+DEV_METRIC = "dev_ndcg@10"  # the evaluators' key; the trainer logs it as eval_dev_ndcg@10
+
+
+def dev_evaluator(triples: Triples, config: RerankerTrainingConfig):
+    """sentence-transformers' re-ranking evaluator on the dev set, or None when ``dev_fraction`` is 0."""
+    if not config.dev_fraction:
+        return None
+    samples = triples.dev_samples()
+    if not samples:
+        raise ValueError("training.dev_fraction is set but the triples have no dev set: build them with "
+                         "build_triples(..., dev_fraction=...), as the pipeline does")
+    if config.model_type == "bi-encoder":
+        from sentence_transformers.sentence_transformer.evaluation import RerankingEvaluator
+
+        return RerankingEvaluator(samples, at_k=10, name="dev", write_csv=False, batch_size=config.batch_size)
+    from sentence_transformers.cross_encoder.evaluation import CrossEncoderRerankingEvaluator
+
+    return CrossEncoderRerankingEvaluator(samples, at_k=10, name="dev", write_csv=False, batch_size=config.batch_size)
+
+
+def selection_arguments(config: RerankerTrainingConfig, examples: int) -> dict:
+    """Trainer arguments for model selection on the dev set: evaluate and checkpoint together every
+    ``save_steps`` or once an epoch, whichever is sooner, and end on the best dev checkpoint."""
+    import math
+
+    steps_per_epoch = max(1, math.ceil(examples / (config.batch_size * config.gradient_accumulation_steps)))
+    every = min(config.save_steps, steps_per_epoch)
+    return dict(eval_strategy="steps", eval_steps=every, save_steps=every, load_best_model_at_end=True,
+                metric_for_best_model=DEV_METRIC, greater_is_better=True)
+
+
+def _select_and_train(trainer, model, evaluator, config: RerankerTrainingConfig, output_dir: Path):
+    """``trainer.train()`` resumed from the last checkpoint; with a dev set, the starting model is
+    scored first and the dev curve is returned beside the trainer's output."""
+    dev = {}
+    if evaluator is not None:
+        dev["start"] = float(evaluator(model)[DEV_METRIC])
+        if config.early_stopping_patience:
+            from transformers import EarlyStoppingCallback
+
+            trainer.add_callback(EarlyStoppingCallback(early_stopping_patience=config.early_stopping_patience))
+    resume = last_checkpoint(output_dir)
+    if resume:
+        logger.info("Resuming reranker training from %s", resume)
+    output = trainer.train(resume_from_checkpoint=resume)
+    if evaluator is not None:
+        key = f"eval_{DEV_METRIC}"
+        dev["curve"] = {int(e["step"]): float(e[key]) for e in trainer.state.log_history if key in e}
+        dev["best"] = float(trainer.state.best_metric) if trainer.state.best_metric is not None else dev["start"]
+        best = trainer.state.best_model_checkpoint
+        dev["best_step"] = int(best.rsplit("-", 1)[-1]) if best else int(output.global_step)
+        if dev["best"] <= dev["start"]:
+            logger.warning("The trained reranker does not beat its starting model on the dev set (dev nDCG@10 %.4f, "
+                           "starting model %.4f): the synthetic data did not help on held-out synthetic queries",
+                           dev["best"], dev["start"])
+        else:
+            logger.info("Dev nDCG@10: %.4f at step %d (starting model %.4f)", dev["best"], dev["best_step"], dev["start"])
+    return output, dev
 
 
 def train_reranker(triples: Triples, config: RerankerTrainingConfig, output_dir: str | Path,
@@ -107,8 +170,11 @@ def train_reranker(triples: Triples, config: RerankerTrainingConfig, output_dir:
         dataset = triples.to_dataset()
         loss = bi_encoder_loss(model, config, dataset.column_names)
         columns = ["anchor", "positive", "negative"] + (["label"] if config.uses_teacher else [])
-        trainer = SentenceTransformerTrainer(model=model, args=training_arguments(SentenceTransformerTrainingArguments, config, output_dir),
-                                             train_dataset=dataset.select_columns(columns), loss=loss)
+        evaluator = dev_evaluator(triples, config)
+        selection = selection_arguments(config, len(dataset)) if evaluator else {}
+        arguments = training_arguments(SentenceTransformerTrainingArguments, config, output_dir, **selection)
+        trainer = SentenceTransformerTrainer(model=model, args=arguments, train_dataset=dataset.select_columns(columns),
+                                             loss=loss, evaluator=evaluator)
     else:
         from sentence_transformers.cross_encoder import CrossEncoder, CrossEncoderTrainer, CrossEncoderTrainingArguments
         from sentence_transformers.cross_encoder.losses import BinaryCrossEntropyLoss
@@ -119,19 +185,18 @@ def train_reranker(triples: Triples, config: RerankerTrainingConfig, output_dir:
             "document": list(frame["positive"]) + list(frame["negative"]),
             "label": [1.0] * len(frame) + [0.0] * len(frame),
         }).shuffle(seed=config.seed)
-        trainer = CrossEncoderTrainer(model=model, args=training_arguments(CrossEncoderTrainingArguments, config, output_dir),
-                                      train_dataset=dataset, loss=BinaryCrossEntropyLoss(model))
-    resume = last_checkpoint(output_dir)
-    if resume:
-        logger.info("Resuming reranker training from %s", resume)
-    output = trainer.train(resume_from_checkpoint=resume)
+        evaluator = dev_evaluator(triples, config)
+        selection = selection_arguments(config, len(dataset)) if evaluator else {}
+        trainer = CrossEncoderTrainer(model=model, args=training_arguments(CrossEncoderTrainingArguments, config, output_dir, **selection),
+                                      train_dataset=dataset, loss=BinaryCrossEntropyLoss(model), evaluator=evaluator)
+    output, dev = _select_and_train(trainer, model, evaluator, config, output_dir)
     losses = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
     if not losses:  # fewer steps than logging_steps: the trainer's mean loss is all there is
         losses = [float(output.training_loss)]
     model_dir = output_dir / "model"
     model.save_pretrained(str(model_dir))
     write_reranker_marker(model_dir, config.model_type, config.max_length)
-    return TrainingResult(model_dir, losses, int(output.global_step), config.model_dump())
+    return TrainingResult(model_dir, losses, int(output.global_step), config.model_dump(), dev)
 
 
 def bi_encoder_loss(model, config: RerankerTrainingConfig, columns: list[str]):

@@ -5,13 +5,18 @@ GPL distils a cross-encoder's margins into a bi-encoder. Offline there is no cro
 base model fused with BM25 (evaluation's ``fuse``: min-max per query, then a weighted sum) ranks better
 than either alone, so it is a teacher that knows more than the student. For each query the teacher
 scores its BM25 top ``depth`` plus the triple's own documents. Each triple is labelled with the
-teacher's margin between its positive and its negative, in the base model's cosine units (the fused
-score mapped onto the query's cosine range), so MarginMSE compares it with the student's dot products
-of normalised embeddings on one scale.
+teacher's margin between its positive and its negative, in the base model's own score units (the
+fused score mapped onto the query's range of dot products: MarginMSE's similarity, the cosine for a
+model that normalises, as all-MiniLM-L6-v2 does), so MarginMSE compares like with like.
 
 With ``anchor_positive`` the positive counts as the best candidate, because the query was written from
 it. Negatives keep the teacher's grade, so a negative the teacher rates as relevant (a likely false
 negative) gets a small margin and costs little.
+
+Where a cross-encoder is at hand (``training.teacher_model``; GPL's recipe, e.g.
+``hf:cross-encoder/ms-marco-MiniLM-L6-v2`` on a GPU stack), ``add_cross_encoder_margins`` grades the
+triples' own pairs with it instead. Its logits are rescaled to the base model's margins (the same
+standard deviation over the triples), so MarginMSE keeps one scale for every teacher.
 """
 
 from __future__ import annotations
@@ -40,7 +45,7 @@ def add_teacher_margins(triples: Triples, corpus: Corpus, base_model: str, weigh
         raise ValueError(f"training.teacher_weight must be in [0, 1], got {weight}")
     frame = triples.frame.copy()
     if frame.empty:
-        return Triples(frame, triples.corpus_fingerprint)
+        return triples.with_frame(frame)
     index = index or BM25Index.build(corpus)
     queries = dict(zip(frame["query_id"], frame["query"]))
     bm25 = index.search(Queries(queries), k=depth, show_progress=False)
@@ -50,11 +55,11 @@ def add_teacher_margins(triples: Triples, corpus: Corpus, base_model: str, weigh
     model = SentenceTransformer(str(resolve_model(base_model)), device=pick_device("auto"))
     logger.info("Teacher: %s fused with BM25 (weight %.2f) over %d queries and %d documents", base_model, weight,
                 len(queries), len(doc_ids))
-    doc_vectors = model.encode([corpus[d].contents for d in doc_ids], batch_size=batch_size, normalize_embeddings=True,
+    doc_vectors = model.encode([corpus[d].contents for d in doc_ids], batch_size=batch_size, normalize_embeddings=False,
                                convert_to_numpy=True, show_progress_bar=True)
     row_of = {d: i for i, d in enumerate(doc_ids)}
     query_ids = list(candidates)
-    query_vectors = model.encode([queries[q] for q in query_ids], batch_size=batch_size, normalize_embeddings=True,
+    query_vectors = model.encode([queries[q] for q in query_ids], batch_size=batch_size, normalize_embeddings=False,
                                  convert_to_numpy=True, show_progress_bar=False)
     cosines = {qid: dict(zip(candidates[qid], (doc_vectors[[row_of[d] for d in candidates[qid]]] @ vector).tolist()))
                for qid, vector in zip(query_ids, query_vectors)}
@@ -67,4 +72,39 @@ def add_teacher_margins(triples: Triples, corpus: Corpus, base_model: str, weigh
                             for q, p in zip(frame["query_id"], frame["pos_id"])]
     frame["neg_teacher"] = [teacher[q][n] for q, n in zip(frame["query_id"], frame["neg_id"])]
     frame["teacher_margin"] = frame["pos_teacher"] - frame["neg_teacher"]
-    return Triples(frame, triples.corpus_fingerprint)
+    return triples.with_frame(frame)
+
+
+def add_cross_encoder_margins(triples: Triples, corpus: Corpus, teacher_model: str, base_model: str,
+                              anchor_positive: bool = True, batch_size: int = 32) -> Triples:
+    """``triples`` with ``pos_teacher``, ``neg_teacher`` and ``teacher_margin`` from a cross-encoder
+    (``teacher_model``, a model reference) grading each (query, positive) and (query, negative) pair,
+    rescaled so the margins' spread matches the base model's (dot-product) margins on the same triples."""
+    import numpy as np
+    from sentence_transformers import CrossEncoder, SentenceTransformer
+
+    from synthir.models import resolve_model
+    from synthir.runtime import pick_device
+
+    frame = triples.frame.copy()
+    if frame.empty:
+        return triples.with_frame(frame)
+    device = pick_device("auto")
+    teacher = CrossEncoder(str(resolve_model(teacher_model)), device=device)
+    logger.info("Teacher: cross-encoder %s over %d triples", teacher_model, len(frame))
+    pairs = list(zip(frame["query"], frame["positive"])) + list(zip(frame["query"], frame["negative"]))
+    logits = np.asarray(teacher.predict(pairs, batch_size=batch_size, show_progress_bar=True), dtype=float).reshape(-1)
+    positive, negative = logits[: len(frame)], logits[len(frame):]
+    student = SentenceTransformer(str(resolve_model(base_model)), device=device)
+    encode = lambda texts: student.encode(list(texts), batch_size=batch_size, normalize_embeddings=False,  # noqa: E731
+                                          convert_to_numpy=True, show_progress_bar=False)
+    queries = encode(frame["query"])
+    base_margins = ((queries * encode(frame["positive"])).sum(1) - (queries * encode(frame["negative"])).sum(1))
+    spread = float(np.std(positive - negative))
+    scale = float(np.std(base_margins)) / spread if spread > 0 else 1.0
+    frame["pos_teacher"], frame["neg_teacher"] = positive * scale, negative * scale
+    if anchor_positive:  # the query was written from its positive: the teacher's best candidate at least
+        best = frame.groupby("query_id")[["pos_teacher", "neg_teacher"]].transform("max").max(axis=1)
+        frame["pos_teacher"] = best
+    frame["teacher_margin"] = frame["pos_teacher"] - frame["neg_teacher"]
+    return triples.with_frame(frame)

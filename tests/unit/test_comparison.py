@@ -100,6 +100,28 @@ def test_the_gate_needs_the_margin_and_significance_over_every_baseline():
     assert decide_reranker(make_comparison(p_untrained=1.0), margin=0.005, alpha=1.0, min_queries=30).promoted
 
 
+def test_a_known_bias_for_the_candidate_comes_off_its_gain_and_its_test(demo):
+    import pandas as pd
+
+    from synthir.evaluation.significance import paired_p_value
+
+    # +0.012 over the untrained model clears the margin, but not once 0.01 of synthetic bias is taken off
+    comparison = make_comparison(candidate=0.562)
+    comparison.baselines["untrained"].shift = 0.01
+    refused = decide_reranker(comparison, margin=0.005, alpha=0.05, min_queries=30)
+    assert not refused.promoted and "(+0.0120, 0.01 of it taken off as synthetic judgments' bias" in refused.reason
+    assert refused.guards == {"untrained_bias": 0.01}
+    # the test's null hypothesis moves with the shift: a gain of 0.05 a query is certain over 0, not over 0.06
+    base = pd.Series([0.1 * i for i in range(20)])
+    assert paired_p_value(base + 0.05, base) < 0.01 and paired_p_value(base + 0.05, base, shift=0.06) > 0.5
+    shifted, _, _ = compare_rerankers(demo.corpus, demo.queries, demo.qrels, OverlapScorer(), zero_shot=ReversedScorer(),
+                                      depth=20, fusion_weight=None, untrained_bias=0.02)
+    plain, _, _ = compare_rerankers(demo.corpus, demo.queries, demo.qrels, OverlapScorer(), zero_shot=ReversedScorer(),
+                                    depth=20, fusion_weight=None)
+    assert shifted.baselines["untrained"].shift == 0.02 and shifted.baselines["bm25"].shift == 0.0
+    assert shifted.baselines["untrained"].p_value >= plain.baselines["untrained"].p_value
+
+
 def test_reports_show_paired_significance_and_win_loss_against_bm25_and_the_untrained_model(demo, tmp_path):
     import pandas as pd
 

@@ -114,3 +114,21 @@ def test_model_folders_load_in_place_from_a_local_store_and_once_from_a_remote_o
     first, second = records.folder_from_store(store), records.folder_from_store(store)
     assert first == second and first.parent == records._downloads_dir() and first != Path(store)
     assert (first / "model.safetensors").read_bytes() == b"weights" and (first / "nested" / "config.json").exists()
+
+
+def test_triples_roundtrip_with_their_dev_set(artifact_dir):
+    from materializers import TriplesMaterializer
+    from synthir.training.triples import DEV_COLUMNS, Triples
+
+    frame = pd.DataFrame([("q1", "bees", "1", "honey bees", "2", "solar")],
+                         columns=["query_id", "query", "pos_id", "positive", "neg_id", "negative"])
+    dev = pd.DataFrame([("q2", "sun", "2", "solar", True), ("q2", "sun", "1", "honey bees", False)], columns=DEV_COLUMNS)
+    materializer = TriplesMaterializer(uri=str(artifact_dir))
+    with_dev, without = Triples(frame, "fp", dev=dev), Triples(frame, "fp")
+    materializer.save(with_dev)
+    loaded = materializer.load(Triples)
+    assert loaded.frame.equals(frame) and loaded.dev.equals(dev) and loaded.fingerprint() == with_dev.fingerprint()
+    assert loaded.dev_samples() == [{"query": "sun", "positive": ["solar"], "negative": ["honey bees"]}]
+    assert materializer.extract_metadata(with_dev)["dev_queries"] == 1
+    # the dev set is part of the content hash, so step caching tells them apart
+    assert materializer.compute_content_hash(with_dev) != materializer.compute_content_hash(without)

@@ -181,3 +181,119 @@ def test_margin_mse_needs_teacher_margins_and_a_bi_encoder(demo, tmp_path):
     for loss in ("margin_mse", "auto"):  # auto: mnrl_margin_mse for a bi-encoder
         with pytest.raises(ValueError, match="needs teacher margins"):
             train_reranker(triples, RerankerTrainingConfig(loss=loss, max_steps=1), tmp_path)
+
+
+def test_dev_set_holds_out_whole_documents_with_their_bm25_candidates(demo):
+    queries = synthetic(demo)  # one query for each of 24 documents
+    triples = build_triples(queries, demo.corpus, seed=3, dev_fraction=0.25, dev_depth=5)
+    dev = triples.dev
+    assert dev["query_id"].nunique() == 6 and len(triples) == 18  # 25% of the 24 documents
+    dev_documents = set(dev.loc[dev["relevant"], "doc_id"])
+    assert len(dev_documents) == 6 and not dev_documents & set(triples.frame["pos_id"])  # never a training positive
+    for _, group in dev.groupby("query_id"):
+        assert group["relevant"].sum() == 1 and len(group) <= 6 and group["doc_id"].is_unique
+    samples = triples.dev_samples()
+    assert len(samples) == 6 and all(len(s["positive"]) == 1 and s["negative"] for s in samples)
+    again = build_triples(queries, demo.corpus, seed=3, dev_fraction=0.25, dev_depth=5)
+    assert again.dev.equals(dev) and again.fingerprint() == triples.fingerprint()  # seeded
+    assert build_triples(queries, demo.corpus, seed=3).fingerprint() != triples.fingerprint()
+    # the teacher and the warm-start plan replace the training rows and keep the dev set
+    assert triples.with_frame(triples.frame.head(3)).dev is dev
+
+
+def test_dev_set_options_are_checked(demo, tmp_path):
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="early_stopping_patience stops on the dev set: set training.dev_fraction"):
+        RerankerTrainingConfig(early_stopping_patience=2)
+    with pytest.raises(ValidationError, match="dev_fraction: model selection on the dev set is for bi-encoder"):
+        RerankerTrainingConfig(model_type="monot5", dev_fraction=0.1)
+    triples = build_triples(judged_pairs(demo), demo.corpus, seed=0)  # no dev set
+    with pytest.raises(ValueError, match="triples have no dev set"):
+        train_reranker(triples, RerankerTrainingConfig(loss="mnrl", dev_fraction=0.1, max_steps=1), tmp_path)
+
+
+@pytest.mark.parametrize("model_type", ["bi-encoder", "cross-encoder"])
+def test_training_ends_on_the_best_dev_checkpoint_and_stops_early(demo, tmp_path, model_type):
+    from synthir.training.rerankers import DEV_METRIC, dev_evaluator
+
+    queries = judged_pairs(demo)
+    triples = build_triples(queries, demo.corpus, seed=0, dev_fraction=0.25, dev_depth=10)
+    config = RerankerTrainingConfig(model_type=model_type, loss="mnrl" if model_type == "bi-encoder" else "auto",
+                                    epochs=6, batch_size=8, learning_rate=1e-4 if model_type == "bi-encoder" else 3e-4,
+                                    max_length=96, logging_steps=1, save_steps=100, warmup_ratio=0.0,
+                                    dev_fraction=0.25, dev_depth=10, early_stopping_patience=2)
+    result = train_reranker(triples, config, tmp_path / model_type)
+    curve = result.dev["curve"]
+    steps_per_epoch = -(-len(triples) * (1 if model_type == "bi-encoder" else 2) // 8)
+    assert sorted(curve)[0] == steps_per_epoch  # evaluated once an epoch (save_steps is larger)
+    assert result.dev["best"] == pytest.approx(max(curve.values()))
+    assert result.dev["best_step"] == max(curve, key=lambda s: (curve[s], -s))
+    # early stopping: at most `patience` evaluations after the best one, and never past the epochs
+    assert sum(step > result.dev["best_step"] for step in curve) <= 2 and len(curve) <= 6
+    # the saved model is the best checkpoint: the evaluator scores it as the trainer did (bf16 aside)
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.cross_encoder import CrossEncoder
+
+    saved = (SentenceTransformer(str(result.model_dir), device="cpu") if model_type == "bi-encoder"
+             else CrossEncoder(str(result.model_dir), device="cpu", max_length=96))
+    assert dev_evaluator(triples, config)(saved)[DEV_METRIC] == pytest.approx(result.dev["best"], abs=0.03)
+
+
+def test_negatives_mined_by_the_base_model_skip_its_top_ranks_and_keep_a_margin(demo):
+    import numpy as np
+    from sentence_transformers import SentenceTransformer
+
+    from synthir.models import resolve_model
+    from synthir.training import NegativeMiner
+
+    queries = judged_pairs(demo)
+    miner = NegativeMiner("package:all-minilm-l6-v2", skip=2, relative_margin=0.1)
+    triples = build_triples(queries, demo.corpus, negatives_per_query=2, depth=30, seed=0, miner=miner)
+    frame = triples.frame
+    assert len(frame) > len(queries) and (frame["pos_id"] != frame["neg_id"]).all()
+    again = build_triples(queries, demo.corpus, negatives_per_query=2, depth=30, seed=0, miner=miner)
+    assert again.frame.equals(frame)  # seeded
+    model = SentenceTransformer(str(resolve_model("package:all-minilm-l6-v2")), device="cpu")
+    ids = list(demo.corpus.documents)
+    docs = model.encode([demo.corpus[d].contents for d in ids], normalize_embeddings=True)
+    for row in frame.drop_duplicates("query_id").itertuples():
+        scores = docs @ model.encode(row.query, normalize_embeddings=True)
+        ranked = [ids[i] for i in np.argsort(-scores) if ids[i] != row.pos_id]
+        negatives = set(frame.loc[frame["query_id"] == row.query_id, "neg_id"])
+        assert not negatives & set(ranked[:2]) and negatives <= set(ranked[:30])  # ranks 3..30
+        positive = scores[ids.index(row.pos_id)]
+        assert all(scores[ids.index(n)] <= positive - abs(positive) * 0.1 + 1e-4 for n in negatives)  # the guard
+    with pytest.raises(ValueError, match="negative_skip 29 leaves 1 of negative_depth 30 ranks for 2 negatives"):
+        build_triples(queries, demo.corpus, negatives_per_query=2, depth=30, miner=NegativeMiner("package:all-minilm-l6-v2", skip=29))
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="negative_miner: base_model mines with a bi-encoder"):
+        RerankerTrainingConfig(model_type="cross-encoder", negative_miner="base_model")
+
+
+def test_a_cross_encoder_teacher_grades_the_pairs_on_the_base_models_scale(demo, tmp_path):
+    import numpy as np
+    from pydantic import ValidationError
+    from scipy.stats import spearmanr
+    from sentence_transformers import CrossEncoder, SentenceTransformer
+
+    from synthir.models import resolve_model
+    from synthir.training.teacher import add_cross_encoder_margins
+
+    base = str(resolve_model("package:all-minilm-l6-v2"))
+    CrossEncoder(base, num_labels=1).save_pretrained(str(tmp_path / "teacher"))  # a stand-in: no cross-encoder offline
+    triples = build_triples(judged_pairs(demo), demo.corpus, negatives_per_query=2, seed=0)
+    plain = add_cross_encoder_margins(triples, demo.corpus, str(tmp_path / "teacher"), "package:all-minilm-l6-v2",
+                                      anchor_positive=False).frame
+    logits = CrossEncoder(str(tmp_path / "teacher"), device="cpu").predict(list(zip(plain["query"], plain["negative"])))
+    assert spearmanr(logits, plain["neg_teacher"]).statistic == pytest.approx(1.0)  # the teacher's order, rescaled
+    student = SentenceTransformer(base, device="cpu")
+    queries = student.encode(list(plain["query"]), normalize_embeddings=True)
+    cosine = ((queries * student.encode(list(plain["positive"]), normalize_embeddings=True)).sum(1)
+              - (queries * student.encode(list(plain["negative"]), normalize_embeddings=True)).sum(1))
+    assert np.std(plain["teacher_margin"]) == pytest.approx(np.std(cosine), rel=1e-3)  # the base model's spread
+    anchored = add_cross_encoder_margins(triples, demo.corpus, str(tmp_path / "teacher"), "package:all-minilm-l6-v2").frame
+    assert (anchored["teacher_margin"] >= 0).all() and (anchored["pos_teacher"] >= plain["pos_teacher"] - 1e-9).all()
+    with pytest.raises(ValidationError, match="teacher_model grades pairs for a distilling loss"):
+        RerankerTrainingConfig(loss="mnrl", teacher_model=str(tmp_path / "teacher"))
