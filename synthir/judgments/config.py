@@ -49,8 +49,8 @@ class SyntheticJudgmentsConfig(ConfigBlock):
     untrained_bias: float = Field(
         0.01, ge=0, description="nDCG@10 taken off the candidate's gain over the untrained base model before the "
                                 "margin and the paired test: held-out synthetic queries favour a model trained on "
-                                "synthetic queries beyond what humans see (CISI: +0.009 over human judgments alone and "
-                                "fused, benchmarks/label_free_gate.py) | 0: none")
+                                "synthetic queries beyond what humans see (CISI: +0.009 alone and fused in one run, +0.003 "
+                                "and -0.006 in another; benchmarks/label_free_gate.py re-measures it) | 0: none")
 
 
 class LLMJudgeConfig(ConfigBlock):
