@@ -162,6 +162,7 @@ def train_reranker(triples: Triples, config: RerankerTrainingConfig, output_dir:
         raise ValueError("no training triples: every query was filtered out or had no negative")
     if config.model_type == "monot5":
         return _train_monot5(frame, base, config, output_dir)
+    evaluator = dev_evaluator(triples, config)  # None without a dev split
     if config.model_type == "bi-encoder":
         from sentence_transformers import SentenceTransformer, SentenceTransformerTrainer, SentenceTransformerTrainingArguments
 
@@ -170,7 +171,6 @@ def train_reranker(triples: Triples, config: RerankerTrainingConfig, output_dir:
         dataset = triples.to_dataset()
         loss = bi_encoder_loss(model, config, dataset.column_names)
         columns = ["anchor", "positive", "negative"] + (["label"] if config.uses_teacher else [])
-        evaluator = dev_evaluator(triples, config)
         selection = selection_arguments(config, len(dataset)) if evaluator else {}
         arguments = training_arguments(SentenceTransformerTrainingArguments, config, output_dir, **selection)
         trainer = SentenceTransformerTrainer(model=model, args=arguments, train_dataset=dataset.select_columns(columns),
@@ -185,10 +185,10 @@ def train_reranker(triples: Triples, config: RerankerTrainingConfig, output_dir:
             "document": list(frame["positive"]) + list(frame["negative"]),
             "label": [1.0] * len(frame) + [0.0] * len(frame),
         }).shuffle(seed=config.seed)
-        evaluator = dev_evaluator(triples, config)
         selection = selection_arguments(config, len(dataset)) if evaluator else {}
-        trainer = CrossEncoderTrainer(model=model, args=training_arguments(CrossEncoderTrainingArguments, config, output_dir, **selection),
-                                      train_dataset=dataset, loss=BinaryCrossEntropyLoss(model), evaluator=evaluator)
+        arguments = training_arguments(CrossEncoderTrainingArguments, config, output_dir, **selection)
+        trainer = CrossEncoderTrainer(model=model, args=arguments, train_dataset=dataset,
+                                      loss=BinaryCrossEntropyLoss(model), evaluator=evaluator)
     output, dev = _select_and_train(trainer, model, evaluator, config, output_dir)
     losses = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
     if not losses:  # fewer steps than logging_steps: the trainer's mean loss is all there is

@@ -170,7 +170,7 @@ class NegativeMiner:
         for doc_id, text in texts.items():  # duplicate texts: the first id stands for all
             doc_of.setdefault(text, doc_id)
         # one row per query id (queries with the same text stay apart: mine_hard_negatives would merge them)
-        pairs = Dataset.from_dict({"anchor": [f"{q.query}" for _, q in rows],
+        pairs = Dataset.from_dict({"anchor": [q.query for _, q in rows],
                                    "positive": [corpus[q.doc_id].contents for _, q in rows]})
         model = SentenceTransformer(str(resolve_model(self.model)), device=pick_device("auto"))
         state = random.getstate()  # its random sampling uses the global generator: seed it, then put it back
