@@ -83,6 +83,12 @@ RECIPES = {
     "all-mnrl-margin-mse-mined": Recipe("as all-mnrl-margin-mse, negatives mined by the untrained model "
                                         "(mine_hard_negatives, its top 100, 5% relative margin)",
                                         training={"loss": "mnrl_margin_mse", "negative_miner": "base_model"}),
+    "all-mnrl-margin-mse-mined-2ep": Recipe("as all-mnrl-margin-mse-mined, 2 epochs",
+                                            training={"loss": "mnrl_margin_mse", "negative_miner": "base_model",
+                                                      "epochs": 2}),
+    "all-mnrl-margin-mse-mined-dev": Recipe("as all-mnrl-margin-mse-mined, up to 2 epochs chosen on a 10% dev split",
+                                            training={"loss": "mnrl_margin_mse", "negative_miner": "base_model",
+                                                      "epochs": 2, "dev_fraction": 0.1, "early_stopping_patience": 1}),
     "multi-mnrl-margin-mse": Recipe("every training document, 3 sampled queries each, MNRL + MarginMSE", queries="multi",
                                     training={"loss": "mnrl_margin_mse"}),
 }

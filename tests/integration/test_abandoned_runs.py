@@ -38,13 +38,15 @@ def test_a_killed_run_is_marked_failed_by_the_next_run(zenml_stack, demo_dir, tm
     run = None
     deadline = time.time() + 300
     while time.time() < deadline:  # until the generation step is under way
-        try:
-            run = client.get_pipeline("generation_pipeline").last_run
+        try:  # the pipeline is registered a moment before its run is: wait for both
+            runs = client.get_pipeline("generation_pipeline").get_runs(size=1)
+        except KeyError:
+            runs = []
+        if runs:
+            run = runs[0]
             step = run.steps.get("generate_synthetic_queries")
             if step is not None and status_of(step) == "running":
                 break
-        except KeyError:
-            pass
         assert process.poll() is None, "the run ended before it could be killed"
         time.sleep(1)
     else:
