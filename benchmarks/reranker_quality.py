@@ -124,14 +124,14 @@ def main() -> None:
     collection = load_collection(args.collection)
     corpus = collection.corpus
     dev_config = SyntheticJudgmentsConfig(held_out_documents=args.held_out, max_held_out_fraction=0.2,
-                                          generator=LocalGenerator(model="package:gemma3-270m", batch_size=8))
+                                          generator=LocalGenerator(model=GEMMA, batch_size=8))
     training_corpus, held = hold_out(corpus, dev_config)
     dev = synthetic_judgments(held, dev_config, checkpoint_root=args.checkpoint_root)
 
     needs = {RECIPES[n].queries for n in names}
     generated, seconds = {}, {}
     template = load_prompt("inpars", num_examples=2)
-    for kind in sorted(needs, key=lambda k: QUERY_KINDS[k][0]):  # one backend per generator, freed before the next
+    for kind in sorted(needs):  # one generator in memory at a time
         model, decoding = QUERY_KINDS[kind]
         backend = make_backend(LocalGenerator(model=model, batch_size=8))
         t0 = time.perf_counter()
