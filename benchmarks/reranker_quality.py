@@ -1,7 +1,7 @@
 """Does the synthetic data count? Training recipes against the untrained model on CISI (an ablation).
 
     python benchmarks/reranker_quality.py [--recipes all-mnrl-margin-mse,all-mnrl-margin-mse-mined,...] [--held-out 200]
-        [--work DIR] [--collection DIR]
+        [--interpolate 0.5,0.75] [--work DIR] [--collection DIR]
 
 1. A seeded 200 documents are held out of everything training sees; Gemma-3-270M writes a query for
    each, the checks keep the well-formed ones, and each query's source document is its relevant one:
@@ -9,15 +9,20 @@
    (on the untrained model, then the same weight for every system) and nothing else; the 76 judged
    CISI queries are the **test** set and choose nothing.
 2. SmolLM2-135M writes queries for the other documents (2-shot InPars prompt): one greedy query per
-   document, for the ``multi`` recipes 3 sampled ones (temperature 0.7), and for the ``gemma`` recipes
-   Gemma-3-270M writes them instead (``QUERY_KINDS``). Generation is resumable: ``--checkpoint-root``
-   keeps the shards, so a second run skips it.
+   document, for the ``multi`` recipes 3 sampled ones (temperature 0.7); for the ``gemma`` recipes
+   Gemma-3-270M writes them instead, and for the ``cpo`` ones SmolLM2 after CPO on label-free preferences
+   (``tune_generator``; its time counts as generation). Each kind (``QUERY_KINDS``) writes for as many
+   documents as its recipes ask.
+   Generation is resumable: ``--checkpoint-root`` keeps the shards and a query store, so a second run
+   skips it, and one that asks for more documents generates only the new ones.
 3. Each recipe trains all-MiniLM-L6-v2 (1 epoch, batch 32, lr 2e-5, max length 256) on its queries
    after the checks and the scores filter (top 80% by log-probability), BM25 negatives from the
    training documents (positives excluded).
 4. BM25 top 100 re-scored by the untrained model and by each trained one, alone and fused with BM25;
    nDCG@10 on dev and test, the gain over the untrained model on the same footing and its paired
-   randomisation p-value on test. One row per recipe.
+   randomisation p-value on test. One row per recipe, and with ``--interpolate`` one more per WiSE-FT
+   share: the trained weights interpolated towards the untrained ones, which keeps what the base model
+   knows where fine-tuning on few synthetic queries would overwrite it.
 Target (issue 20): trained alone >= untrained alone + 0.02, and trained fused >= untrained fused + 0.02,
 on test. Reference figures: BM25 0.358, untrained all-MiniLM-L6-v2 re-scoring 0.433.
 """
@@ -26,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +41,7 @@ from synthir.evaluation import evaluate
 from synthir.evaluation.significance import paired_p_value
 from synthir.generation import QueryGenerationConfig, generate_queries, load_prompt, make_backend
 from synthir.generation.backends import LocalGenerator
+from synthir.generation.query_store import QueryStore
 from synthir.judgments.config import SyntheticJudgmentsConfig
 from synthir.judgments.synthetic import hold_out, synthetic_judgments
 from synthir.models import resolve_model
@@ -59,11 +66,13 @@ class Recipe:
 
 
 SMOLLM2, GEMMA = "package:smollm2-135m-instruct", "package:gemma3-270m"
+CPO_TUNED = "cpo-tuned SmolLM2-135M"  # built by tune_generator (InPars+), in --work
 QUERY_KINDS = {  # name: (training generator, decoding over QueryGenerationConfig's defaults)
     "greedy": (SMOLLM2, {}),  # one query per document
     "multi": (SMOLLM2, {"queries_per_doc": 3, "do_sample": True, "temperature": 0.7}),  # 3 sampled per document
     # the generator as a lever; the dev queries are Gemma's too, so read this row's test columns, not its dev ones
     "gemma": (GEMMA, {}),
+    "cpo": (CPO_TUNED, {}),  # its preferences read the "multi" queries of the same documents
 }
 
 RECIPES = {
@@ -100,6 +109,12 @@ RECIPES = {
                                                       "epochs": 2, "dev_fraction": 0.1, "early_stopping_patience": 1}),
     "gemma-mnrl-margin-mse": Recipe("as all-mnrl-margin-mse, queries written by Gemma-3-270M (base) instead of SmolLM2",
                                     queries="gemma", training={"loss": "mnrl_margin_mse"}),
+    "multi-300-mnrl-margin-mse": Recipe("300 documents, 3 sampled queries each, MNRL + MarginMSE (diversity against "
+                                        "coverage: about as many queries as all-mnrl-margin-mse)", documents=300,
+                                        queries="multi", training={"loss": "mnrl_margin_mse"}),
+    "cpo-300-mnrl-margin-mse": Recipe("as sample-300-mnrl-margin-mse, queries written by SmolLM2 after CPO on label-free "
+                                      "preferences over the same 300 documents (tune_generator)", documents=300,
+                                      queries="cpo", training={"loss": "mnrl_margin_mse"}),
     "multi-mnrl-margin-mse": Recipe("every training document, 3 sampled queries each, MNRL + MarginMSE", queries="multi",
                                     training={"loss": "mnrl_margin_mse"}),
 }
@@ -114,7 +129,13 @@ def main() -> None:
     parser.add_argument("--checkpoint-root", default=str(default_cache_dir() / "generation"))
     parser.add_argument("--work", default=str(default_cache_dir() / "benchmarks" / "reranker_quality"),
                         help="trained models are kept here and reused by a second run")
+    parser.add_argument("--interpolate", default="",
+                        help="comma-separated shares a in (0, 1): each recipe also gets a row per WiSE-FT merge, the "
+                             "weights a * trained + (1 - a) * untrained (Wortsman et al. 2022)")
     args = parser.parse_args()
+    shares = [float(a) for a in args.interpolate.split(",") if a]
+    if any(not 0 < a < 1 for a in shares):
+        parser.error(f"--interpolate: each share must be in (0, 1), got {shares}")
     names = [n for n in args.recipes.split(",") if n]
     unknown = [n for n in names if n not in RECIPES]
     if unknown:
@@ -128,16 +149,28 @@ def main() -> None:
     training_corpus, held = hold_out(corpus, dev_config)
     dev = synthetic_judgments(held, dev_config, checkpoint_root=args.checkpoint_root)
 
-    needs = {RECIPES[n].queries for n in names}
+    # each kind generates for the most documents one of its recipes asks for (None: all); the query store
+    # keeps them by document content, so a later run that asks for more generates only the rest
+    needs: dict[str, int | None] = {}
+    for recipe in (RECIPES[n] for n in names):
+        most = needs.get(recipe.queries, 0)
+        needs[recipe.queries] = None if None in (most, recipe.documents) else max(most, recipe.documents)
+    if "cpo" in needs:  # the CPO generator's references are the sampled queries of the documents it writes for
+        most = needs.get("multi", 0)
+        needs["multi"] = None if None in (most, needs["cpo"]) else max(most, needs["cpo"])
     generated, seconds = {}, {}
     template = load_prompt("inpars", num_examples=2)
-    for kind in sorted(needs):  # one generator in memory at a time
+    store = QueryStore(str(Path(args.checkpoint_root) / "store"))
+    for kind, documents in sorted(needs.items(), key=lambda item: item[0] == "cpo"):  # one generator in memory at a time
         model, decoding = QUERY_KINDS[kind]
-        backend = make_backend(LocalGenerator(model=model, batch_size=8))
         t0 = time.perf_counter()
+        if model == CPO_TUNED:
+            model = tune_generator(training_corpus, generated["multi"], documents, template, Path(args.work) / "cpo",
+                                   args.checkpoint_root)
+        backend = make_backend(LocalGenerator(model=model, batch_size=8))
         generated[kind] = generate_queries(training_corpus, backend, template,
-                                           QueryGenerationConfig(max_generations=None, max_new_tokens=48, **decoding),
-                                           checkpoint_root=args.checkpoint_root).queries
+                                           QueryGenerationConfig(max_generations=documents, max_new_tokens=48, **decoding),
+                                           checkpoint_root=args.checkpoint_root, store=store).queries
         seconds[kind] = time.perf_counter() - t0
         del backend
 
@@ -156,6 +189,14 @@ def main() -> None:
 
     baseline = {s: {"alone": per_query(untrained[s], s), "fused": per_query(fuse(untrained[s], bm25[s], weight), s)}
                 for s in sets}
+
+    def score_splits(model_dir, name):  # nDCG@10 per query, alone and fused, on dev and test
+        scorer, figures = Reranker(model_dir), {}
+        for split in sets:
+            trained = rerank(bm25[split], sets[split][0], corpus, scorer, depth=100, name=name)
+            figures[split] = {"alone": per_query(trained, split), "fused": per_query(fuse(trained, bm25[split], weight), split)}
+        return figures
+
     rows = []
     for name in names:
         recipe = RECIPES[name]
@@ -177,12 +218,12 @@ def main() -> None:
                                           index=index)
         result = train_reranker(triples, config, Path(args.work) / name)
         train_seconds = time.perf_counter() - t0
-        scorer = Reranker(result.model_dir)
-        figures = {}
-        for split in sets:
-            trained = rerank(bm25[split], sets[split][0], corpus, scorer, depth=100, name=name)
-            figures[split] = {"alone": per_query(trained, split), "fused": per_query(fuse(trained, bm25[split], weight), split)}
-        rows.append((name, recipe, len(filtered), len(triples), train_seconds, figures, result.dev))
+        rows.append((name, recipe, len(filtered), len(triples), train_seconds, score_splits(result.model_dir, name),
+                     result.dev))
+        for share in shares:
+            merged = interpolate(result.model_dir, base, share, Path(args.work) / f"{name}-wise-{share}")
+            rows.append((f"{name}, WiSE-FT {share}", recipe, len(filtered), len(triples), train_seconds,
+                         score_splits(merged, name), None))
 
     elapsed = time.perf_counter() - started
     print(f"{collection.name}: {len(corpus)} documents, {len(held)} held out -> {len(dev.queries)} dev queries "
@@ -206,10 +247,59 @@ def main() -> None:
     print()
     for name in names:
         print(f"- {name}: {RECIPES[name].description}")
+    if shares:
+        print("- WiSE-FT a: the recipe's model with its weights interpolated towards the untrained model's "
+              "(a * trained + (1 - a) * untrained), no further training")
     for name, *_, dev in rows:
         if dev:  # model selection on the training generator's dev split (training.dev_fraction)
             curve = ", ".join(f"step {step}: {value:.4f}" for step, value in sorted(dev["curve"].items()))
             print(f"- {name} dev split nDCG@10: start {dev['start']:.4f}; {curve}; ended on step {dev['best_step']}")
+
+
+def interpolate(trained: Path, base: Path, share: float, out: Path) -> Path:
+    """WiSE-FT (Wortsman et al. 2022): the weights ``share * trained + (1 - share) * base``, saved to ``out`` with
+    the trained folder's reranker marker (written last: a folder with it is complete, and reused)."""
+    from sentence_transformers import SentenceTransformer
+
+    from synthir.models import RERANKER_MARKER
+
+    if not (out / RERANKER_MARKER).exists():
+        model = SentenceTransformer(str(trained), device="cpu")
+        untrained = SentenceTransformer(str(base), device="cpu").state_dict()
+        model.load_state_dict({key: share * value + (1 - share) * untrained[key] if value.is_floating_point() else value
+                               for key, value in model.state_dict().items()})
+        model.save(str(out))
+        shutil.copy(Path(trained) / RERANKER_MARKER, out / RERANKER_MARKER)
+    return out
+
+
+def tune_generator(corpus, sampled, documents, template, work: Path, checkpoint_root) -> str:
+    """SmolLM2-135M tuned with CPO + LoRA (the project's InPars+ recipe with configs/cpo/default.yaml's settings, but 1
+    epoch, not 2), with no labels: for 64 of the documents, the first sampled SmolLM2 query is the reference, Gemma-3-270M the teacher,
+    SmolLM2 (greedy) the student; QueryEval scores the three and the ALMA rule picks chosen and rejected.
+    Returns the merged model's folder (kept in ``work`` and reused by a second run)."""
+    from synthir.cpo import PreferenceConfig, QueryEvalConfig, QueryEvalScorer, build_preference_pairs
+    from synthir.cpo.config import CPOTrainingConfig
+    from synthir.cpo.training import train_generator
+
+    if (work / "model" / "config.json").exists():
+        return str(work / "model")
+    chosen = {d.doc_id for d in _sample(corpus, documents)} if documents is not None else None
+    references = dataclasses.replace(sampled, queries=[q for q in sampled if q.extra.get("index", 0) == 0
+                                                       and (chosen is None or q.doc_id in chosen)])
+    references, _, _ = check_queries(references, ChecksConfig())
+    pairs = build_preference_pairs(corpus, references, lambda: make_backend(LocalGenerator(model=GEMMA, batch_size=8)),
+                                   lambda: make_backend(LocalGenerator(model=SMOLLM2, batch_size=8)), template,
+                                   QueryEvalScorer(corpus, QueryEvalConfig()),
+                                   PreferenceConfig(max_references=64, max_new_tokens=48),
+                                   checkpoint_root=Path(checkpoint_root) / "preferences")
+    # 1 epoch over 64 references: a CPO step (4 pairs, LoRA, fp32) takes about 37 s on 2 cores, so the
+    # 2 epochs over every document's reference (146 steps) would take 90 minutes
+    config = CPOTrainingConfig(learning_rate=1e-4, epochs=1, batch_size=4, save="merged")
+    result = train_generator(pairs, config, work)
+    print(f"CPO: {len(references)} references -> {len(pairs)} preference pairs ({pairs.figures}); {result.steps} steps, "
+          f"final loss {result.losses[-1]:.3f}, adapter norm {result.adapter_norm:.4f}")
+    return str(result.model_dir)
 
 
 def _sample(corpus, count):
