@@ -153,11 +153,9 @@ def main() -> None:
     # keeps them by document content, so a later run that asks for more generates only the rest
     needs: dict[str, int | None] = {}
     for recipe in (RECIPES[n] for n in names):
-        most = needs.get(recipe.queries, 0)
-        needs[recipe.queries] = None if None in (most, recipe.documents) else max(most, recipe.documents)
+        needs[recipe.queries] = _most_documents(needs.get(recipe.queries, 0), recipe.documents)
     if "cpo" in needs:  # the CPO generator's references are the sampled queries of the documents it writes for
-        most = needs.get("multi", 0)
-        needs["multi"] = None if None in (most, needs["cpo"]) else max(most, needs["cpo"])
+        needs["multi"] = _most_documents(needs.get("multi", 0), needs["cpo"])
     generated, seconds = {}, {}
     template = load_prompt("inpars", num_examples=2)
     store = QueryStore(str(Path(args.checkpoint_root) / "store"))
@@ -300,6 +298,11 @@ def tune_generator(corpus, sampled, documents, template, work: Path, checkpoint_
     print(f"CPO: {len(references)} references -> {len(pairs)} preference pairs ({pairs.figures}); {result.steps} steps, "
           f"final loss {result.losses[-1]:.3f}, adapter norm {result.adapter_norm:.4f}")
     return str(result.model_dir)
+
+
+def _most_documents(a: int | None, b: int | None) -> int | None:
+    """The larger of two document counts, where None (every document) is the largest."""
+    return None if None in (a, b) else max(a, b)
 
 
 def _sample(corpus, count):
