@@ -110,7 +110,7 @@ RECIPES = {
     "gemma-mnrl-margin-mse": Recipe("as all-mnrl-margin-mse, queries written by Gemma-3-270M (base) instead of SmolLM2",
                                     queries="gemma", training={"loss": "mnrl_margin_mse"}),
     "multi-300-mnrl-margin-mse": Recipe("300 documents, 3 sampled queries each, MNRL + MarginMSE (diversity against "
-                                        "coverage: about as many queries as all-mnrl-margin-mse)", documents=300,
+                                        "coverage: 3x sample-300's queries, 70% of all-mnrl-margin-mse's)", documents=300,
                                         queries="multi", training={"loss": "mnrl_margin_mse"}),
     "cpo-300-mnrl-margin-mse": Recipe("as sample-300-mnrl-margin-mse, queries written by SmolLM2 after CPO on label-free "
                                       "preferences over the same 300 documents (tune_generator)", documents=300,
