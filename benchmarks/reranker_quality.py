@@ -198,10 +198,7 @@ def main() -> None:
     rows = []
     for name in names:
         recipe = RECIPES[name]
-        queries = generated[recipe.queries]
-        if recipe.documents is not None:  # the first N documents of the seeded sample, as max_generations takes them
-            chosen = {d.doc_id for d in _sample(training_corpus, recipe.documents)}
-            queries = dataclasses.replace(queries, queries=[q for q in queries if q.doc_id in chosen])
+        queries = _of_documents(generated[recipe.queries], training_corpus, recipe.documents)
         kept, _, report = check_queries(queries, ChecksConfig())
         filtered, _ = filter_queries(kept, recipe.filters, training_corpus, report)
         config = RerankerTrainingConfig(**{"model_type": "bi-encoder", "epochs": 1, "batch_size": 32, "learning_rate": 2e-5,
@@ -272,9 +269,10 @@ def interpolate(trained: Path, base: Path, share: float, out: Path) -> Path:
 
 
 def tune_generator(corpus, sampled, documents, template, work: Path, checkpoint_root) -> str:
-    """SmolLM2-135M tuned with CPO + LoRA (the project's InPars+ recipe with configs/cpo/default.yaml's settings, but 1
-    epoch, not 2), with no labels: for 64 of the documents, the first sampled SmolLM2 query is the reference, Gemma-3-270M the teacher,
-    SmolLM2 (greedy) the student; QueryEval scores the three and the ALMA rule picks chosen and rejected.
+    """SmolLM2-135M tuned with CPO + LoRA (the project's InPars+ recipe with configs/cpo/default.yaml's settings,
+    but 1 epoch, not 2), with no labels: for 64 of the documents, the first sampled SmolLM2 query is the
+    reference, Gemma-3-270M the teacher, SmolLM2 (greedy) the student; QueryEval scores the three and the
+    ALMA rule picks chosen and rejected.
     Returns the merged model's folder (kept in ``work`` and reused by a second run)."""
     from synthir.cpo import PreferenceConfig, QueryEvalConfig, QueryEvalScorer, build_preference_pairs
     from synthir.cpo.config import CPOTrainingConfig
@@ -282,9 +280,8 @@ def tune_generator(corpus, sampled, documents, template, work: Path, checkpoint_
 
     if (work / "model" / "config.json").exists():
         return str(work / "model")
-    chosen = {d.doc_id for d in _sample(corpus, documents)} if documents is not None else None
-    references = dataclasses.replace(sampled, queries=[q for q in sampled if q.extra.get("index", 0) == 0
-                                                       and (chosen is None or q.doc_id in chosen)])
+    ours = _of_documents(sampled, corpus, documents)
+    references = dataclasses.replace(ours, queries=[q for q in ours if q.extra.get("index", 0) == 0])
     references, _, _ = check_queries(references, ChecksConfig())
     pairs = build_preference_pairs(corpus, references, lambda: make_backend(LocalGenerator(model=GEMMA, batch_size=8)),
                                    lambda: make_backend(LocalGenerator(model=SMOLLM2, batch_size=8)), template,
@@ -305,10 +302,15 @@ def _most_documents(a: int | None, b: int | None) -> int | None:
     return None if None in (a, b) else max(a, b)
 
 
-def _sample(corpus, count):
+def _of_documents(queries, corpus, count: int | None):
+    """``queries`` restricted to the first ``count`` documents of the seeded sample, as ``max_generations``
+    takes them (None: every document)."""
     from synthir.generation.generate import sample_documents
 
-    return sample_documents(corpus, count, seed=42).documents
+    if count is None:
+        return queries
+    chosen = {d.doc_id for d in sample_documents(corpus, count, seed=42).documents}
+    return dataclasses.replace(queries, queries=[q for q in queries if q.doc_id in chosen])
 
 
 if __name__ == "__main__":
