@@ -4,7 +4,8 @@
         [--queries N] [--collection DIR]
 
 UPR (Sachan et al. 2022) scores a (query, document) pair by the mean log-probability of the query's
-tokens after a prompt holding the document. Here the pool is each judged CISI query's top ``--depth``
+tokens after a prompt holding the document (``synthir.training.query_likelihood``, the scorer the
+``teacher_likelihood_model`` teacher uses). Here the pool is each judged CISI query's top ``--depth``
 under the offline teacher that MarginMSE uses today (the untrained all-MiniLM-L6-v2 fused with BM25,
 weight 0.7), and the pool is re-ordered by each scorer: BM25, the untrained model, the fused teacher,
 query likelihood, and query likelihood fused (min-max per query) into the teacher and into the
@@ -19,8 +20,6 @@ import argparse
 import time
 from pathlib import Path
 
-from tqdm.auto import tqdm
-
 from synthir.data import load_collection
 from synthir.data.records import Run
 from synthir.evaluation import evaluate
@@ -28,33 +27,10 @@ from synthir.models import resolve_model
 from synthir.retrieval import BM25Index
 from synthir.retrieval.rerank import fuse, rerank
 from synthir.retrieval.reranker import Reranker
-from synthir.runtime import pick_dtype
+from synthir.training.query_likelihood import QueryLikelihood
 
 DEFAULT_COLLECTION = Path(__file__).resolve().parents[2] / "shared" / "data" / "cisi"
-PROMPT = "Passage: {document}\nA search query for this passage:"
 HEADLINE = "nDCG@10"
-
-
-class QueryLikelihood:
-    """Mean log P(query tokens | PROMPT with the document truncated to ``max_doc_tokens``) under a causal LM."""
-
-    def __init__(self, model: str, max_doc_tokens: int = 200):
-        from transformers import AutoModelForCausalLM, AutoTokenizer
-
-        path = resolve_model(model)
-        self.tokenizer = AutoTokenizer.from_pretrained(path)
-        self.model = AutoModelForCausalLM.from_pretrained(path, dtype=pick_dtype("auto", "cpu")).eval()
-        self.max_doc_tokens = max_doc_tokens
-
-    def score(self, query: str, document: str) -> float:
-        import torch
-
-        truncated = self.tokenizer.decode(self.tokenizer(document, add_special_tokens=False).input_ids[: self.max_doc_tokens])
-        prompt = self.tokenizer(PROMPT.format(document=truncated), add_special_tokens=True).input_ids
-        target = self.tokenizer(" " + query, add_special_tokens=False).input_ids
-        with torch.inference_mode():
-            logits = self.model(input_ids=torch.tensor([prompt + target])).logits[0, len(prompt) - 1 : -1].float()
-        return torch.log_softmax(logits, -1).gather(1, torch.tensor(target)[:, None]).mean().item()
 
 
 def main() -> None:
@@ -78,10 +54,12 @@ def main() -> None:
 
     scorer = QueryLikelihood(args.model)
     started = time.perf_counter()
-    likelihood = Run({q: {d: scorer.score(queries[q], corpus[d].contents) for d in pool[q]}
-                      for q in tqdm(query_ids, desc="Query likelihood", unit="q")}, name="query-likelihood")
+    pairs = [(q, d) for q in query_ids for d in pool[q]]
+    grades = scorer.score([(queries[q], corpus[d].contents) for q, d in pairs])
     seconds = time.perf_counter() - started
-    pairs = sum(len(docs) for docs in pool.values())
+    likelihood = Run({}, name="query-likelihood")
+    for (q, d), grade in zip(pairs, grades):
+        likelihood.scores.setdefault(q, {})[d] = grade
 
     def on_pool(run: Run) -> Run:
         return Run({q: {d: run.scores[q][d] for d in pool[q]} for q in query_ids}, name=run.name)
@@ -91,7 +69,7 @@ def main() -> None:
 
     base, fused = on_pool(untrained), on_pool(teacher)
     print(f"{collection.name}: {len(query_ids)} judged queries, the fused teacher's top {args.depth} re-ordered; "
-          f"{args.model} scored {pairs} pairs in {seconds:.0f} s ({seconds / pairs:.3f} s/pair)\n")
+          f"{args.model} scored {len(pairs)} pairs in {seconds:.0f} s ({seconds / len(pairs):.3f} s/pair)\n")
     print(f"| scorer | {HEADLINE} |\n|---|---|")
     for name, run in (("BM25", on_pool(bm25)), ("untrained", base), (f"fused teacher (weight {args.weight})", fused),
                       ("query likelihood", likelihood)):

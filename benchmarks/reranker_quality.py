@@ -50,7 +50,8 @@ from synthir.retrieval import BM25Index
 from synthir.retrieval.rerank import fuse, rerank, tune_fusion_weight
 from synthir.retrieval.reranker import Reranker
 from synthir.runtime import default_cache_dir
-from synthir.training import NegativeMiner, RerankerTrainingConfig, add_teacher_margins, build_triples, train_reranker
+from synthir.training import NegativeMiner, RerankerTrainingConfig, build_triples, train_reranker
+from synthir.training.teacher import teach
 
 DEFAULT_COLLECTION = Path(__file__).resolve().parents[2] / "shared" / "data" / "cisi"
 HEADLINE = "nDCG@10"
@@ -115,6 +116,13 @@ RECIPES = {
     "cpo-300-mnrl-margin-mse": Recipe("as sample-300-mnrl-margin-mse, queries written by SmolLM2 after CPO on label-free "
                                       "preferences over the same 300 documents (tune_generator)", documents=300,
                                       queries="cpo", training={"loss": "mnrl_margin_mse"}),
+    "all-mnrl-margin-mse-ql": Recipe("as all-mnrl-margin-mse, the teacher's grades half query likelihood under SmolLM2 "
+                                     "(UPR; teacher_likelihood_model)",
+                                     training={"loss": "mnrl_margin_mse", "teacher_likelihood_model": SMOLLM2}),
+    "all-mnrl-margin-mse-mined-ql": Recipe("as all-mnrl-margin-mse-mined, the teacher's grades half query likelihood "
+                                           "under SmolLM2", training={"loss": "mnrl_margin_mse",
+                                                                      "negative_miner": "base_model",
+                                                                      "teacher_likelihood_model": SMOLLM2}),
     "multi-mnrl-margin-mse": Recipe("every training document, 3 sampled queries each, MNRL + MarginMSE", queries="multi",
                                     training={"loss": "mnrl_margin_mse"}),
 }
@@ -209,8 +217,7 @@ def main() -> None:
                                 dev_fraction=options["dev_fraction"], dev_depth=options["dev_depth"],
                                 miner=NegativeMiner.configured(**options))
         if config.uses_teacher:
-            triples = add_teacher_margins(triples, training_corpus, config.base_model, weight=config.teacher_weight,
-                                          index=index)
+            triples, _ = teach(triples, training_corpus, config, index=index)
         result = train_reranker(triples, config, Path(args.work) / name)
         train_seconds = time.perf_counter() - t0
         rows.append((name, recipe, len(filtered), len(triples), train_seconds, score_splits(result.model_dir, name),

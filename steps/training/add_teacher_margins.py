@@ -13,19 +13,13 @@ def add_teacher_margins(
     triples: Triples, corpus: Corpus, training: RerankerTrainingConfig = RerankerTrainingConfig(), depth: int = 100
 ) -> Annotated[Triples, "taught_triples"]:
     """``training.loss: margin_mse | mnrl_margin_mse``: each triple labelled with the margin of the teacher (the untrained
-    base model fused with BM25, ``training.teacher_weight``, or the cross-encoder ``training.teacher_model``) between
-    its positive and its negative."""
+    base model fused with BM25, ``training.teacher_weight``, or the cross-encoder ``training.teacher_model``; query
+    likelihood under ``training.teacher_likelihood_model`` blended in where set) between its positive and its
+    negative."""
     from synthir.training import teacher as teaching  # torch only when the step runs
 
     config = RerankerTrainingConfig.from_dict(training)
-    if config.teacher_model:
-        taught = teaching.add_cross_encoder_margins(triples, corpus, config.teacher_model, config.base_model,
-                                                    anchor_positive=config.teacher_anchor_positive)
-        teacher = f"cross-encoder {config.teacher_model}"
-    else:
-        taught = teaching.add_teacher_margins(triples, corpus, config.base_model, weight=config.teacher_weight,
-                                              depth=depth, anchor_positive=config.teacher_anchor_positive)
-        teacher = f"{config.base_model} fused with BM25 (weight {config.teacher_weight})"
+    taught, teacher = teaching.teach(triples, corpus, config, depth=depth)
     margins = taught.frame["teacher_margin"]
     figures = {"triples": float(len(taught)), "mean_margin": float(margins.mean()) if len(taught) else 0.0,
                "near_zero_margins": float((margins < 0.01).mean()) if len(taught) else 0.0}

@@ -75,6 +75,14 @@ class RerankerTrainingConfig(ConfigBlock, TrainerSettings):
         None, description="with a margin_mse loss, a cross-encoder whose grades of each triple's pairs are the teacher "
                           "(GPL's recipe; e.g. hf:cross-encoder/ms-marco-MiniLM-L6-v2 on a GPU stack), rescaled to "
                           "the base model's margins | null: the base model fused with BM25 (teacher_weight)")
+    teacher_likelihood_model: Optional[str] = Field(
+        None, description="with a margin_mse loss, a causal LM whose query likelihood (UPR: mean log P(query | a prompt "
+                          "holding the document)) grades each triple's pairs, blended into the teacher above at "
+                          "teacher_likelihood_share; e.g. package:smollm2-135m-instruct (a forward pass per pair: "
+                          "about 0.3 s on 2 bf16 CPU cores) | null: off")
+    teacher_likelihood_share: float = Field(0.5, gt=0, le=1, description="with teacher_likelihood_model, query "
+                                            "likelihood's share of each teacher grade (its margins rescaled to the "
+                                            "teacher's spread)")
     teacher_anchor_positive: bool = Field(True, description="with a margin_mse loss, count each query's own document as "
                                                             "the teacher's best candidate (it was written from it)")
     distillation_weight: float = Field(10.0, gt=0, description="with loss: mnrl_margin_mse, the weight of the MarginMSE "
@@ -128,9 +136,10 @@ class RerankerTrainingConfig(ConfigBlock, TrainerSettings):
 
     @model_validator(mode="after")
     def _teacher_is_used(self):
-        if self.teacher_model and not self.uses_teacher:
-            raise ValueError("training.teacher_model grades pairs for a distilling loss: set loss: margin_mse or "
-                             "mnrl_margin_mse (bi-encoder), or leave teacher_model null")
+        for name in ("teacher_model", "teacher_likelihood_model"):
+            if getattr(self, name) and not self.uses_teacher:
+                raise ValueError(f"training.{name} grades pairs for a distilling loss: set loss: margin_mse or "
+                                 f"mnrl_margin_mse (bi-encoder), or leave {name} null")
         return self
 
     @model_validator(mode="after")

@@ -17,6 +17,11 @@ Where a cross-encoder is at hand (``training.teacher_model``; GPL's recipe, e.g.
 ``hf:cross-encoder/ms-marco-MiniLM-L6-v2`` on a GPU stack), ``add_cross_encoder_margins`` grades the
 triples' own pairs with it instead. Its logits are rescaled to the base model's margins (the same
 standard deviation over the triples), so MarginMSE keeps one scale for every teacher.
+
+Either teacher can take query likelihood under a causal LM (``training.teacher_likelihood_model``, UPR)
+as a second opinion: ``add_likelihood_margins`` grades the same pairs with it, rescales its margins to
+the teacher's spread and blends them in at ``training.teacher_likelihood_share``. ``teach`` runs what the
+``training:`` block asks for.
 """
 
 from __future__ import annotations
@@ -108,3 +113,62 @@ def add_cross_encoder_margins(triples: Triples, corpus: Corpus, teacher_model: s
         frame["pos_teacher"] = best
     frame["teacher_margin"] = frame["pos_teacher"] - frame["neg_teacher"]
     return triples.with_frame(frame)
+
+
+def add_likelihood_margins(triples: Triples, likelihood_model: str, share: float = 0.5, anchor_positive: bool = True,
+                           batch_size: int = 16) -> Triples:
+    """``triples`` (with a teacher's margins already) with query likelihood under ``likelihood_model`` blended in.
+
+    Query likelihood (``QueryLikelihood``, UPR) grades each triple's (query, positive) and (query, negative);
+    its margins are rescaled to the spread of the existing teacher margins over the triples, and each grade
+    becomes ``(1 - share) * teacher + share * likelihood``. ``anchor_positive`` counts the positive as the
+    query's best pair under likelihood too. The likelihood margin is kept in ``likelihood_margin``."""
+    import numpy as np
+
+    from synthir.training.query_likelihood import QueryLikelihood
+
+    if not 0.0 < share <= 1.0:
+        raise ValueError(f"training.teacher_likelihood_share must be in (0, 1], got {share}")
+    frame = triples.frame.copy()
+    if frame.empty:
+        return triples.with_frame(frame)
+    missing = {"pos_teacher", "neg_teacher", "teacher_margin"} - set(frame.columns)
+    if missing:
+        raise ValueError(f"add_likelihood_margins blends into a teacher's margins: the triples lack {sorted(missing)} "
+                         "(run add_teacher_margins or add_cross_encoder_margins first)")
+    scorer = QueryLikelihood(likelihood_model, batch_size=batch_size)
+    logger.info("Teacher: query likelihood under %s, share %.2f, over %d triples", likelihood_model, share, len(frame))
+    pairs = list(zip(frame["query"], frame["positive"])) + list(zip(frame["query"], frame["negative"]))
+    grades = np.asarray(scorer.score(pairs), dtype=float)
+    positive, negative = grades[: len(frame)], grades[len(frame):]
+    if anchor_positive:  # as for the teacher: the query was written from its positive
+        best = frame.assign(pos=positive, neg=negative).groupby("query_id")[["pos", "neg"]].transform("max").max(axis=1)
+        positive = best.to_numpy()
+    spread = float(np.std(positive - negative))
+    scale = float(np.std(frame["teacher_margin"])) / spread if spread > 0 else 1.0
+    frame["likelihood_margin"] = (positive - negative) * scale
+    frame["pos_teacher"] = (1 - share) * frame["pos_teacher"] + share * positive * scale
+    frame["neg_teacher"] = (1 - share) * frame["neg_teacher"] + share * negative * scale
+    frame["teacher_margin"] = frame["pos_teacher"] - frame["neg_teacher"]
+    return triples.with_frame(frame)
+
+
+def teach(triples: Triples, corpus: Corpus, training, depth: int = 100,
+          index: BM25Index | None = None) -> tuple[Triples, str]:
+    """The teacher ``training`` (a ``RerankerTrainingConfig``) asks for, and a line naming it: the cross-encoder
+    ``teacher_model`` or else the base model fused with BM25, then query likelihood under
+    ``teacher_likelihood_model`` blended in where set."""
+    if training.teacher_model:
+        taught = add_cross_encoder_margins(triples, corpus, training.teacher_model, training.base_model,
+                                           anchor_positive=training.teacher_anchor_positive)
+        teacher = f"cross-encoder {training.teacher_model}"
+    else:
+        taught = add_teacher_margins(triples, corpus, training.base_model, weight=training.teacher_weight, depth=depth,
+                                     anchor_positive=training.teacher_anchor_positive, index=index)
+        teacher = f"{training.base_model} fused with BM25 (weight {training.teacher_weight})"
+    if training.teacher_likelihood_model:
+        taught = add_likelihood_margins(taught, training.teacher_likelihood_model, training.teacher_likelihood_share,
+                                        anchor_positive=training.teacher_anchor_positive)
+        teacher += (f", with query likelihood under {training.teacher_likelihood_model} "
+                    f"(share {training.teacher_likelihood_share})")
+    return taught, teacher

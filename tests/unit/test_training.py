@@ -297,3 +297,60 @@ def test_a_cross_encoder_teacher_grades_the_pairs_on_the_base_models_scale(demo,
     assert (anchored["teacher_margin"] >= 0).all() and (anchored["pos_teacher"] >= plain["pos_teacher"] - 1e-9).all()
     with pytest.raises(ValidationError, match="teacher_model grades pairs for a distilling loss"):
         RerankerTrainingConfig(loss="mnrl", teacher_model=str(tmp_path / "teacher"))
+
+
+def test_query_likelihood_batches_as_it_scores_one_pair_alone(demo):
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from synthir.models import resolve_model
+    from synthir.training.query_likelihood import UPR_PROMPT, QueryLikelihood
+
+    documents = [demo.corpus[d] for d in ("d001", "d002", "d003", "d200")]
+    pairs = [(doc.title.lower(), other.contents) for doc in documents for other in documents]  # lengths differ: padding
+    scorer = QueryLikelihood("package:smollm2-135m-instruct", max_doc_tokens=40, batch_size=5, dtype="fp32")
+    batched = scorer.score(pairs)
+
+    # the definition, one unpadded pair at a time, the whole sequence through the LM head
+    path = resolve_model("package:smollm2-135m-instruct")
+    tokenizer, model = AutoTokenizer.from_pretrained(path), AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32)
+    for (query, document), score in zip(pairs, batched):
+        cut = tokenizer.decode(tokenizer(document, add_special_tokens=False).input_ids[:40])
+        prompt = tokenizer(UPR_PROMPT.format(document=cut)).input_ids
+        target = tokenizer(" " + query, add_special_tokens=False).input_ids
+        with torch.inference_mode():
+            logits = model(input_ids=torch.tensor([prompt + target])).logits[0, len(prompt) - 1 : -1]
+        expected = torch.log_softmax(logits, -1).gather(1, torch.tensor(target)[:, None]).mean().item()
+        assert score == pytest.approx(expected, abs=2e-3)
+    # a title is likelier after its own document than after another's
+    own = [batched[4 * i + i] for i in range(4)]
+    others = [batched[4 * i + j] for i in range(4) for j in range(4) if i != j]
+    assert sum(own) / len(own) > sum(others) / len(others)
+
+
+def test_query_likelihood_blends_into_the_teacher_on_its_scale(demo):
+    import numpy as np
+    from pydantic import ValidationError
+    from scipy.stats import spearmanr
+
+    from synthir.training.teacher import add_likelihood_margins, add_teacher_margins
+
+    triples = build_triples(judged_pairs(demo), demo.corpus, negatives_per_query=2, seed=0)
+    triples = triples.with_frame(triples.frame.head(24))
+    taught = add_teacher_margins(triples, demo.corpus, "package:all-minilm-l6-v2", anchor_positive=False)
+    before = taught.frame
+    alone = add_likelihood_margins(taught, "package:smollm2-135m-instruct", share=1.0, anchor_positive=False).frame
+    assert np.std(alone["teacher_margin"]) == pytest.approx(np.std(before["teacher_margin"]), rel=1e-6)  # its spread
+    assert np.allclose(alone["teacher_margin"], alone["likelihood_margin"])
+    half = add_likelihood_margins(taught, "package:smollm2-135m-instruct", share=0.5, anchor_positive=False).frame
+    assert np.allclose(half["teacher_margin"], 0.5 * before["teacher_margin"] + 0.5 * half["likelihood_margin"])
+    assert np.allclose(half["teacher_margin"], half["pos_teacher"] - half["neg_teacher"])
+    assert spearmanr(half["likelihood_margin"], alone["likelihood_margin"]).statistic == pytest.approx(1.0)
+    anchored = add_likelihood_margins(add_teacher_margins(triples, demo.corpus, "package:all-minilm-l6-v2"),
+                                      "package:smollm2-135m-instruct", share=0.5).frame
+    assert (anchored["likelihood_margin"] >= 0).all() and (anchored["teacher_margin"] >= 0).all()
+
+    with pytest.raises(ValueError, match="run add_teacher_margins or add_cross_encoder_margins first"):
+        add_likelihood_margins(triples, "package:smollm2-135m-instruct")
+    with pytest.raises(ValidationError, match="teacher_likelihood_model grades pairs for a distilling loss"):
+        RerankerTrainingConfig(loss="mnrl", teacher_likelihood_model="package:smollm2-135m-instruct")
