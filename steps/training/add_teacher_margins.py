@@ -23,6 +23,8 @@ def add_teacher_margins(
     margins = taught.frame["teacher_margin"]
     figures = {"triples": float(len(taught)), "mean_margin": float(margins.mean()) if len(taught) else 0.0,
                "near_zero_margins": float((margins < 0.01).mean()) if len(taught) else 0.0}
+    if "likelihood_margin" in taught.frame and len(taught):  # the query-likelihood opinion, before blending
+        figures["likelihood_mean_margin"] = float(taught.frame["likelihood_margin"].mean())
     log_metrics(figures, prefix="teacher.")
     log_metadata(metadata={**figures, "teacher": teacher})
     return taught
