@@ -116,11 +116,12 @@ RECIPES = {
     "cpo-300-mnrl-margin-mse": Recipe("as sample-300-mnrl-margin-mse, queries written by SmolLM2 after CPO on label-free "
                                       "preferences over the same 300 documents (tune_generator)", documents=300,
                                       queries="cpo", training={"loss": "mnrl_margin_mse"}),
-    "all-mnrl-margin-mse-ql": Recipe("as all-mnrl-margin-mse, the teacher's grades half query likelihood under SmolLM2 "
-                                     "(UPR; teacher_likelihood_model)",
+    "all-mnrl-margin-mse-ql": Recipe("as all-mnrl-margin-mse, SmolLM2's query likelihood fused into the teacher at "
+                                     "half over each query's top 10 and triple documents (UPR; "
+                                     "teacher_likelihood_model)",
                                      training={"loss": "mnrl_margin_mse", "teacher_likelihood_model": SMOLLM2}),
-    "all-mnrl-margin-mse-mined-ql": Recipe("as all-mnrl-margin-mse-mined, the teacher's grades half query likelihood "
-                                           "under SmolLM2", training={"loss": "mnrl_margin_mse",
+    "all-mnrl-margin-mse-mined-ql": Recipe("as all-mnrl-margin-mse-mined, SmolLM2's query likelihood fused into the "
+                                           "teacher as in all-mnrl-margin-mse-ql", training={"loss": "mnrl_margin_mse",
                                                                       "negative_miner": "base_model",
                                                                       "teacher_likelihood_model": SMOLLM2}),
     "multi-mnrl-margin-mse": Recipe("every training document, 3 sampled queries each, MNRL + MarginMSE", queries="multi",

@@ -13,9 +13,9 @@ def add_teacher_margins(
     triples: Triples, corpus: Corpus, training: RerankerTrainingConfig = RerankerTrainingConfig(), depth: int = 100
 ) -> Annotated[Triples, "taught_triples"]:
     """``training.loss: margin_mse | mnrl_margin_mse``: each triple labelled with the margin of the teacher (the untrained
-    base model fused with BM25, ``training.teacher_weight``, or the cross-encoder ``training.teacher_model``; query
-    likelihood under ``training.teacher_likelihood_model`` blended in where set) between its positive and its
-    negative."""
+    base model fused with BM25, ``training.teacher_weight``, with query likelihood under
+    ``training.teacher_likelihood_model`` fused in where set; or the cross-encoder ``training.teacher_model``) between
+    its positive and its negative."""
     from synthir.training import teacher as teaching  # torch only when the step runs
 
     config = RerankerTrainingConfig.from_dict(training)
@@ -23,8 +23,6 @@ def add_teacher_margins(
     margins = taught.frame["teacher_margin"]
     figures = {"triples": float(len(taught)), "mean_margin": float(margins.mean()) if len(taught) else 0.0,
                "near_zero_margins": float((margins < 0.01).mean()) if len(taught) else 0.0}
-    if "likelihood_margin" in taught.frame and len(taught):  # the query-likelihood opinion, before blending
-        figures["likelihood_mean_margin"] = float(taught.frame["likelihood_margin"].mean())
     log_metrics(figures, prefix="teacher.")
     log_metadata(metadata={**figures, "teacher": teacher})
     return taught

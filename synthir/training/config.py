@@ -76,13 +76,15 @@ class RerankerTrainingConfig(ConfigBlock, TrainerSettings):
                           "(GPL's recipe; e.g. hf:cross-encoder/ms-marco-MiniLM-L6-v2 on a GPU stack), rescaled to "
                           "the base model's margins | null: the base model fused with BM25 (teacher_weight)")
     teacher_likelihood_model: Optional[str] = Field(
-        None, description="with a margin_mse loss, a causal LM whose query likelihood (UPR: mean log P(query | a prompt "
-                          "holding the document)) grades each triple's pairs, blended into the teacher above at "
-                          "teacher_likelihood_share; e.g. package:smollm2-135m-instruct (a forward pass per pair: "
-                          "about 0.3 s on 2 bf16 CPU cores) | null: off")
+        None, description="with a margin_mse loss and the fused teacher, a causal LM whose query likelihood (UPR: mean "
+                          "log P(query | a prompt holding the document)) grades each query's pool and is fused into "
+                          "the teacher there; e.g. package:smollm2-135m-instruct (a forward pass per pair: about 0.06 s "
+                          "on 2 bf16 CPU cores) | null: off")
     teacher_likelihood_share: float = Field(0.5, gt=0, le=1, description="with teacher_likelihood_model, query "
-                                            "likelihood's share of each teacher grade (its margins rescaled to the "
-                                            "teacher's spread)")
+                                            "likelihood's share of the fused grade (min-max per query over the pool)")
+    teacher_likelihood_depth: int = Field(10, ge=0, description="with teacher_likelihood_model, the pool it grades: "
+                                          "the teacher's top teacher_likelihood_depth per query plus the triples' own "
+                                          "documents")
     teacher_anchor_positive: bool = Field(True, description="with a margin_mse loss, count each query's own document as "
                                                             "the teacher's best candidate (it was written from it)")
     distillation_weight: float = Field(10.0, gt=0, description="with loss: mnrl_margin_mse, the weight of the MarginMSE "
@@ -140,6 +142,13 @@ class RerankerTrainingConfig(ConfigBlock, TrainerSettings):
             if getattr(self, name) and not self.uses_teacher:
                 raise ValueError(f"training.{name} grades pairs for a distilling loss: set loss: margin_mse or "
                                  f"mnrl_margin_mse (bi-encoder), or leave {name} null")
+        return self
+
+    @model_validator(mode="after")
+    def _likelihood_joins_the_fused_teacher(self):
+        if self.teacher_likelihood_model and self.teacher_model:
+            raise ValueError("training.teacher_likelihood_model is fused into the offline teacher (the base model fused "
+                             "with BM25); a cross-encoder teacher_model grades alone: leave one of them null")
         return self
 
     @model_validator(mode="after")

@@ -4,7 +4,7 @@ A (query, document) pair scores the mean log-probability of the query's tokens a
 the document. It reads the document the way the generator wrote the query from it, so it knows things
 a small bi-encoder does not (on CISI's judged queries it lifts the fused teacher's top 10 by about
 0.009 nDCG@10, ``benchmarks/query_likelihood_teacher.py``). It is costly, a forward pass of the LM per
-pair, so the teacher scores only the triples' own pairs.
+pair, so the teacher grades a pool per query only: its own top few plus the triples' documents.
 
 Pairs are sorted by length and batched, left-padded (position ids from the attention mask, so the
 padding is invisible), and only the query's positions go through the LM head.

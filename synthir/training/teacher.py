@@ -18,10 +18,11 @@ Where a cross-encoder is at hand (``training.teacher_model``; GPL's recipe, e.g.
 triples' own pairs with it instead. Its logits are rescaled to the base model's margins (the same
 standard deviation over the triples), so MarginMSE keeps one scale for every teacher.
 
-Either teacher can take query likelihood under a causal LM (``training.teacher_likelihood_model``, UPR)
-as a second opinion: ``add_likelihood_margins`` grades the same pairs with it, rescales its margins to
-the teacher's spread and blends them in at ``training.teacher_likelihood_share``. ``teach`` runs what the
-``training:`` block asks for.
+The fused teacher can take query likelihood under a causal LM (``training.teacher_likelihood_model``,
+UPR) as a third opinion. It is costly, a forward pass of the LM per pair, so it grades each query's pool
+only: the teacher's top ``teacher_likelihood_depth`` plus the triples' own documents. There it is fused
+into the teacher's grades as evaluation fuses, min-max per query at ``teacher_likelihood_share``, and put
+back on the pool's range. ``teach`` runs what the ``training:`` block asks for.
 """
 
 from __future__ import annotations
@@ -36,11 +37,15 @@ from synthir.training.triples import Triples
 logger = logging.getLogger(__name__)
 
 def add_teacher_margins(triples: Triples, corpus: Corpus, base_model: str, weight: float = 0.5, depth: int = 100,
-                        anchor_positive: bool = True, index: BM25Index | None = None, batch_size: int = 32) -> Triples:
+                        anchor_positive: bool = True, index: BM25Index | None = None, batch_size: int = 32,
+                        likelihood_model: str | None = None, likelihood_share: float = 0.5,
+                        likelihood_depth: int = 10) -> Triples:
     """``triples`` with ``pos_teacher``, ``neg_teacher`` and ``teacher_margin`` columns.
 
     ``weight`` is the base model's share of the fused teacher (as ``fusion_weight`` in evaluation);
-    ``base_model`` is a model reference (``package:``, ``hf:``, a folder)."""
+    ``base_model`` is a model reference (``package:``, ``hf:``, a folder). With ``likelihood_model`` (a causal
+    LM), query likelihood grades each query's pool, the teacher's top ``likelihood_depth`` plus the triples'
+    own documents, and is fused into the teacher there at ``likelihood_share`` (min-max per query)."""
     from sentence_transformers import SentenceTransformer
 
     from synthir.models import resolve_model
@@ -48,6 +53,9 @@ def add_teacher_margins(triples: Triples, corpus: Corpus, base_model: str, weigh
 
     if not 0.0 <= weight <= 1.0:
         raise ValueError(f"training.teacher_weight must be in [0, 1], got {weight}")
+    if likelihood_model and not (0.0 < likelihood_share <= 1.0 and likelihood_depth >= 0):
+        raise ValueError("training.teacher_likelihood_share must be in (0, 1] and teacher_likelihood_depth >= 0, got "
+                         f"{likelihood_share} and {likelihood_depth}")
     frame = triples.frame.copy()
     if frame.empty:
         return triples.with_frame(frame)
@@ -69,6 +77,11 @@ def add_teacher_margins(triples: Triples, corpus: Corpus, base_model: str, weigh
     cosines = {qid: dict(zip(candidates[qid], (doc_vectors[[row_of[d] for d in candidates[qid]]] @ vector).tolist()))
                for qid, vector in zip(query_ids, query_vectors)}
     fused = fuse(Run(cosines), bm25, weight).scores  # evaluation's own fusion: min-max per query, weighted sum
+    if likelihood_model:
+        pools = {qid: list(dict.fromkeys([*sorted(fused[qid], key=fused[qid].get, reverse=True)[:likelihood_depth],
+                                          *group["pos_id"], *group["neg_id"]]))
+                 for qid, group in frame.groupby("query_id", sort=False)}
+        _fuse_likelihood(fused, pools, queries, corpus, likelihood_model, likelihood_share)
     teacher: dict[str, dict[str, float]] = {}
     for qid, cosine in cosines.items():  # the fused score mapped onto the query's cosine range
         low, high = min(cosine.values()), max(cosine.values())
@@ -115,60 +128,43 @@ def add_cross_encoder_margins(triples: Triples, corpus: Corpus, teacher_model: s
     return triples.with_frame(frame)
 
 
-def add_likelihood_margins(triples: Triples, likelihood_model: str, share: float = 0.5, anchor_positive: bool = True,
-                           batch_size: int = 16) -> Triples:
-    """``triples`` (with a teacher's margins already) with query likelihood under ``likelihood_model`` blended in.
-
-    Query likelihood (``QueryLikelihood``, UPR) grades each triple's (query, positive) and (query, negative);
-    its margins are rescaled to the spread of the existing teacher margins over the triples, and each grade
-    becomes ``(1 - share) * teacher + share * likelihood``. ``anchor_positive`` counts the positive as the
-    query's best pair under likelihood too. The likelihood margin is kept in ``likelihood_margin``."""
-    import numpy as np
-
+def _fuse_likelihood(fused: dict[str, dict[str, float]], pools: dict[str, list[str]], queries: dict[str, str],
+                     corpus: Corpus, likelihood_model: str, share: float) -> None:
+    """Query likelihood (``QueryLikelihood``, UPR) fused into the teacher's grades of each query's pool, in place:
+    evaluation's fusion over the pool, put back on the pool's own range of the teacher's grades."""
     from synthir.training.query_likelihood import QueryLikelihood
 
-    if not 0.0 < share <= 1.0:
-        raise ValueError(f"training.teacher_likelihood_share must be in (0, 1], got {share}")
-    frame = triples.frame.copy()
-    if frame.empty:
-        return triples.with_frame(frame)
-    missing = {"pos_teacher", "neg_teacher", "teacher_margin"} - set(frame.columns)
-    if missing:
-        raise ValueError(f"add_likelihood_margins blends into a teacher's margins: the triples lack {sorted(missing)} "
-                         "(run add_teacher_margins or add_cross_encoder_margins first)")
-    scorer = QueryLikelihood(likelihood_model, batch_size=batch_size)
-    logger.info("Teacher: query likelihood under %s, share %.2f, over %d triples", likelihood_model, share, len(frame))
-    pairs = list(zip(frame["query"], frame["positive"])) + list(zip(frame["query"], frame["negative"]))
-    grades = np.asarray(scorer.score(pairs), dtype=float)
-    positive, negative = grades[: len(frame)], grades[len(frame):]
-    if anchor_positive:  # as for the teacher: the query was written from its positive
-        best = frame.assign(pos=positive, neg=negative).groupby("query_id")[["pos", "neg"]].transform("max").max(axis=1)
-        positive = best.to_numpy()
-    spread = float(np.std(positive - negative))
-    scale = float(np.std(frame["teacher_margin"])) / spread if spread > 0 else 1.0
-    frame["likelihood_margin"] = (positive - negative) * scale
-    frame["pos_teacher"] = (1 - share) * frame["pos_teacher"] + share * positive * scale
-    frame["neg_teacher"] = (1 - share) * frame["neg_teacher"] + share * negative * scale
-    frame["teacher_margin"] = frame["pos_teacher"] - frame["neg_teacher"]
-    return triples.with_frame(frame)
+    scorer = QueryLikelihood(likelihood_model)
+    pairs = [(qid, d) for qid, pool in pools.items() for d in pool]
+    logger.info("Teacher: query likelihood under %s (share %.2f) over %d pairs of %d queries", likelihood_model, share,
+                len(pairs), len(pools))
+    grades = scorer.score([(queries[qid], corpus[d].contents) for qid, d in pairs])
+    likelihood: dict[str, dict[str, float]] = {}
+    for (qid, d), grade in zip(pairs, grades):
+        likelihood.setdefault(qid, {})[d] = grade
+    pooled = {qid: {d: fused[qid][d] for d in pool} for qid, pool in pools.items()}
+    blended = fuse(Run(pooled), Run(likelihood), 1 - share).scores
+    for qid, grades_in_pool in pooled.items():
+        low, high = min(grades_in_pool.values()), max(grades_in_pool.values())
+        fused[qid].update({d: low + (high - low) * b for d, b in blended[qid].items()})
 
 
 def teach(triples: Triples, corpus: Corpus, training, depth: int = 100,
           index: BM25Index | None = None) -> tuple[Triples, str]:
     """The teacher ``training`` (a ``RerankerTrainingConfig``) asks for, and a line naming it: the cross-encoder
-    ``teacher_model`` or else the base model fused with BM25, then query likelihood under
-    ``teacher_likelihood_model`` blended in where set."""
+    ``teacher_model``, or else the base model fused with BM25 and, where set, query likelihood under
+    ``teacher_likelihood_model``."""
     if training.teacher_model:
         taught = add_cross_encoder_margins(triples, corpus, training.teacher_model, training.base_model,
                                            anchor_positive=training.teacher_anchor_positive)
-        teacher = f"cross-encoder {training.teacher_model}"
-    else:
-        taught = add_teacher_margins(triples, corpus, training.base_model, weight=training.teacher_weight, depth=depth,
-                                     anchor_positive=training.teacher_anchor_positive, index=index)
-        teacher = f"{training.base_model} fused with BM25 (weight {training.teacher_weight})"
+        return taught, f"cross-encoder {training.teacher_model}"
+    taught = add_teacher_margins(triples, corpus, training.base_model, weight=training.teacher_weight, depth=depth,
+                                 anchor_positive=training.teacher_anchor_positive, index=index,
+                                 likelihood_model=training.teacher_likelihood_model,
+                                 likelihood_share=training.teacher_likelihood_share,
+                                 likelihood_depth=training.teacher_likelihood_depth)
+    teacher = f"{training.base_model} fused with BM25 (weight {training.teacher_weight})"
     if training.teacher_likelihood_model:
-        taught = add_likelihood_margins(taught, training.teacher_likelihood_model, training.teacher_likelihood_share,
-                                        anchor_positive=training.teacher_anchor_positive)
-        teacher += (f", with query likelihood under {training.teacher_likelihood_model} "
-                    f"(share {training.teacher_likelihood_share})")
+        teacher += (f" and query likelihood under {training.teacher_likelihood_model} (share "
+                    f"{training.teacher_likelihood_share}, top {training.teacher_likelihood_depth})")
     return taught, teacher

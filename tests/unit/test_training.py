@@ -328,29 +328,34 @@ def test_query_likelihood_batches_as_it_scores_one_pair_alone(demo):
     assert sum(own) / len(own) > sum(others) / len(others)
 
 
-def test_query_likelihood_blends_into_the_teacher_on_its_scale(demo):
+def test_query_likelihood_is_fused_into_the_teacher_over_each_querys_pool(demo):
     import numpy as np
     from pydantic import ValidationError
     from scipy.stats import spearmanr
 
-    from synthir.training.teacher import add_likelihood_margins, add_teacher_margins
+    from synthir.training.query_likelihood import QueryLikelihood
+    from synthir.training.teacher import add_teacher_margins
 
     triples = build_triples(judged_pairs(demo), demo.corpus, negatives_per_query=2, seed=0)
-    triples = triples.with_frame(triples.frame.head(24))
-    taught = add_teacher_margins(triples, demo.corpus, "package:all-minilm-l6-v2", anchor_positive=False)
-    before = taught.frame
-    alone = add_likelihood_margins(taught, "package:smollm2-135m-instruct", share=1.0, anchor_positive=False).frame
-    assert np.std(alone["teacher_margin"]) == pytest.approx(np.std(before["teacher_margin"]), rel=1e-6)  # its spread
-    assert np.allclose(alone["teacher_margin"], alone["likelihood_margin"])
-    half = add_likelihood_margins(taught, "package:smollm2-135m-instruct", share=0.5, anchor_positive=False).frame
-    assert np.allclose(half["teacher_margin"], 0.5 * before["teacher_margin"] + 0.5 * half["likelihood_margin"])
-    assert np.allclose(half["teacher_margin"], half["pos_teacher"] - half["neg_teacher"])
-    assert spearmanr(half["likelihood_margin"], alone["likelihood_margin"]).statistic == pytest.approx(1.0)
-    anchored = add_likelihood_margins(add_teacher_margins(triples, demo.corpus, "package:all-minilm-l6-v2"),
-                                      "package:smollm2-135m-instruct", share=0.5).frame
-    assert (anchored["likelihood_margin"] >= 0).all() and (anchored["teacher_margin"] >= 0).all()
+    triples = triples.with_frame(triples.frame.head(16))
+    model = "package:smollm2-135m-instruct"
+    # share 1 over a pool of the triples' own documents: within a query the teacher orders them as likelihood does
+    alone = add_teacher_margins(triples, demo.corpus, "package:all-minilm-l6-v2", anchor_positive=False,
+                                likelihood_model=model, likelihood_share=1.0, likelihood_depth=0).frame
+    likelihood = QueryLikelihood(model)
+    for _, group in alone.groupby("query_id"):
+        documents = [group["positive"].iloc[0], *group["negative"]]
+        grades = likelihood.score([(group["query"].iloc[0], d) for d in documents])
+        teacher = [group["pos_teacher"].iloc[0], *group["neg_teacher"]]
+        assert spearmanr(grades, teacher).statistic == pytest.approx(1.0)
 
-    with pytest.raises(ValueError, match="run add_teacher_margins or add_cross_encoder_margins first"):
-        add_likelihood_margins(triples, "package:smollm2-135m-instruct")
+    plain = add_teacher_margins(triples, demo.corpus, "package:all-minilm-l6-v2").frame
+    half = add_teacher_margins(triples, demo.corpus, "package:all-minilm-l6-v2", likelihood_model=model,
+                               likelihood_depth=3).frame
+    assert np.allclose(half["teacher_margin"], half["pos_teacher"] - half["neg_teacher"])
+    assert (half["teacher_margin"] >= 0).all() and not np.allclose(half["teacher_margin"], plain["teacher_margin"])
+
     with pytest.raises(ValidationError, match="teacher_likelihood_model grades pairs for a distilling loss"):
-        RerankerTrainingConfig(loss="mnrl", teacher_likelihood_model="package:smollm2-135m-instruct")
+        RerankerTrainingConfig(loss="mnrl", teacher_likelihood_model=model)
+    with pytest.raises(ValidationError, match="leave one of them null"):
+        RerankerTrainingConfig(teacher_model="hf:cross-encoder/ms-marco-MiniLM-L6-v2", teacher_likelihood_model=model)
