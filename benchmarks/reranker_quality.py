@@ -120,6 +120,9 @@ RECIPES = {
                                      "half over each query's top 10 and triple documents (UPR; "
                                      "teacher_likelihood_model)",
                                      training={"loss": "mnrl_margin_mse", "teacher_likelihood_model": SMOLLM2}),
+    "all-mnrl-margin-mse-ql-2ep": Recipe("as all-mnrl-margin-mse-ql, 2 epochs",
+                                         training={"loss": "mnrl_margin_mse", "teacher_likelihood_model": SMOLLM2,
+                                                   "epochs": 2}),
     "all-mnrl-margin-mse-mined-ql": Recipe("as all-mnrl-margin-mse-mined, SmolLM2's query likelihood fused into the "
                                            "teacher as in all-mnrl-margin-mse-ql", training={"loss": "mnrl_margin_mse",
                                                                       "negative_miner": "base_model",
