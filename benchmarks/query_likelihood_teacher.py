@@ -54,12 +54,9 @@ def main() -> None:
 
     scorer = QueryLikelihood(args.model)
     started = time.perf_counter()
-    pairs = [(q, d) for q in query_ids for d in pool[q]]
-    grades = scorer.score([(queries[q], corpus[d].contents) for q, d in pairs])
+    likelihood = scorer.run(pool, queries, corpus)
     seconds = time.perf_counter() - started
-    likelihood = Run({}, name="query-likelihood")
-    for (q, d), grade in zip(pairs, grades):
-        likelihood.scores.setdefault(q, {})[d] = grade
+    pairs = sum(len(docs) for docs in pool.values())
 
     def on_pool(run: Run) -> Run:
         return Run({q: {d: run.scores[q][d] for d in pool[q]} for q in query_ids}, name=run.name)
@@ -69,7 +66,7 @@ def main() -> None:
 
     base, fused = on_pool(untrained), on_pool(teacher)
     print(f"{collection.name}: {len(query_ids)} judged queries, the fused teacher's top {args.depth} re-ordered; "
-          f"{args.model} scored {len(pairs)} pairs in {seconds:.0f} s ({seconds / len(pairs):.3f} s/pair)\n")
+          f"{args.model} scored {pairs} pairs in {seconds:.0f} s ({seconds / pairs:.3f} s/pair)\n")
     print(f"| scorer | {HEADLINE} |\n|---|---|")
     for name, run in (("BM25", on_pool(bm25)), ("untrained", base), (f"fused teacher (weight {args.weight})", fused),
                       ("query likelihood", likelihood)):

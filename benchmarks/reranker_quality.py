@@ -124,9 +124,9 @@ RECIPES = {
                                          training={"loss": "mnrl_margin_mse", "teacher_likelihood_model": SMOLLM2,
                                                    "epochs": 2}),
     "all-mnrl-margin-mse-mined-ql": Recipe("as all-mnrl-margin-mse-mined, SmolLM2's query likelihood fused into the "
-                                           "teacher as in all-mnrl-margin-mse-ql", training={"loss": "mnrl_margin_mse",
-                                                                      "negative_miner": "base_model",
-                                                                      "teacher_likelihood_model": SMOLLM2}),
+                                           "teacher as in all-mnrl-margin-mse-ql",
+                                           training={"loss": "mnrl_margin_mse", "negative_miner": "base_model",
+                                                     "teacher_likelihood_model": SMOLLM2}),
     "multi-mnrl-margin-mse": Recipe("every training document, 3 sampled queries each, MNRL + MarginMSE", queries="multi",
                                     training={"loss": "mnrl_margin_mse"}),
 }

@@ -16,6 +16,7 @@ import logging
 
 from tqdm.auto import tqdm
 
+from synthir.data.records import Run
 from synthir.models import pin_registry_ref, resolve_model
 from synthir.runtime import pick_device, pick_dtype
 
@@ -35,8 +36,7 @@ class QueryLikelihood:
         if max_doc_tokens < 1 or batch_size < 1:
             raise ValueError(f"QueryLikelihood: max_doc_tokens and batch_size must be >= 1, got {max_doc_tokens} "
                              f"and {batch_size}")
-        self.name = pin_registry_ref(model)
-        path = resolve_model(self.name)
+        path = resolve_model(pin_registry_ref(model))
         self.device = pick_device(device)
         self.tokenizer = AutoTokenizer.from_pretrained(path)
         self.pad_id = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None \
@@ -75,3 +75,13 @@ class QueryLikelihood:
                     scores[i] = logprobs[row, keep - len(encoded[i][1]):].mean().item()
                 progress.update(len(batch))
         return scores
+
+    def run(self, pools: dict[str, list[str]], queries, corpus, name: str = "query-likelihood") -> Run:
+        """Each query's pool of documents (query id -> document ids) scored, as a ``Run``; ``queries`` maps a
+        query id to its text and ``corpus`` a document id to a document."""
+        pairs = [(qid, doc_id) for qid, pool in pools.items() for doc_id in pool]
+        grades = self.score([(queries[qid], corpus[doc_id].contents) for qid, doc_id in pairs])
+        scores: dict[str, dict[str, float]] = {}
+        for (qid, doc_id), grade in zip(pairs, grades):
+            scores.setdefault(qid, {})[doc_id] = grade
+        return Run(scores, name=name)

@@ -32,6 +32,7 @@ import logging
 from synthir.data.records import Corpus, Queries, Run
 from synthir.retrieval import BM25Index
 from synthir.retrieval.rerank import fuse
+from synthir.training.config import RerankerTrainingConfig
 from synthir.training.triples import Triples
 
 logger = logging.getLogger(__name__)
@@ -134,24 +135,19 @@ def _fuse_likelihood(fused: dict[str, dict[str, float]], pools: dict[str, list[s
     evaluation's fusion over the pool, put back on the pool's own range of the teacher's grades."""
     from synthir.training.query_likelihood import QueryLikelihood
 
-    scorer = QueryLikelihood(likelihood_model)
-    pairs = [(qid, d) for qid, pool in pools.items() for d in pool]
     logger.info("Teacher: query likelihood under %s (share %.2f) over %d pairs of %d queries", likelihood_model, share,
-                len(pairs), len(pools))
-    grades = scorer.score([(queries[qid], corpus[d].contents) for qid, d in pairs])
-    likelihood: dict[str, dict[str, float]] = {}
-    for (qid, d), grade in zip(pairs, grades):
-        likelihood.setdefault(qid, {})[d] = grade
+                sum(map(len, pools.values())), len(pools))
+    likelihood = QueryLikelihood(likelihood_model).run(pools, queries, corpus)
     pooled = {qid: {d: fused[qid][d] for d in pool} for qid, pool in pools.items()}
-    blended = fuse(Run(pooled), Run(likelihood), 1 - share).scores
+    blended = fuse(Run(pooled), likelihood, 1 - share).scores
     for qid, grades_in_pool in pooled.items():
         low, high = min(grades_in_pool.values()), max(grades_in_pool.values())
         fused[qid].update({d: low + (high - low) * b for d, b in blended[qid].items()})
 
 
-def teach(triples: Triples, corpus: Corpus, training, depth: int = 100,
+def teach(triples: Triples, corpus: Corpus, training: RerankerTrainingConfig, depth: int = 100,
           index: BM25Index | None = None) -> tuple[Triples, str]:
-    """The teacher ``training`` (a ``RerankerTrainingConfig``) asks for, and a line naming it: the cross-encoder
+    """The teacher the ``training:`` block asks for, and a line naming it: the cross-encoder
     ``teacher_model``, or else the base model fused with BM25 and, where set, query likelihood under
     ``teacher_likelihood_model``."""
     if training.teacher_model:
