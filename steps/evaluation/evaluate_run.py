@@ -37,10 +37,16 @@ def evaluate_run(
     log_metrics({"queries": result.num_queries}, prefix="eval.")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        write_run_trec(run, folder / f"{system}.run", tag=system)
+        run_file = f"{system}.run"
+        try:
+            write_run_trec(run, folder / run_file, tag=system)
+        except ValueError as err:  # an id with a space: a TSV keeps it exact where TREC cannot
+            run_file = f"{system}.run.tsv"
+            logger.warning("%s; the run is logged as %s instead", err, run_file)
+            run.to_frame().to_csv(folder / run_file, sep="\t", index=False)
         result.to_frame().to_csv(folder / f"{system}.per_query.tsv", sep="\t", index=False)
         plot_per_query([result], folder / f"{system}.per_query.png")
-        for name in (f"{system}.run", f"{system}.per_query.tsv", f"{system}.per_query.png"):
+        for name in (run_file, f"{system}.per_query.tsv", f"{system}.per_query.png"):
             log_artifact(folder / name, artifact_path="evaluation")
     log_metadata(metadata={"system": system, **result.metrics()})
     return result

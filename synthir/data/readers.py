@@ -194,7 +194,8 @@ def read_qrels(path: str | Path, name: str | None = None, on_bad_line: str = "ra
     judgments: dict[str, dict[str, int]] = {}
     seen: dict[tuple[str, str], int] = {}
     for line, text in iter_lines(path, stats, on_bad_line):
-        fields = text.split()
+        # BEIR's TSV splits on tabs only, so its ids may hold spaces ("my notes.txt"); TREC on white space
+        fields = [f.strip() for f in text.strip().split("\t")] if "\t" in text else text.split()
         if line == 1 and fields and fields[0].lower() in ("query-id", "query_id", "qid"):
             continue  # BEIR header
         if len(fields) == 3:

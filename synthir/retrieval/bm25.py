@@ -11,11 +11,13 @@ import csv
 import json
 import logging
 import os
+import re
 import shutil
 import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from urllib.parse import unquote
 
 import numpy as np
 import pandas as pd
@@ -27,7 +29,23 @@ from synthir.runtime import default_cache_dir
 
 logger = logging.getLogger(__name__)
 
-INDEX_FORMAT_VERSION = 1  # bump when the way we build indexes changes, to invalidate caches
+INDEX_FORMAT_VERSION = 2  # bump when the way we build indexes changes, to invalidate caches (2: encoded ids)
+
+
+# Anserini's TREC output and topic files split on white space, so an id with a space ("my notes.txt")
+# would come back cut at the space. Ids go into Lucene and its files percent-encoded ('%' and white
+# space only) and come back decoded: exact both ways, and unchanged for ids that need no escaping.
+_ESCAPED = re.compile(r"[%\s]")
+
+
+def lucene_id(doc_id: str) -> str:
+    """``doc_id`` as it is stored in the index and written in Anserini's files."""
+    return _ESCAPED.sub(lambda m: "".join(f"%{b:02X}" for b in m.group().encode("utf-8")), doc_id)
+
+
+def original_id(stored: str) -> str:
+    """The id ``lucene_id`` encoded."""
+    return unquote(stored) if "%" in stored else stored
 
 
 def default_threads() -> int:
@@ -93,7 +111,8 @@ class BM25Index:
         if not text:
             return None
         hits = (searcher or self.searcher()).search(text, k=k)
-        return next((i for i, hit in enumerate(hits, start=1) if hit.docid == doc_id), None)
+        stored = lucene_id(doc_id)
+        return next((i for i, hit in enumerate(hits, start=1) if hit.docid == stored), None)
 
     def search(self, queries: Queries, k: int = 1000, show_progress: bool = True) -> Run:
         """BM25 top-k for every query.
@@ -105,8 +124,8 @@ class BM25Index:
         bootstrap()
         search_collection = autoclass("io.anserini.search.SearchCollection")
         threads = self.config.threads or default_threads()
-        items = [(qid, " ".join(text.split())) for qid, text in queries]
-        scores: dict[str, dict[str, float]] = {qid: {} for qid, _ in items}
+        items = [(lucene_id(qid), " ".join(text.split())) for qid, text in queries]
+        scores: dict[str, dict[str, float]] = {qid: {} for qid, _ in queries}
         with tempfile.TemporaryDirectory(prefix="synthir-bm25-search-") as work, tqdm(
             total=len(items), desc="BM25 search", unit="q", disable=not show_progress
         ) as bar:
@@ -126,7 +145,8 @@ class BM25Index:
 
 
 def _read_trec_hits(path: Path, scores: dict[str, dict[str, float]]) -> None:
-    """Merge a TREC run written by Anserini into ``scores``.
+    """Merge a TREC run written by Anserini into ``scores``, query and document ids decoded
+    (``original_id``).
 
     pandas' C parser reads the file; Anserini writes each query's hits contiguously, so queries are
     split at the rows where the id changes (a pandas groupby is 3x slower here).
@@ -136,11 +156,11 @@ def _read_trec_hits(path: Path, scores: dict[str, dict[str, float]]) -> None:
         dtype={"qid": str, "docid": str, "score": "float64"}, quoting=csv.QUOTE_NONE, keep_default_na=False,
     )
     qids = frame["qid"].to_numpy()
-    docids, values = frame["docid"].tolist(), frame["score"].tolist()
+    docids, values = [original_id(d) for d in frame["docid"].tolist()], frame["score"].tolist()
     bounds = [0, *(np.flatnonzero(qids[1:] != qids[:-1]) + 1).tolist(), len(qids)]
     for begin, end in zip(bounds[:-1], bounds[1:]):
         if end > begin:
-            scores[qids[begin]] = dict(zip(docids[begin:end], values[begin:end]))
+            scores[original_id(qids[begin])] = dict(zip(docids[begin:end], values[begin:end]))
 
 
 def _build_index(corpus: Corpus, index_path: Path, config: BM25Config) -> float:
@@ -156,7 +176,7 @@ def _build_index(corpus: Corpus, index_path: Path, config: BM25Config) -> float:
         try:
             for i, doc in enumerate(tqdm(corpus, desc="BM25 prepare", unit="doc", total=len(corpus))):
                 contents = doc.contents if config.include_title else doc.text
-                handles[i % shards].write(json.dumps({"id": doc.doc_id, "contents": contents}) + "\n")
+                handles[i % shards].write(json.dumps({"id": lucene_id(doc.doc_id), "contents": contents}) + "\n")
         finally:
             for handle in handles:
                 handle.close()

@@ -3,7 +3,7 @@ import sys
 
 import pytest
 
-from synthir.data import Corpus, Document, Qrels, Queries, load_collection, write_qrels_trec, write_run_trec
+from synthir.data import Corpus, Document, Qrels, Queries, Run, load_collection, write_qrels_trec, write_run_trec
 from synthir.evaluation import evaluate
 from synthir.retrieval import BM25Config, BM25Index
 
@@ -27,6 +27,40 @@ def test_bm25_ranks_the_matching_document_first(tmp_path):
     assert index.search(Queries({"q": "beekeeping"}), k=3).ranked("q")[0][0] == "bees"
     no_title = BM25Index.build(corpus, BM25Config(include_title=False), cache_dir=tmp_path)
     assert no_title.search(Queries({"q": "beekeeping"}), k=3).scores["q"] == {}
+
+
+def test_ids_with_spaces_and_percent_signs_come_back_exact(tmp_path):
+    # file names become ids: "my notes.txt" once came back as 'my' with score 1.0, and "a ..b c.txt"
+    # broke the TREC file BM25 reads back
+    corpus = Corpus({
+        "my notes.txt": Document("my notes.txt", "Honey bees collect nectar and turn it into honey."),
+        "a ..b c.txt": Document("a ..b c.txt", "Photovoltaic panels convert sunlight into electricity."),
+        "50%20off\tsale": Document("50%20off\tsale", "Sourdough bread rises thanks to wild yeast."),
+        "plain": Document("plain", "Granite is an igneous rock."),
+    })
+    index = BM25Index.build(corpus, cache_dir=tmp_path)
+    run = index.search(Queries({"bees q": "bees honey", "q2": "solar sunlight electricity", "q3": "sourdough yeast"}), k=4)
+    assert run.ranked("bees q")[0][0] == "my notes.txt"
+    assert run.ranked("q2")[0][0] == "a ..b c.txt"
+    assert run.ranked("q3")[0][0] == "50%20off\tsale"
+    assert {d for hits in run.scores.values() for d in hits} <= {d.doc_id for d in corpus}
+    assert index.rank_of("bees honey", "my notes.txt", k=3) == 1
+
+
+def test_trec_writers_refuse_ids_they_cannot_carry_and_beir_qrels_keep_spaces(tmp_path):
+    from synthir.data import read_qrels, write_qrels_tsv
+
+    run = Run({"q1": {"my notes.txt": 1.0}}, name="bm25")
+    with pytest.raises(ValueError, match=r"run.trec: document id 'my notes.txt' contains white space"):
+        write_run_trec(run, tmp_path / "run.trec")
+    qrels = Qrels({"q 1": {"my notes.txt": 1}})
+    with pytest.raises(ValueError, match=r"query id 'q 1' contains white space"):
+        write_qrels_trec(qrels, tmp_path / "qrels.txt")
+    assert not (tmp_path / "run.trec").exists() and not (tmp_path / "qrels.txt").exists()
+    # BEIR's TSV qrels split on tabs: spaces in ids survive the round trip
+    assert read_qrels(write_qrels_tsv(qrels, tmp_path / "qrels.tsv")).judgments == qrels.judgments
+    with pytest.raises(ValueError, match=r"document id 'a\\tb' contains a tab or newline"):
+        write_qrels_tsv(Qrels({"q": {"a\tb": 1}}), tmp_path / "bad.tsv")
 
 
 def test_index_is_cached_per_fingerprint(tmp_path, demo):
