@@ -69,10 +69,27 @@ def training_arguments(args_class, config, output_dir: Path, **extra):
 
 
 def last_checkpoint(output_dir: Path) -> str | None:
-    from transformers.trainer_utils import get_last_checkpoint
+    """The newest **complete** checkpoint under ``<output_dir>/checkpoints``, for the reranker and CPO
+    trainers alike. The trainer writes ``trainer_state.json`` last, so a checkpoint without a readable
+    one was cut short (a ``kill -9`` while saving): resuming from it fails on every rerun, so it is
+    skipped and named in the log, and training resumes from the one before."""
+    import json
+    import re
 
     folder = output_dir / "checkpoints"
-    return get_last_checkpoint(str(folder)) if folder.is_dir() else None
+    if not folder.is_dir():
+        return None
+    steps = {int(m.group(1)): p for p in folder.iterdir() if p.is_dir() and (m := re.fullmatch(r"checkpoint-(\d+)", p.name))}
+    for step in sorted(steps, reverse=True):
+        state = steps[step] / "trainer_state.json"
+        try:
+            json.loads(state.read_text(encoding="utf-8"))
+            return str(steps[step])
+        except (OSError, ValueError) as err:
+            logger.warning("Skipping the incomplete checkpoint %s (%s: its save was interrupted); resuming from an "
+                           "earlier one", steps[step], "no trainer_state.json" if isinstance(err, OSError) else "a cut-short "
+                           "trainer_state.json")
+    return None
 
 
 @dataclass

@@ -4,6 +4,7 @@ from synthir.data import Qrels, load_collection
 from synthir.data.synthetic import SyntheticQueries, SyntheticQuery
 from synthir.retrieval.reranker import Reranker
 from synthir.training import RerankerTrainingConfig, build_triples, train_reranker
+from synthir.training.rerankers import last_checkpoint
 
 
 @pytest.fixture(scope="module")
@@ -69,6 +70,27 @@ def test_tiny_training_run_lowers_the_loss(demo, tmp_path, model_type):
     other = demo.corpus["d200"]
     scores = reranker.score([doc.title.lower()] * 2, [doc.contents, other.contents], ["d001", "d200"])
     assert scores[0] > scores[1]
+
+
+def test_a_checkpoint_cut_short_by_a_kill_is_skipped_and_training_resumes(demo, tmp_path, caplog):
+    """A ``kill -9`` while the trainer saves ``checkpoint-N`` leaves it without ``trainer_state.json``
+    (written last); resuming from it failed on every rerun until the folder was deleted by hand."""
+    import shutil
+
+    triples = build_triples(judged_pairs(demo), demo.corpus, negatives_per_query=1, seed=0)
+    config = RerankerTrainingConfig(loss="mnrl", batch_size=8, max_length=64, save_steps=2, max_steps=2, warmup_ratio=0.0)
+    train_reranker(triples, config, tmp_path)
+    checkpoints = tmp_path / "checkpoints"
+    assert last_checkpoint(tmp_path) == str(checkpoints / "checkpoint-2")
+    shutil.copytree(checkpoints / "checkpoint-2", checkpoints / "checkpoint-4")
+    (checkpoints / "checkpoint-4" / "trainer_state.json").unlink()  # killed before the state was written
+    shutil.copytree(checkpoints / "checkpoint-2", checkpoints / "checkpoint-3")
+    (checkpoints / "checkpoint-3" / "trainer_state.json").write_text('{"global_step": 3, "log_hi')  # killed mid-write
+    with caplog.at_level("WARNING"):
+        assert last_checkpoint(tmp_path) == str(checkpoints / "checkpoint-2")
+    assert "incomplete checkpoint" in caplog.text and "checkpoint-4" in caplog.text and "checkpoint-3" in caplog.text
+    result = train_reranker(triples, config.model_copy(update={"max_steps": 4}), tmp_path)
+    assert result.steps == 4 and (result.model_dir / "config.json").exists()
 
 
 def tiny_t5(folder):
