@@ -100,9 +100,90 @@ def register_version(model_uri: str, name: str, tags: dict[str, Any], client: ml
     try:
         client.get_registered_model(name)
     except mlflow.exceptions.MlflowException:
-        client.create_registered_model(name, description=DESCRIPTIONS.get(name, "synthir model"))
+        try:
+            client.create_registered_model(name, description=DESCRIPTIONS.get(name, "synthir model"))
+        except mlflow.exceptions.MlflowException:  # a concurrent run created it meanwhile
+            client.get_registered_model(name)
     version = mlflow.register_model(model_uri, name, tags={k: str(v) for k, v in tags.items()})
     return str(version.version)
+
+
+# A version's registration state (tag ``registration``): ``pending`` from the moment it exists, with the
+# gate's decision stored beside it (``registration.decision``), until that decision is applied; then
+# ``complete``. A run killed in between leaves everything the next run needs to finish the job.
+PENDING, COMPLETE = "pending", "complete"
+
+
+def _state(version) -> str | None:
+    """``pending``, ``complete``, or None for a version whose decision was never recorded anywhere
+    (registered by hand, or cut short before this transaction existed): never counted as identical."""
+    state = version.tags.get("registration")
+    if state in (PENDING, COMPLETE):
+        return state
+    return COMPLETE if version.tags.get("promotion.decision") else None
+
+
+def identical_versions(name: str, identity: dict[str, str | None], client: mlflow.MlflowClient | None = None) -> list:
+    """The versions of ``name`` carrying every ``identity`` tag whose registration is complete or
+    pending with its decision stored, oldest first (the oldest is the one that counts)."""
+    if not all(identity.values()):
+        return []
+    client = client or mlflow.MlflowClient()
+    try:
+        versions = client.search_model_versions(f"name='{name}'")
+    except mlflow.exceptions.MlflowException:
+        return []
+    matching = [v for v in versions if all(v.tags.get(k) == value for k, value in identity.items()) and _state(v)]
+    return sorted(matching, key=lambda v: int(v.version))
+
+
+def _complete(name: str, version, client: mlflow.MlflowClient, on_registered=None) -> PromotionDecision:
+    """Apply a pending version's stored decision (idempotent: two runs finishing it write the same tags
+    and move the alias to the same version) and mark it complete."""
+    decision = PromotionDecision.model_validate_json(version.tags["registration.decision"])
+    if on_registered is not None:
+        on_registered(str(version.version), decision)
+    apply_decision(name, str(version.version), decision, client)
+    client.set_model_version_tag(name, str(version.version), "registration", COMPLETE)
+    return decision
+
+
+def register_gated(name: str, identity: dict[str, str | None], decision: PromotionDecision, log_model,
+                   tags: dict[str, Any], on_registered=None, client: mlflow.MlflowClient | None = None
+                   ) -> tuple[PromotionDecision, bool]:
+    """The one registration transaction for rerankers and generators. Returns the decision about the
+    version that counts and whether it is a duplicate (nothing new registered).
+
+    1. A version with the same ``identity`` (``config_hash``: same training data and config) is never
+       registered twice: the decision names it, and one an interrupted run left pending is completed.
+    2. Otherwise ``log_model()`` logs the model (its URI) and the version is registered *pending*, with
+       ``tags``, ``identity`` and ``decision`` stored on it.
+    3. Check-and-set: of the identical versions now in the store, the oldest counts. A run that lost a
+       race to a concurrent identical run deletes its own version and reports the winner's.
+    4. ``on_registered(version, decision)`` (the orchestrator's mirror, e.g. ZenML's model view), then
+       the decision is applied (tags, the alias when promoted) and the version marked complete."""
+    client = client or mlflow.MlflowClient()
+    existing = identical_versions(name, identity, client)
+    if not existing:
+        stored = {**tags, **identity, "registration": PENDING, "registration.decision": decision.model_dump_json()}
+        version = register_version(log_model(), name, stored, client)
+        existing = identical_versions(name, identity, client)
+        if str(existing[0].version) == version:
+            _complete(name, client.get_model_version(name, version), client, on_registered)
+            return decision.model_copy(update={"version": version}), False
+        client.delete_model_version(name, version)  # a concurrent identical run registered first: it completes its own
+        counted = existing[0]
+        how = f"registered by a concurrent run while this one registered; this run's v{version} was withdrawn"
+        recorded = counted.tags.get("promotion.decision") or "being registered by that run"
+    else:
+        counted, how = existing[0], "same training data and config"
+        recorded = counted.tags.get("promotion.decision")
+        if _state(counted) == PENDING:  # an interrupted run's: its stored decision is applied now
+            recorded = "promoted" if _complete(name, counted, client, on_registered).promoted else "refused"
+            how += "; an interrupted run had left its registration incomplete, completed now"
+    reason = (f"identical to {name} v{counted.version} ({how}; {'/'.join(f'{k} {v}' for k, v in identity.items())}): not "
+              f"registered again; that version was {recorded or 'registered'}. This evaluation: {decision.reason}")
+    return decision.model_copy(update={"version": str(counted.version), "promoted": False, "reason": reason}), True
 
 
 def fusion_weight_of(version) -> float | None:

@@ -31,18 +31,26 @@ def record_version(name: str, version: str, description: str, metadata: dict[str
     artifact the current pipeline run has produced so far, with ``metadata``. Returns the model version."""
     from zenml import get_step_context, log_metadata
     from zenml.client import Client
+    from zenml.exceptions import EntityExistsError
     from zenml.model.utils import link_artifact_version_to_model_version
 
     client = Client()
     try:
         client.get_model(name)
     except KeyError:
-        client.create_model(name, description=description)
+        try:
+            client.create_model(name, description=description)
+        except EntityExistsError:  # a concurrent run created it meanwhile
+            pass
+
     try:
         model_version = client.get_model_version(name, zenml_version_name(version))
     except KeyError:
-        model_version = client.create_model_version(name, name=zenml_version_name(version),
-                                                    description=f"MLflow {name} version {version}")
+        try:
+            model_version = client.create_model_version(name, name=zenml_version_name(version),
+                                                        description=f"MLflow {name} version {version}")
+        except EntityExistsError:  # a run completing the same version created it meanwhile
+            model_version = client.get_model_version(name, zenml_version_name(version))
     run = client.get_pipeline_run(get_step_context().pipeline_run.id)
     linked = 0
     for step in run.steps.values():

@@ -34,15 +34,6 @@ def register_reranker(
     so a refused (corpus, config) pair is not retrained again. A model identical to a registered
     version (same training data and config: the ``config_hash`` lineage tag) is never registered twice."""
     decision = registry.decide_reranker(comparison, margin, alpha, min_queries, comparison.production_version)
-    identical = registry.find_version(registry_name, {"config_hash": reranker.lineage.get("config_hash")})
-    if identical is not None:
-        reason = (f"identical to {registry_name} v{identical.version} (same training data and config, "
-                  f"{reranker.lineage['config_hash']}): not registered again; that version was "
-                  f"{identical.tags.get('promotion.decision', 'registered')}. This evaluation: {decision.reason}")
-        logger.info("%s", reason)
-        set_tags({"registered_version": str(identical.version), "promotion": "duplicate"})
-        log_metadata(metadata={"version": str(identical.version), "promoted": False, "duplicate": True, "reason": reason})
-        return decision.model_copy(update={"version": str(identical.version), "promoted": False, "reason": reason})
     tags = {**reranker.lineage, "training_corpus_fingerprint": reranker.lineage.get("corpus_fingerprint", ""),
             **({"corpus_fingerprint": collection_corpus.fingerprint()} if collection_corpus is not None else {}),
             **({"corpus_parts": ",".join(collection_corpus.parts)} if collection_corpus is not None
@@ -53,21 +44,27 @@ def register_reranker(
             "ndcg_at_10": f"{comparison.candidate:.6f}", "mlflow_run_id": mlflow.active_run().info.run_id,
             **({"pipeline_config_hash": pipeline_config_hash} if pipeline_config_hash else {})}
     card = {**tags, **{f"p_value.{k}": f"{v:.4g}" for k, v in decision.p_values.items()}, "gate": decision.reason}
-    model_uri = registry.log_reranker(reranker.model_dir, card=card)  # the lineage is its model card too
-    if collection_corpus is not None:
-        from synthir.retraining import log_manifest
 
-        log_manifest(collection_corpus.manifest())
-    version = registry.register_version(model_uri, registry_name, tags)
-    record_version(registry_name, version, registry.DESCRIPTIONS[registry.DEFAULT_NAME], {  # the ZenML model view
-        "ndcg_at_10": comparison.candidate, "evaluation_source": comparison.source, "eval_queries": comparison.eval_queries,
-        "decision": "promoted" if decision.promoted else "refused", "reason": decision.reason,
-        **{f"p_value.{k}": v for k, v in decision.p_values.items()}})
-    registry.apply_decision(registry_name, version, decision)
-    set_tags({"registered_version": version, "promotion": "promoted" if decision.promoted else "refused"})
-    log_metadata(metadata={"version": version, "promoted": decision.promoted, "reason": decision.reason,
-                           "source": comparison.source, "eval_queries": comparison.eval_queries,
+    def log_model() -> str:
+        if collection_corpus is not None:  # the manifest the next retraining check compares with
+            from synthir.retraining import log_manifest
+
+            log_manifest(collection_corpus.manifest())
+        return registry.log_reranker(reranker.model_dir, card=card)  # the lineage is its model card too
+
+    def mirror(version: str, recorded: registry.PromotionDecision) -> None:  # the ZenML model view
+        record_version(registry_name, version, registry.DESCRIPTIONS[registry.DEFAULT_NAME], {
+            "ndcg_at_10": recorded.candidate, "evaluation_source": recorded.source, "eval_queries": recorded.eval_queries,
+            "decision": "promoted" if recorded.promoted else "refused", "reason": recorded.reason,
+            **{f"p_value.{k}": v for k, v in recorded.p_values.items()}})
+
+    decision, duplicate = registry.register_gated(registry_name, {"config_hash": reranker.lineage.get("config_hash")},
+                                                  decision, log_model, tags, on_registered=mirror)
+    outcome = "duplicate" if duplicate else "promoted" if decision.promoted else "refused"
+    set_tags({"registered_version": decision.version, "promotion": outcome})
+    log_metadata(metadata={"version": decision.version, "promoted": decision.promoted, "duplicate": duplicate,
+                           "reason": decision.reason, "source": comparison.source, "eval_queries": comparison.eval_queries,
                            **{f"p_value.{k}": v for k, v in decision.p_values.items()}})
-    logger.info("%s v%s: %s: %s", registry_name, version, "PROMOTED to production" if decision.promoted else "not promoted",
-                decision.reason)
-    return decision.model_copy(update={"version": version})
+    logger.info("%s v%s: %s: %s", registry_name, decision.version, "PROMOTED to production" if decision.promoted
+                else "not registered again" if duplicate else "not promoted", decision.reason)
+    return decision

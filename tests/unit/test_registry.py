@@ -91,3 +91,81 @@ def test_versions_are_strings_on_both_branches_of_the_gate(client, model_dir):
     assert client.get_model_version("inpars-reranker", refused).tags["promotion.decision"] == "refused"
     # promoting the version already in production by hand is a no-op that still answers with a string
     assert registry.promote("inpars-reranker", int(promoted), client=client) == promoted
+
+
+def small_model_uri() -> str:
+    """A logged stand-in model (the transaction does not look inside it)."""
+    with mlflow.start_run():
+        return mlflow.pyfunc.log_model(name="model", python_model=StandIn(), pip_requirements=[]).model_uri
+
+
+class StandIn(mlflow.pyfunc.PythonModel):
+    def predict(self, context, model_input, params=None):
+        return model_input
+
+
+def test_a_registration_cut_short_by_a_kill_is_completed_by_the_next_run(client):
+    """A kill between registering a version and recording the gate's decision once left a version with
+    lineage but no decision, which the next run called identical and never promoted."""
+    identity = {"config_hash": "same"}
+    decision = registry.decide("ndcg_at_10", 0.44, 0.36, None, 0.01)
+
+    def killed(version, recorded):
+        raise KeyboardInterrupt  # the process dies after the version exists, before the decision is applied
+
+    with pytest.raises(KeyboardInterrupt):
+        registry.register_gated("inpars-reranker", identity, decision, small_model_uri, {"ndcg_at_10": 0.44},
+                                on_registered=killed, client=client)
+    left = client.get_model_version("inpars-reranker", "1")
+    assert left.tags["registration"] == "pending" and "promotion.decision" not in left.tags
+    assert registry.production_version("inpars-reranker", client) is None
+
+    mirrored = []
+    again, duplicate = registry.register_gated("inpars-reranker", identity, registry.decide("ndcg_at_10", 0.43, 0.36, None, 0.01),
+                                               small_model_uri, {}, on_registered=lambda v, d: mirrored.append(v), client=client)
+    assert duplicate and again.version == "1" and not again.promoted
+    assert "an interrupted run had left its registration incomplete, completed now" in again.reason
+    assert "that version was promoted" in again.reason
+    tags = client.get_model_version("inpars-reranker", "1").tags
+    assert tags["registration"] == "complete" and tags["promotion.decision"] == "promoted"
+    assert tags["promotion.candidate"] == "0.440000"  # the decision the interrupted run's gate made, not this one's
+    assert registry.production_version_id("inpars-reranker", client) == "1" and mirrored == ["1"]
+    assert [str(v.version) for v in client.search_model_versions("name='inpars-reranker'")] == ["1"]
+
+
+def test_a_version_without_any_recorded_decision_is_never_counted_as_identical(client):
+    legacy = registry.register_version(small_model_uri(), "inpars-reranker", {"config_hash": "same"}, client)
+    decision, duplicate = registry.register_gated("inpars-reranker", {"config_hash": "same"},
+                                                  registry.decide("ndcg_at_10", 0.44, 0.36, None, 0.01), small_model_uri,
+                                                  {}, client=client)
+    assert not duplicate and decision.version != legacy and decision.promoted
+    assert registry.production_version_id("inpars-reranker", client) == decision.version
+
+
+def test_two_identical_runs_at_once_register_one_version(client):
+    import threading
+
+    barrier = threading.Barrier(2)
+    outcomes = {}
+
+    def run(name):
+        def log_model():
+            uri = small_model_uri()
+            barrier.wait(timeout=60)  # both have looked for an identical version and found none
+            return uri
+        outcomes[name] = registry.register_gated("inpars-reranker", {"config_hash": "same"},
+                                                 registry.decide("ndcg_at_10", 0.44, 0.36, None, 0.01), log_model, {},
+                                                 client=mlflow.MlflowClient(client.tracking_uri))
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in ("a", "b")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    (first, first_duplicate), (second, second_duplicate) = outcomes.values()
+    assert sorted([first_duplicate, second_duplicate]) == [False, True]
+    kept = [str(v.version) for v in client.search_model_versions("name='inpars-reranker'")]
+    assert len(kept) == 1 and first.version == second.version == kept[0]
+    loser = first if first_duplicate else second
+    assert "registered by a concurrent run" in loser.reason and f"v{kept[0]}" in loser.reason
+    assert registry.production_version_id("inpars-reranker", client) == kept[0]
