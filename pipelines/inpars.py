@@ -57,7 +57,8 @@ def gate(model, training_queries, eval_set, config: EvaluationConfig, source: st
                                        llm_judge=config.llm_judge if source == "llm_judge" else None,
                                        untrained_bias=config.synthetic.untrained_bias if source == "synthetic" else 0.0)
     return register_reranker(model, comparison, registry_name=registry_name, margin=margin, alpha=config.alpha,
-                             min_queries=config.min_queries, collection_corpus=collection_corpus,
+                             min_queries=config.min_queries, allow_weak_gate=config.allow_weak_gate,
+                             collection_corpus=collection_corpus,
                              pipeline_config_hash=pipeline_config_hash)
 
 

@@ -56,6 +56,7 @@ class InParsConfig(ConfigBlock):
     registry_name: str = Field("inpars-reranker", description="MLflow registered model")
     evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig,
                                          description="the gate's source of truth (judged | golden | synthetic) and evidence")
-    promotion_margin: float = Field(0.005, description="nDCG@10 the candidate must gain over BM25, the untrained model and production")
+    promotion_margin: float = Field(0.005, ge=0, description="nDCG@10 the candidate must gain over BM25, the untrained "
+                                                               "model and production (never negative)")
     exclude_query_ids: List[str] = Field(default_factory=list, description="judged queries left out of evaluation")
     seed: int = Field(42, description="sampling seed (documents, negatives, dev split)")

@@ -32,7 +32,8 @@ ArtifactVersion = scalar(Optional[str], "artifact_version", description="the art
 NegativesPerQuery = scalar(int, "negatives_per_query", ge=1, description="hard negatives sampled per query")
 NegativeDepth = scalar(int, "negative_depth", ge=1, description="BM25 depth the negatives are sampled from")
 RegistryName = scalar(str, "registry_name", description="the MLflow registered model")
-PromotionMargin = scalar(float, "promotion_margin", description="gain the candidate needs over the baseline and production")
+PromotionMargin = scalar(float, "promotion_margin", ge=0,
+                         description="gain the candidate needs over the baseline and production (never negative)")
 ExcludeQueryIds = scalar(List[str], "exclude_query_ids", description="judged queries left out of evaluation")
 Force = scalar(bool, "force", description="retrain even when the corpus is unchanged")
 References = scalar(Literal["qrels", "synthetic"], "references",

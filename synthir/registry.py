@@ -248,12 +248,21 @@ class PromotionDecision(BaseModel):
     baselines: dict[str, float] = Field(default_factory=dict, description="rerankers: each baseline's figure")
     p_values: dict[str, float] = Field(default_factory=dict, description="rerankers: one-sided paired p-value per baseline")
     alpha: Optional[float] = Field(None, description="rerankers: the significance level every p-value must be below")
+    weakened: list[str] = Field(default_factory=list, description="rerankers: how the gate was weakened on purpose "
+                                                                  "(evaluation.allow_weak_gate); empty: the full gate")
+
+
+def require_margin(margin: float) -> None:
+    if margin < 0:
+        raise ValueError(f"promotion_margin {margin} is negative: a model worse than a baseline or production could be "
+                         "promoted; use 0 or more")
 
 
 def decide(metric: str, candidate: float, baseline: float, production: float | None, margin: float,
            previous_production: str | None = None, baseline_name: str = "BM25") -> PromotionDecision:
     """Promote only when the candidate beats the baseline (BM25 for rerankers, the untuned generator
-    for generators) and the current production model by ``margin``."""
+    for generators) and the current production model by ``margin`` (never negative)."""
+    require_margin(margin)
     if candidate < baseline + margin:
         reason = f"{metric} {candidate:.4f} does not beat {baseline_name} {baseline:.4f} by {margin}"
         promoted = False
@@ -273,11 +282,18 @@ BASELINE_NAMES = {"bm25": "BM25", "untrained": "the untrained base model", "prod
 
 
 def decide_reranker(comparison, margin: float, alpha: float = 0.05, min_queries: int = 30,
-                    previous_production: str | None = None) -> PromotionDecision:
+                    previous_production: str | None = None, allow_weak_gate: bool = False) -> PromotionDecision:
     """Promote a reranker only when, on at least ``min_queries`` evaluation queries, it beats every
     baseline of the comparison (BM25, the untrained base model on the same footing, production) by
     ``margin`` **and** with a one-sided paired p-value below ``alpha``. ``comparison`` is a
-    ``synthir.evaluation.comparison.RerankerComparison``."""
+    ``synthir.evaluation.comparison.RerankerComparison``. A negative margin is refused; ``alpha`` above
+    0.1 or ``min_queries`` below 20 need ``allow_weak_gate``, and the decision then says so."""
+    from synthir.judgments.config import gate_weakenings
+
+    require_margin(margin)
+    weakened = gate_weakenings(alpha, min_queries)
+    if weakened and not allow_weak_gate:
+        raise ValueError(f"the gate is weakened ({'; '.join(weakened)}) without evaluation.allow_weak_gate: true")
     failures, passes = [], []
     if comparison.eval_queries < min_queries:
         failures.append(f"only {comparison.eval_queries} evaluation queries (min_queries {min_queries})")
@@ -298,6 +314,8 @@ def decide_reranker(comparison, margin: float, alpha: float = 0.05, min_queries:
     else:
         reason = f"{metric} beats " + ", ".join(passes) + (" (no production version yet)" if comparison.production is None
                                                            else "") + f" by >= {margin} at alpha {alpha}"
+    if weakened:
+        reason += f" [GATE WEAKENED on purpose (evaluation.allow_weak_gate): {'; '.join(weakened)}]"
     strongest = max((n for n in comparison.baselines if n != "production"), key=lambda n: comparison.baselines[n].figure)
     return PromotionDecision(
         promoted=not failures, reason=reason, metric=comparison.metric, candidate=comparison.candidate,
@@ -306,7 +324,7 @@ def decide_reranker(comparison, margin: float, alpha: float = 0.05, min_queries:
         eval_queries=comparison.eval_queries, judgments=comparison.judgments,
         baselines={n: b.figure for n, b in comparison.baselines.items()},
         p_values={n: b.p_value for n, b in comparison.baselines.items()}, alpha=alpha,
-        guards={f"{n}_bias": b.shift for n, b in comparison.baselines.items() if b.shift})
+        guards={f"{n}_bias": b.shift for n, b in comparison.baselines.items() if b.shift}, weakened=weakened)
 
 
 def decide_generator(candidate: dict[str, float], base: dict[str, float], production: dict[str, float] | None,
@@ -342,7 +360,8 @@ def apply_decision(name: str, version: str, decision: PromotionDecision, client:
             **{f"promotion.{k}": f"{v:.6f}" for k, v in decision.baselines.items()},
             **{f"promotion.p_value.{k}": f"{v:.6g}" for k, v in decision.p_values.items()},
             **{f"promotion.{k}": str(getattr(decision, k)) for k in ("source", "eval_queries", "judgments", "alpha")
-               if getattr(decision, k) is not None}}
+               if getattr(decision, k) is not None},
+            **({"promotion.gate_weakened": "; ".join(decision.weakened)} if decision.weakened else {})}
     for key, value in tags.items():
         client.set_model_version_tag(name, version, key, value)
     if decision.promoted:

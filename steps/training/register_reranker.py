@@ -22,6 +22,7 @@ def register_reranker(
     margin: float = 0.005,
     alpha: float = 0.05,
     min_queries: int = 30,
+    allow_weak_gate: bool = False,
     collection_corpus: Optional[Corpus] = None,
     pipeline_config_hash: Optional[str] = None,
 ) -> Annotated[registry.PromotionDecision, "promotion"]:
@@ -33,7 +34,8 @@ def register_reranker(
     its manifest is logged for the next retraining check. ``pipeline_config_hash`` tags the version
     so a refused (corpus, config) pair is not retrained again. A model identical to a registered
     version (same training data and config: the ``config_hash`` lineage tag) is never registered twice."""
-    decision = registry.decide_reranker(comparison, margin, alpha, min_queries, comparison.production_version)
+    decision = registry.decide_reranker(comparison, margin, alpha, min_queries, comparison.production_version,
+                                        allow_weak_gate)
     tags = {**reranker.lineage, "training_corpus_fingerprint": reranker.lineage.get("corpus_fingerprint", ""),
             **({"corpus_fingerprint": collection_corpus.fingerprint()} if collection_corpus is not None else {}),
             **({"corpus_parts": ",".join(collection_corpus.parts)} if collection_corpus is not None
@@ -43,7 +45,8 @@ def register_reranker(
             "evaluation_source": comparison.source, "judgments": comparison.judgments,
             "ndcg_at_10": f"{comparison.candidate:.6f}", "mlflow_run_id": mlflow.active_run().info.run_id,
             **({"pipeline_config_hash": pipeline_config_hash} if pipeline_config_hash else {})}
-    card = {**tags, **{f"p_value.{k}": f"{v:.4g}" for k, v in decision.p_values.items()}, "gate": decision.reason}
+    card = {**tags, **{f"p_value.{k}": f"{v:.4g}" for k, v in decision.p_values.items()}, "gate": decision.reason,
+            **({"gate_weakened": "; ".join(decision.weakened)} if decision.weakened else {})}
 
     def log_model() -> str:
         if collection_corpus is not None:  # the manifest the next retraining check compares with

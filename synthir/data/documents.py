@@ -7,8 +7,12 @@
 - HTML is reduced to its visible text by BeautifulSoup; PDF text is extracted by pypdf.
 - Hidden files and folders are ignored; files of other kinds are skipped, counted in
   ``stats.skipped_files`` and named in a warning (a folder of only those is an error).
-- A file that cannot be read as what its suffix says (not UTF-8, a broken or encrypted PDF) raises
-  :class:`DataFormatError` naming it; with ``on_bad_line="skip"`` it is skipped and counted instead.
+- Links are not followed out of the folder: a link that leaves it (``notes -> /etc/passwd``), a
+  broken or looping link, and a link to a folder (its files are read where they are) are skipped,
+  counted in ``stats.skipped_links`` and named in a warning; a link to a file inside the folder is read.
+- A file that cannot be read as what its suffix says (not UTF-8, a broken or encrypted PDF, no read
+  permission) raises :class:`DataFormatError` naming it; with ``on_bad_line="skip"`` it is skipped
+  and counted instead.
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ _SETEXT = re.compile(r"^(\S.*)\n(=+|-+)\s*$", re.M)
 
 
 def looks_like_document_folder(folder: Path) -> bool:
-    return any(p.suffix.lower() in DOCUMENT_SUFFIXES for p in _visible_files(folder))
+    return any(p.suffix.lower() in DOCUMENT_SUFFIXES for p in _visible_files(folder)[0])
 
 
 def read_document_folder(folder: str | Path, name: str | None = None, on_bad_line: str = "raise") -> Corpus:
@@ -46,7 +50,13 @@ def read_document_folder(folder: str | Path, name: str | None = None, on_bad_lin
     stats = ReadStats()
     documents: dict[str, Document] = {}
     skipped: list[str] = []
-    for path in _visible_files(folder):
+    empty: list[str] = []
+    files, links = _visible_files(folder)
+    stats.skipped_links = len(links)
+    if links:
+        logger.warning("%s: skipped %d link(s) not followed (out of the folder, broken, looping, or to a folder): %s%s",
+                       folder, len(links), links[:10], " ..." if len(links) > 10 else "")
+    for path in files:
         doc_id = path.relative_to(folder).as_posix()
         if path.suffix.lower() not in DOCUMENT_SUFFIXES:
             skipped.append(doc_id)
@@ -62,6 +72,7 @@ def read_document_folder(folder: str | Path, name: str | None = None, on_bad_lin
             continue
         if not text and not title:
             stats.empty_texts += 1
+            empty.append(doc_id)
         documents[doc_id] = Document(doc_id=doc_id, title=title or _title_from_name(path), text=text)
     stats.skipped_files = len(skipped)
     if skipped:
@@ -71,7 +82,7 @@ def read_document_folder(folder: str | Path, name: str | None = None, on_bad_lin
         found = f"; found only {len(skipped)} other file(s), e.g. {skipped[:3]}" if skipped else ""
         raise DataFormatError(folder, None, f"no documents: expected {', '.join(DOCUMENT_SUFFIXES)} files "
                                             f"(or a BEIR corpus.jsonl){found}")
-    return finish_corpus(documents, stats, folder, name or folder.name)
+    return finish_corpus(documents, stats, folder, name or folder.name, empty=empty)
 
 
 def read_document(path: Path) -> tuple[str, str]:
@@ -87,13 +98,43 @@ def read_document(path: Path) -> tuple[str, str]:
     return "", _normalise(content)
 
 
-def _visible_files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*")
-                  if p.is_file() and not any(part.startswith(".") for part in p.relative_to(folder).parts))
+def _visible_files(folder: Path) -> tuple[list[Path], list[str]]:
+    """The visible files under ``folder``, sorted, never through a link that leaves it, and the links
+    skipped (``"name -> why"``)."""
+    import os
+
+    root = folder.resolve()
+    files: list[Path] = []
+    links: list[str] = []
+    for top, dirs, names in os.walk(folder):  # does not descend into linked folders
+        base = Path(top)
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        for entry in [*(d for d in dirs if (base / d).is_symlink()), *(n for n in names if not n.startswith("."))]:
+            path = base / entry
+            if not path.is_symlink():
+                files.append(path)
+                continue
+            name = path.relative_to(folder).as_posix()
+            try:
+                target = path.resolve(strict=True)
+            except (OSError, RuntimeError):  # broken, or a loop
+                links.append(f"{name} -> broken or looping link")
+                continue
+            if not target.is_relative_to(root):
+                links.append(f"{name} -> {target} (outside the folder)")
+            elif target.is_dir():
+                links.append(f"{name} -> a folder (its files are read where they are)")
+            else:
+                files.append(path)
+    return sorted(files), sorted(links)
 
 
 def _read_utf8(path: Path) -> str:
-    data = path.read_bytes()
+    try:
+        data = path.read_bytes()
+    except OSError as err:  # no read permission, a file removed meanwhile, ...
+        raise DataFormatError(path, None, f"cannot be read ({err.strerror or err}); fix its permissions or remove "
+                                          "it (on_bad_line: skip skips it)") from None
     if b"\x00" in data[:8192]:
         raise DataFormatError(path, None, f"a binary file, not {path.suffix} text; remove it or give it its real suffix")
     return decode_utf8(path, data)

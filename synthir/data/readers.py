@@ -90,15 +90,37 @@ def add_document_record(documents: dict[str, Document], seen: dict[str, int], st
     _add_document(documents, seen, stats, path, line, doc_id.strip(), title.strip(), body.strip())
 
 
-def finish_corpus(documents: dict[str, Document], stats: ReadStats, path: Path | str, name: str) -> Corpus:
-    """The corpus, refusing an empty one and naming the documents without text."""
+def finish_corpus(documents: dict[str, Document], stats: ReadStats, path: Path | str, name: str,
+                  empty: list[str] | None = None) -> Corpus:
+    """The corpus, refusing an empty one, naming the documents without text (``empty``: their ids,
+    when the reader knows them better than "no title and no text") and counting exact copies."""
     if not documents:
         raise DataFormatError(path, None, "the corpus has zero documents; expected at least one")
     if stats.empty_texts:
-        empty = [d for d, doc in documents.items() if not doc.text and not doc.title]
+        empty = empty if empty is not None else [d for d, doc in documents.items() if not doc.text and not doc.title]
         logger.warning("%s: %d document(s) have an empty text (kept, counted; generation skips them): %s%s", path,
                        stats.empty_texts, empty[:10], " ..." if len(empty) > 10 else "")
+    _count_copies(documents, stats, path)
     return Corpus(documents, name=name, source=str(path), stats=stats)
+
+
+def _count_copies(documents: dict[str, Document], stats: ReadStats, path: Path | str) -> None:
+    """Count documents whose text repeats an earlier one's exactly, and name a few in a warning."""
+    import hashlib
+
+    first: dict[bytes, str] = {}
+    copies: dict[str, list[str]] = {}
+    for doc_id, doc in documents.items():
+        if doc.text:
+            original = first.setdefault(hashlib.blake2b(doc.text.encode("utf-8"), digest_size=16).digest(), doc_id)
+            if original != doc_id:
+                copies.setdefault(original, []).append(doc_id)
+    stats.duplicate_texts = sum(len(c) for c in copies.values())
+    if copies:
+        examples = "; ".join(" = ".join(repr(d) for d in [original, *c[:3]]) + (" ..." if len(c) > 3 else "")
+                             for original, c in list(copies.items())[:3])
+        logger.warning("%s: %d document(s) repeat the text of another exactly (kept, counted as duplicate_texts): %s%s",
+                       path, stats.duplicate_texts, examples, " ..." if len(copies) > 3 else "")
 
 
 def _add_document(

@@ -48,6 +48,8 @@ class ReadStats:
     empty_texts: int = 0
     dropped_judgments: int = 0
     skipped_files: int = 0  # a folder of documents: files of other kinds
+    skipped_links: int = 0  # a folder of documents: links leaving the folder, broken, looping, or to folders
+    duplicate_texts: int = 0  # documents whose text repeats an earlier document's exactly (kept, counted)
 
     def as_dict(self) -> dict[str, int]:
         return {k: v for k, v in self.__dict__.items()}

@@ -103,11 +103,13 @@ class LocalTransformersLM(dspy.LM):
 def make_dspy_lm(spec: Any, max_tokens: int = 128):
     """The LM for a generator spec: ``backend: local`` (our engine; returns the backend too, for the
     static fallback) or ``backend: litellm`` (``model: openai/<name>``, ``api_base``, ``api_key``)."""
-    from synthir.generation.backends import LiteLLMGenerator, LocalGenerator, as_generator_spec, make_backend
+    from synthir.generation.backends import LiteLLMGenerator, LocalGenerator, as_generator_spec, make_backend, resolve_api_key
 
     spec = as_generator_spec(spec)
     if isinstance(spec, LiteLLMGenerator):
         options = spec.model_dump(exclude={"backend", "num_threads"}, exclude_none=True)
+        # LiteLLM's OpenAI client needs some key; EMPTY is what an endpoint without keys (vLLM's default) takes
+        options["api_key"] = resolve_api_key(spec.api_key) or "EMPTY"
         lm = dspy.LM(cache=False, **{"max_tokens": max_tokens, **options})
         lm.num_threads = spec.num_threads  # concurrent requests in complete_batch
         return lm, None

@@ -18,7 +18,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal, Optional
 
-from pydantic import Field, ValidationInfo, field_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from synthir.config import ConfigBlock, ConfigError
 from synthir.generation.backends import LocalGenerator, generator_block
@@ -68,6 +68,18 @@ class LLMJudgeConfig(ConfigBlock):
                             "collection | synthetic (the held-out synthetic queries)")
 
 
+# Below these the gate's verdict says little: settings beyond them need evaluation.allow_weak_gate.
+WEAK_ALPHA = 0.1
+SENSIBLE_MIN_QUERIES = 20
+
+
+def gate_weakenings(alpha: float, min_queries: int) -> list[str]:
+    """What in ``alpha`` and ``min_queries`` weakens the gate below its sensible bounds (empty: nothing)."""
+    return ([f"alpha {alpha} is above {WEAK_ALPHA}" + (" (no significance required)" if alpha >= 1 else "")]
+            if alpha > WEAK_ALPHA else []) + (
+        [f"min_queries {min_queries} is below {SENSIBLE_MIN_QUERIES}"] if min_queries < SENSIBLE_MIN_QUERIES else [])
+
+
 class EvaluationConfig(ConfigBlock):
     """``evaluation:``: the gate's source of truth and the evidence it needs to promote."""
 
@@ -88,6 +100,18 @@ class EvaluationConfig(ConfigBlock):
     alpha: float = Field(0.05, gt=0, le=1, description="promote only when every one-sided p-value is below this "
                                                        "(1: no significance required)")
     min_queries: int = Field(30, ge=1, description="promote only on at least this many evaluation queries")
+    allow_weak_gate: bool = Field(False, description="allow alpha above 0.1 (1: no significance required) or "
+                                                     "min_queries below 20; the decision, the version's tags and its "
+                                                     "model card then say that the gate was weakened")
+
+    @model_validator(mode="after")
+    def _weakening_the_gate_is_explicit(self):
+        weakened = gate_weakenings(self.alpha, self.min_queries)
+        if weakened and not self.allow_weak_gate:
+            raise ValueError(f"evaluation: {'; '.join(weakened)} would let a model no better than BM25 or production "
+                             "be promoted; raise it, or set evaluation.allow_weak_gate: true to weaken the gate on "
+                             "purpose (the decision and the registered version then say so)")
+        return self
 
     @field_validator("golden")
     @classmethod

@@ -27,7 +27,7 @@ def test_a_folder_of_text_files_gets_a_label_free_gate(zenml_stack, demo_dir, tm
     inpars.update({"max_generations": 40, "registry_name": "own-documents-reranker"})
     inpars["training"].update({"max_steps": 3})
     inpars["evaluation"]["synthetic"].update({"held_out_documents": 16})
-    inpars["evaluation"]["min_queries"] = 5
+    inpars["evaluation"].update({"min_queries": 5, "allow_weak_gate": True})
     zenml_pipeline_run("pipelines.inpars.inpars_pipeline", config, tmp_path)
 
     run = Client().get_pipeline("inpars_pipeline").last_run

@@ -49,6 +49,26 @@ def test_mistakes_end_with_one_line_naming_them(tmp_path, capsys):
     assert cli.main(["check", "inpars", "quickstart", "--stack", "k8s_gpu"]) == 0
 
 
+@pytest.mark.parametrize("inpars, message", [
+    ({"promotion_margin": -1.0}, "synthir: inpars.promotion_margin: Input should be greater than or equal to 0 (got -1.0)"),
+    ({"evaluation": {"alpha": 1.0}}, "synthir: inpars.evaluation: Value error, evaluation: alpha 1.0 is above 0.1 (no "
+                                     "significance required) would let a model no better than BM25 or production be "
+                                     "promoted; raise it, or set evaluation.allow_weak_gate: true to weaken the gate on "
+                                     "purpose (the decision and the registered version then say so)"),
+    ({"evaluation": {"min_queries": 1}}, "synthir: inpars.evaluation: Value error, evaluation: min_queries 1 is below 20"),
+])
+def test_a_config_that_switches_the_gate_off_does_not_pass_check(tmp_path, capsys, inpars, message):
+    config = tmp_path / "open.yaml"
+    config.write_text(yaml.safe_dump({"parameters": {"inpars": inpars}}))
+    assert cli.main(["check", "inpars", str(config)]) == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith(message)
+    if "evaluation" in inpars:  # on purpose, by the named switch, it passes
+        inpars["evaluation"]["allow_weak_gate"] = True
+        config.write_text(yaml.safe_dump({"parameters": {"inpars": inpars}}))
+        assert cli.main(["check", "inpars", str(config)]) == 0
+
+
 def test_registry_command_without_a_store_says_so_instead_of_answering_from_an_empty_one(tmp_path, monkeypatch, capsys):
     import synthir.tracking as tracking
     from synthir import registry

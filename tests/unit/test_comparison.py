@@ -96,8 +96,16 @@ def test_the_gate_needs_the_margin_and_significance_over_every_baseline():
     assert not few.promoted and "only 12 evaluation queries (min_queries 30)" in few.reason
     behind = decide_reranker(make_comparison(production=0.61), margin=0.005, alpha=0.05, min_queries=30)
     assert not behind.promoted and "does not beat production 0.6100" in behind.reason
-    # alpha 1 switches the significance requirement off (the margin still applies)
-    assert decide_reranker(make_comparison(p_untrained=1.0), margin=0.005, alpha=1.0, min_queries=30).promoted
+    # alpha 1 switches the significance requirement off (the margin still applies), only by the named switch
+    with pytest.raises(ValueError, match=r"alpha 1.0 is above 0.1 \(no significance required\).*allow_weak_gate"):
+        decide_reranker(make_comparison(p_untrained=1.0), margin=0.005, alpha=1.0, min_queries=30)
+    weak = decide_reranker(make_comparison(p_untrained=1.0, queries=12), margin=0.005, alpha=1.0, min_queries=1,
+                           allow_weak_gate=True)
+    assert weak.promoted and weak.weakened == ["alpha 1.0 is above 0.1 (no significance required)",
+                                               "min_queries 1 is below 20"]
+    assert "GATE WEAKENED on purpose (evaluation.allow_weak_gate)" in weak.reason
+    with pytest.raises(ValueError, match=r"promotion_margin -1.0 is negative"):
+        decide_reranker(make_comparison(), margin=-1.0, alpha=0.05, min_queries=30)
 
 
 def test_a_known_bias_for_the_candidate_comes_off_its_gain_and_its_test(demo):

@@ -141,6 +141,57 @@ def test_folder_errors_name_the_file(tmp_path):
     assert sorted(collection.corpus.documents) == ["a.txt"] and collection.corpus.stats.skipped_bad_lines == 1
 
 
+def test_folders_do_not_follow_links_out_of_the_tree_and_count_the_links_they_skip(tmp_path, caplog):
+    import os
+
+    root = tmp_path / "docs"
+    (root / "guides").mkdir(parents=True)
+    (root / "guides" / "setup.txt").write_text("Install the panels facing south.")
+    outside = tmp_path / "secret.txt"
+    outside.write_text("root:x:0:0:root:/root:/bin/bash")
+    os.symlink(outside, root / "passwd.txt")  # a link out of the folder: once read as a document
+    os.symlink(root / "guides" / "setup.txt", root / "setup-link.txt")  # a link inside: read
+    os.symlink(root / "loop.txt", root / "loop.txt")  # a link to itself: once dropped without a word
+    os.symlink(tmp_path / "missing.txt", root / "broken.txt")
+    os.symlink(root, root / "guides" / "again")  # a link to a folder: not followed
+    with caplog.at_level("WARNING"):
+        corpus = load_collection(root).corpus
+    assert sorted(corpus.documents) == ["guides/setup.txt", "setup-link.txt"]
+    assert corpus.stats.skipped_links == 4
+    warning = next(r.getMessage() for r in caplog.records if "link(s) not followed" in r.getMessage())
+    assert "skipped 4 link(s)" in warning and f"passwd.txt -> {outside.resolve()} (outside the folder)" in warning
+    assert "loop.txt -> broken or looping link" in warning and "guides/again -> a folder" in warning
+
+
+def test_folder_problems_are_named(tmp_path, caplog, monkeypatch):
+    from pathlib import Path
+
+    root = tmp_path / "docs"
+    root.mkdir()
+    (root / "a.txt").write_text("Honey bees make honey.")
+    (root / "copy of a.txt").write_text("Honey bees make honey.")
+    (root / "b.txt").write_text("Honey bees make honey.")
+    (root / "empty.txt").write_text("  \n")
+    with caplog.at_level("WARNING"):
+        corpus = load_collection(root).corpus
+    assert corpus.stats.empty_texts == 1 and corpus.stats.duplicate_texts == 2
+    text = caplog.text
+    assert "1 document(s) have an empty text (kept, counted; generation skips them): ['empty.txt']" in text
+    assert "2 document(s) repeat the text of another exactly" in text and "'a.txt' = 'b.txt' = 'copy of a.txt'" in text
+    # no read permission (tests run as root, which reads anything: the OS's refusal is simulated)
+    read_bytes = Path.read_bytes
+
+    def refuse(path):
+        if path.name == "b.txt":
+            raise PermissionError(13, "Permission denied", str(path))
+        return read_bytes(path)
+
+    monkeypatch.setattr(Path, "read_bytes", refuse)
+    with pytest.raises(DataFormatError, match=r"b\.txt: cannot be read \(Permission denied\)"):
+        load_collection(root)
+    assert "b.txt" not in load_collection(root, on_bad_line="skip").corpus.documents
+
+
 def test_folder_with_nothing_readable(tmp_path):
     root = tmp_path / "images"
     root.mkdir()

@@ -15,6 +15,7 @@ from synthir.generation.backends.served import ServedModelError
 class Stub:
     def __init__(self):
         self.requests: list[dict] = []
+        self.authorization: list[str | None] = []  # each request's Authorization header
         self.in_flight = 0
         self.max_in_flight = 0
         self.lock = threading.Lock()
@@ -38,6 +39,7 @@ def stub():
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             with state.lock:
                 state.requests.append(body)
+                state.authorization.append(self.headers.get("Authorization"))
                 state.in_flight += 1
                 state.max_in_flight = max(state.max_in_flight, state.in_flight)
             try:
@@ -161,3 +163,33 @@ def test_malformed_and_half_responses_are_retried_then_fail_clearly(stub):
     stub.not_completions.add("delta")
     with pytest.raises(ServedModelError, match=r"answered 200 without a `choices` list"):
         backend_for(stub).generate("Example:\n", ["Document: delta\nQuery:"], params)
+
+
+def test_a_literal_api_key_is_refused_and_a_zenml_secret_reference_is_resolved_when_the_backend_is_built(stub, monkeypatch):
+    """A key written in a config was stored in clear in the ZenML store (snapshot, step configuration)."""
+    from zenml.client import Client
+
+    from synthir.config import ConfigError
+    from synthir.inpars_config import InParsConfig
+
+    with pytest.raises(ConfigError, match=r"inpars\.generator\.api_key: .*a literal API key would be stored in clear.*"
+                                          r"SYNTHIR_SERVED_API_KEY or OPENAI_API_KEY.*'\{\{my_endpoint\.api_key\}\}'"):
+        InParsConfig.from_dict({"generator": {"backend": "served", "base_url": stub.url, "model": "m", "api_key": "sk-123"}})
+    for variable in ("SYNTHIR_SERVED_API_KEY", "OPENAI_API_KEY"):
+        monkeypatch.delenv(variable, raising=False)
+    reference = "{{synthir_test_endpoint.api_key}}"
+    config = InParsConfig.from_dict({"generator": {"backend": "served", "base_url": stub.url, "model": "m", "api_key": reference}})
+    assert config.generator.api_key == reference and "sk-" not in config.model_dump_json()
+    with pytest.raises(ConfigError, match=r"names the ZenML secret 'synthir_test_endpoint', which does not exist"):
+        backend_for(stub, api_key=reference)
+    Client().create_secret("synthir_test_endpoint", values={"api_key": "sk-from-the-secret"})
+    try:
+        backend_for(stub, api_key=reference).generate("P ", ["Document: d\nQuery:"], DecodingParams())
+        assert stub.authorization[-1] == "Bearer sk-from-the-secret"
+        with pytest.raises(ConfigError, match=r"the ZenML secret 'synthir_test_endpoint' has no key 'token'"):
+            backend_for(stub, api_key="{{synthir_test_endpoint.token}}")
+    finally:
+        Client().delete_secret("synthir_test_endpoint")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-from-the-environment")
+    backend_for(stub).generate("P ", ["Document: d\nQuery:"], DecodingParams())
+    assert stub.authorization[-1] == "Bearer sk-from-the-environment"

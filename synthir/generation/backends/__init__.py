@@ -2,14 +2,54 @@
 
 from __future__ import annotations
 
+import os
 from typing import Annotated, Any, Literal, Optional, Union
 
-from pydantic import BaseModel, BeforeValidator, Field, TypeAdapter
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, TypeAdapter
 
 from synthir.config import ConfigError, StrictModel, named_block
 from synthir.generation.backends.base import Completion, DecodingParams, GeneratorBackend
 
 DEFAULT_GENERATOR = "package:smollm2-135m-instruct"
+
+
+API_KEY_VARIABLES = ("SYNTHIR_SERVED_API_KEY", "OPENAI_API_KEY")
+
+
+def _no_literal_key(value: Optional[str]) -> Optional[str]:
+    """A config holds a ZenML secret reference, never the key: ZenML stores step parameters in clear
+    (the pipeline snapshot and step configuration, shown on the dashboard)."""
+    from zenml.utils.secret_utils import is_secret_reference
+
+    if value is None or is_secret_reference(value):
+        return value
+    raise ValueError(f"a literal API key would be stored in clear in the ZenML store (the run's snapshot and step "
+                     f"configuration, readable from the dashboard); leave api_key out and set {' or '.join(API_KEY_VARIABLES)} "
+                     "in the environment, or reference a ZenML secret: api_key: '{{my_endpoint.api_key}}' after "
+                     "`zenml secret create my_endpoint --api_key=...`")
+
+
+ApiKey = Annotated[Optional[str], AfterValidator(_no_literal_key)]
+
+
+def resolve_api_key(reference: Optional[str], field: str = "generator.api_key") -> Optional[str]:
+    """The key to send: the ZenML secret ``reference`` names, read when the backend is built (so
+    the key never enters a config or an artifact), else the first of ``API_KEY_VARIABLES`` set."""
+    if not reference:
+        return next((os.environ[v] for v in API_KEY_VARIABLES if os.environ.get(v)), None)
+    from zenml.client import Client
+    from zenml.utils.secret_utils import parse_secret_reference
+
+    secret = parse_secret_reference(reference)
+    try:
+        values = Client().get_secret(secret.name, allow_partial_name_match=False).secret_values
+    except KeyError:
+        raise ConfigError(f"{field}: {reference} names the ZenML secret {secret.name!r}, which does not exist in the "
+                          f"active ZenML store; create it: zenml secret create {secret.name} --{secret.key}=...") from None
+    if secret.key not in values:
+        raise ConfigError(f"{field}: the ZenML secret {secret.name!r} has no key {secret.key!r} (it has: "
+                          f"{sorted(values)}); add it: zenml secret update {secret.name} --{secret.key}=...")
+    return values[secret.key]
 
 
 class LocalRuntime(StrictModel):
@@ -35,7 +75,8 @@ class ServedGenerator(StrictModel):
     backend: Literal["served"] = Field("served", description="selects this backend")
     base_url: str = Field(description="e.g. http://vllm:8000/v1")
     model: str = Field(description="the served model's name")
-    api_key: Optional[str] = Field(None, description="bearer token, if the endpoint needs one")
+    api_key: ApiKey = Field(None, description="a ZenML secret reference ('{{name.key}}') to the bearer token; "
+                                             "unset: SYNTHIR_SERVED_API_KEY or OPENAI_API_KEY (a literal key is refused)")
     concurrency: int = Field(16, ge=1, description="requests in flight (does not change the output)")
     timeout_s: float = Field(60.0, gt=0, description="per-request timeout")
     max_retries: int = Field(5, ge=0, description="retries per request, with backoff")
@@ -48,7 +89,8 @@ class LiteLLMGenerator(StrictModel):
     backend: Literal["litellm"] = Field("litellm", description="selects this backend")
     model: str = Field(description="LiteLLM model id, e.g. openai/meta-llama/Llama-3.1-8B-Instruct")
     api_base: Optional[str] = Field(None, description="endpoint, e.g. http://vllm:8000/v1")
-    api_key: Optional[str] = Field(None, description="API key, if the endpoint needs one")
+    api_key: ApiKey = Field(None, description="a ZenML secret reference ('{{name.key}}') to the API key; unset: "
+                                             "SYNTHIR_SERVED_API_KEY or OPENAI_API_KEY, else EMPTY (a literal key is refused)")
     max_tokens: Optional[int] = Field(None, ge=1, description="tokens per call (default: the dspy block's)")
     temperature: float = Field(0.0, ge=0, description="sampling temperature")
     num_threads: int = Field(8, ge=1, description="concurrent requests")
@@ -104,7 +146,7 @@ def make_backend(spec: dict[str, Any] | BaseModel) -> GeneratorBackend:
     if isinstance(spec, ServedGenerator):
         from synthir.generation.backends.served import OpenAICompletionsGenerator
 
-        return OpenAICompletionsGenerator(**spec.model_dump(exclude={"backend"}))
+        return OpenAICompletionsGenerator(**{**spec.model_dump(exclude={"backend"}), "api_key": resolve_api_key(spec.api_key)})
     raise ConfigError("generator.backend: litellm serves DSPy programs only (prompt: dspy-cot / dspy-predict); "
                       "static prompts need backend local or served")
 

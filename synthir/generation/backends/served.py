@@ -9,7 +9,6 @@ backoff (``max_retries``); other HTTP errors fail at once with the server's mess
 from __future__ import annotations
 
 import logging
-import os
 import random
 import time
 from collections.abc import Callable
@@ -44,8 +43,7 @@ class OpenAICompletionsGenerator(GeneratorBackend):
         self.timeout_s = timeout_s
         self.max_retries = max_retries
         self.backoff_s = backoff_s
-        key = api_key or os.environ.get("SYNTHIR_SERVED_API_KEY") or os.environ.get("OPENAI_API_KEY")
-        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}  # resolved by make_backend
         self._client = httpx.Client(base_url=self.base_url, headers=headers, timeout=timeout_s,
                                     limits=httpx.Limits(max_connections=concurrency))
         self.retries = 0  # counted for the run's figures
