@@ -110,6 +110,12 @@ class RunFailed(Exception):
 def run(pipeline: str, preset: str, stack: str | None, collection: str | None = None) -> None:
     config = compose(pipeline, preset, stack, collection)
     module, name = PIPELINES[pipeline]
+    from synthir.tracking import require_writable_store, use_stack_tracking_uri
+
+    try:
+        require_writable_store(use_stack_tracking_uri())
+    except RuntimeError as err:
+        raise RunFailed(str(err)) from None
     with tempfile.TemporaryDirectory() as tmp:
         merged = Path(tmp) / f"{pipeline}-{Path(preset).stem}.yaml"
         merged.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")

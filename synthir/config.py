@@ -17,10 +17,11 @@ import contextvars
 import dataclasses
 import hashlib
 import json
+import re
 from collections.abc import Collection
 from typing import Annotated, Any, ClassVar, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, WrapValidator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, WrapValidator, model_validator
 
 T = TypeVar("T", bound="ConfigBlock")
 
@@ -58,6 +59,21 @@ def _validate_naming(value: Any, handler, yaml_path: str):
         raise ConfigError(describe_errors(err, yaml_path)) from None
     finally:
         _depth.reset(token)
+
+
+_MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
+
+
+def _model_name(value: str) -> str:
+    """A registered model's name (MLflow refuses '/' and ':'; a path-like name is refused here, before
+    any step, rather than at registration after training)."""
+    if not _MODEL_NAME.fullmatch(value) or ".." in value:
+        raise ValueError("expected a registered model name: letters, digits, '.', '_' and '-', starting with a letter "
+                         "or digit, without '..' (e.g. inpars-reranker)")
+    return value
+
+
+ModelName = Annotated[str, AfterValidator(_model_name)]
 
 
 def named_block(type_: Any, yaml_path: str, tags: Collection[str] = ()) -> Any:

@@ -7,7 +7,7 @@ from typing import Annotated, List, Optional, Union
 
 from pydantic import AfterValidator, Field
 
-from synthir.config import ConfigBlock
+from synthir.config import ConfigBlock, ModelName
 from synthir.generation.backends import LocalGenerator, generator_block
 from synthir.generation.dspy_config import DSPyOptions, OptimiseConfig
 from synthir.generation.generate import DecodingConfig
@@ -53,7 +53,7 @@ class InParsConfig(ConfigBlock):
     training: RerankerTrainingConfig = Field(default_factory=RerankerTrainingConfig, description="the reranker")
     rerank_depth: int = Field(100, ge=1, description="BM25 hits re-scored in evaluation")
     fusion_weight: FusionWeight = Field(0.7, description="BM25 fusion weight in [0, 1]; tune: chosen on a dev split; null: reranker alone")
-    registry_name: str = Field("inpars-reranker", description="MLflow registered model")
+    registry_name: ModelName = Field("inpars-reranker", description="MLflow registered model")
     evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig,
                                          description="the gate's source of truth (judged | golden | synthetic) and evidence")
     promotion_margin: float = Field(0.005, ge=0, description="nDCG@10 the candidate must gain over BM25, the untrained "

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import List, Literal, Optional
 
-from synthir.config import scalar
+from synthir.config import ModelName, scalar
 from synthir.inpars_config import FusionWeight, Prompt
 
 Collection = scalar(str, "collection", description="a BEIR folder, a corpus file, or an ir_datasets id")
@@ -31,7 +31,7 @@ Artifact = scalar(str, "artifact", description="the ZenML artifact read (its lat
 ArtifactVersion = scalar(Optional[str], "artifact_version", description="the artifact version read; null: the latest")
 NegativesPerQuery = scalar(int, "negatives_per_query", ge=1, description="hard negatives sampled per query")
 NegativeDepth = scalar(int, "negative_depth", ge=1, description="BM25 depth the negatives are sampled from")
-RegistryName = scalar(str, "registry_name", description="the MLflow registered model")
+RegistryName = scalar(ModelName, "registry_name", description="the MLflow registered model")
 PromotionMargin = scalar(float, "promotion_margin", ge=0,
                          description="gain the candidate needs over the baseline and production (never negative)")
 ExcludeQueryIds = scalar(List[str], "exclude_query_ids", description="judged queries left out of evaluation")

@@ -41,6 +41,7 @@ def registry_fusion_weight(model: str) -> float | None:
 def rerank_run_file(run_path: str | Path, queries_path: str | Path, corpus_path: str | Path, output: str | Path,
                     model: str = "registry:inpars-reranker@production", depth: int = 100,
                     fusion_weight: float | None = None, use_registry_weight: bool = True) -> Path:
+    from synthir.data.errors import DataFormatError
     from synthir.models import resolve_model
     from synthir.retrieval.rerank import fuse, rerank
     from synthir.retrieval.reranker import Reranker
@@ -50,12 +51,12 @@ def rerank_run_file(run_path: str | Path, queries_path: str | Path, corpus_path:
     corpus = read_corpus(corpus_path)
     missing_queries = sorted(set(first_stage.scores) - set(queries.queries))
     if missing_queries:
-        raise ValueError(f"{run_path}: {len(missing_queries)} query id(s) of the run are not in {queries_path}, "
-                         f"e.g. {missing_queries[:5]}")
+        raise DataFormatError(run_path, None, f"{len(missing_queries)} query id(s) of the run are not in {queries_path}, "
+                                              f"e.g. {missing_queries[:5]}; expected the queries the run was made for")
     missing_docs = sorted({d for hits in first_stage.scores.values() for d in hits} - set(corpus.documents))
     if missing_docs:
-        raise ValueError(f"{run_path}: {len(missing_docs)} document id(s) of the run are not in {corpus_path}, "
-                         f"e.g. {missing_docs[:5]}")
+        raise DataFormatError(run_path, None, f"{len(missing_docs)} document id(s) of the run are not in {corpus_path}, "
+                                              f"e.g. {missing_docs[:5]}; expected the corpus the run was made from")
     if fusion_weight is None and use_registry_weight:
         fusion_weight = registry_fusion_weight(model)
     reranker = Reranker(resolve_model(model))

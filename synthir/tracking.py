@@ -113,6 +113,53 @@ def use_stack_tracking_uri() -> str:
 PROJECT_STORE = Path(__file__).resolve().parents[1] / "mlruns" / "mlflow.db"  # the local stack's store
 
 
+def _require_existing_store(uri: str, where: str) -> None:
+    """A local store (``sqlite:///file``, ``file://folder`` or a folder) must exist: MLflow would create
+    an empty one at a mistyped path and answer from it ("model not found")."""
+    path = _local_store_path(uri)
+    if path is not None and not path.exists():
+        raise RuntimeError(f"{where} names {uri}, but {path} does not exist (a mistyped path? nothing was created "
+                           f"there); the project's local store is sqlite:///{PROJECT_STORE}")
+
+
+def _local_store_path(uri: str) -> Path | None:
+    """The file or folder of a local store (``sqlite:///file``, ``file://folder``, a folder); None otherwise."""
+    from urllib.parse import urlparse
+
+    if uri.startswith("sqlite:///"):
+        return Path(uri.removeprefix("sqlite:///"))
+    if urlparse(uri).scheme in ("", "file"):
+        return Path(urlparse(uri).path if uri.startswith("file:") else uri)
+    return None  # a tracking server, databricks, ...: it answers for itself
+
+
+def require_writable_store(uri: str) -> None:
+    """A run writes to its MLflow store from its first step; a local store that cannot be written (a
+    read-only file, folder or mount) is named here, before any step, instead of failing inside one."""
+    import sqlite3
+    import tempfile
+
+    path = _local_store_path(uri)
+    if path is None:
+        return
+    fix = "make it writable, or point MLFLOW_TRACKING_URI (or the stack's experiment tracker) at a writable store"
+    try:
+        if uri.startswith("sqlite:///") and path.exists():
+            db = sqlite3.connect(path, timeout=30)
+            try:  # a write that is rolled back: SQLite itself says whether it may write
+                db.execute("BEGIN IMMEDIATE")
+                db.execute("CREATE TABLE synthir_write_probe (x)")
+                db.rollback()
+            finally:
+                db.close()
+        else:
+            folder = path if path.is_dir() else path.parent
+            folder.mkdir(parents=True, exist_ok=True)
+            tempfile.TemporaryFile(dir=folder).close()
+    except (sqlite3.Error, OSError) as err:
+        raise RuntimeError(f"the MLflow store {uri} cannot be written ({err}); {fix}") from None
+
+
 def find_tracking_uri(explicit: str | None = None) -> str:
     """The MLflow store a command line should use, and point MLflow at it: ``explicit``
     (``--tracking-uri``), else ``MLFLOW_TRACKING_URI``, else the active ZenML stack's tracker, else
@@ -123,8 +170,11 @@ def find_tracking_uri(explicit: str | None = None) -> str:
     import mlflow
 
     if explicit:
+        _require_existing_store(explicit, "--tracking-uri")
         mlflow.set_tracking_uri(explicit)
         return explicit
+    if os.environ.get("MLFLOW_TRACKING_URI"):
+        _require_existing_store(os.environ["MLFLOW_TRACKING_URI"], "MLFLOW_TRACKING_URI")
     if os.environ.get("MLFLOW_TRACKING_URI") or stack_tracker() is not None:
         return use_stack_tracking_uri()
     if PROJECT_STORE.exists():

@@ -56,8 +56,11 @@ def test_mistakes_end_with_one_line_naming_them(tmp_path, capsys):
                                      "promoted; raise it, or set evaluation.allow_weak_gate: true to weaken the gate on "
                                      "purpose (the decision and the registered version then say so)"),
     ({"evaluation": {"min_queries": 1}}, "synthir: inpars.evaluation: Value error, evaluation: min_queries 1 is below 20"),
+    # once refused only at registration, after training
+    ({"registry_name": "../x"}, "synthir: inpars.registry_name: Value error, expected a registered model name: letters, "
+                                "digits, '.', '_' and '-', starting with a letter or digit, without '..'"),
 ])
-def test_a_config_that_switches_the_gate_off_does_not_pass_check(tmp_path, capsys, inpars, message):
+def test_a_config_that_switches_the_gate_off_or_names_a_path_does_not_pass_check(tmp_path, capsys, inpars, message):
     config = tmp_path / "open.yaml"
     config.write_text(yaml.safe_dump({"parameters": {"inpars": inpars}}))
     assert cli.main(["check", "inpars", str(config)]) == 2
@@ -80,6 +83,16 @@ def test_registry_command_without_a_store_says_so_instead_of_answering_from_an_e
     assert registry.main(["show"]) == 1
     assert "no MLflow store found" in capsys.readouterr().err
     assert not (tmp_path / "mlflow.db").exists()
+    # a mistyped store once made a new empty mlflow.db there, then said the model was not found
+    typo = tmp_path / "mlrun" / "mlflow.db"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{typo}")
+    assert registry.main(["show"]) == 1
+    assert capsys.readouterr().err.strip().splitlines() == [
+        f"synthir registry: MLFLOW_TRACKING_URI names sqlite:///{typo}, but {typo} does not exist (a mistyped path? "
+        f"nothing was created there); the project's local store is sqlite:///{tracking.PROJECT_STORE}"]
+    assert registry.main(["show", "--tracking-uri", str(tmp_path / "no-such-folder")]) == 1
+    assert "--tracking-uri names" in capsys.readouterr().err
+    assert not typo.parent.exists() and not (tmp_path / "no-such-folder").exists()
 
 
 def test_registry_command_errors_are_one_line(client, capsys):
@@ -101,6 +114,14 @@ def test_rerank_command_rejects_a_corrupt_run_in_one_line(demo_dir, tmp_path, ca
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 1 and len(err) == 1 and err[0].startswith("synthir rerank: ") and "bm25.trec:2: score must be finite" in err[0]
     assert not (tmp_path / "out.trec").exists()
+    # query ids the queries file lacks (once a 16-line traceback)
+    run.write_text("q01 Q0 d001 1 2.5 bm25\nnot-a-query Q0 d002 1 2.0 bm25\n")
+    code = rerank_run.main(["--run", str(run), "--queries", str(demo_dir / "queries.jsonl"), "--corpus",
+                            str(demo_dir / "corpus.jsonl"), "--output", str(tmp_path / "out.trec"),
+                            "--model", "package:all-minilm-l6-v2"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1 and err == [f"synthir rerank: {run}: 1 query id(s) of the run are not in {demo_dir / 'queries.jsonl'}, "
+                                 "e.g. ['not-a-query']; expected the queries the run was made for"]
 
 
 def test_a_locked_mlflow_store_is_one_line_and_changes_nothing(client, capsys):
@@ -121,3 +142,22 @@ def test_a_locked_mlflow_store_is_one_line_and_changes_nothing(client, capsys):
     last = capsys.readouterr().err.strip().splitlines()[-1]
     assert last.startswith("synthir registry: ") and "database is locked" in last and "another process is writing" in last
     assert client.get_registered_model("locked-model").aliases == {}
+
+
+def test_a_read_only_mlflow_store_is_named_before_any_step(client, monkeypatch, capsys):
+    """It once ended with "failure in step(s): load_collection". Tests run as root, which writes through
+    a read-only file mode, so SQLite is made to open the store read-only, as it does for other users."""
+    import sqlite3
+
+    from synthir import tracking
+
+    connect = sqlite3.connect
+    monkeypatch.setattr(sqlite3, "connect", lambda path, **kw: connect(f"file:{path}?mode=ro", uri=True, **kw))
+    monkeypatch.setattr(cli, "root_cause", lambda name: pytest.fail("a pipeline ran"))
+    store = client.tracking_uri
+    assert cli.main(["run", "inpars", "quickstart"]) == 1
+    assert capsys.readouterr().err.strip().splitlines()[-1] == (
+        f"synthir: run failed: the MLflow store {store} cannot be written (attempt to write a readonly database); make "
+        "it writable, or point MLFLOW_TRACKING_URI (or the stack's experiment tracker) at a writable store")
+    monkeypatch.setattr(sqlite3, "connect", connect)
+    tracking.require_writable_store(store)  # writable again: no complaint
