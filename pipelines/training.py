@@ -48,7 +48,7 @@ def training_pipeline(
     collection_corpus = corpus
     if eval_set[0] is not corpus:  # documents were held out for evaluation
         corpus = eval_set[0]
-        synthetic = keep_training_documents(synthetic, corpus)
+        synthetic = keep_training_documents(synthetic, corpus, collection_corpus)
     training = RerankerTrainingConfig.from_dict(training)
     triples = build_training_triples(synthetic, corpus, negatives_per_query=negatives_per_query, depth=negative_depth,
                                      seed=seed, **training.triples_options())

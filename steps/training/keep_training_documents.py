@@ -10,11 +10,14 @@ logger = get_logger(__name__)
 
 
 @step
-def keep_training_documents(queries: SyntheticQueries, training_corpus: Corpus) -> Annotated[SyntheticQueries, "training_queries"]:
+def keep_training_documents(queries: SyntheticQueries, training_corpus: Corpus,
+                            collection_corpus: Corpus) -> Annotated[SyntheticQueries, "training_queries"]:
     """Drop the queries written for documents held out for evaluation (queries generated before the
-    hold-out, e.g. an earlier run's artifact): a held-out document is never a positive."""
+    hold-out, e.g. an earlier run's artifact): a held-out document is never a positive. Queries
+    written for another collection (documents not in ``collection_corpus``) are refused."""
     from dataclasses import replace
 
+    queries.require_documents_in(collection_corpus)
     kept = [q for q in queries if q.doc_id in training_corpus]
     dropped = len(queries) - len(kept)
     if dropped:

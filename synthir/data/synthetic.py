@@ -64,6 +64,17 @@ class SyntheticQueries:
     def __iter__(self):
         return iter(self.queries)
 
+    def require_documents_in(self, corpus, artifact: str = "the queries artifact") -> None:
+        """Refuse queries written for another corpus (their documents are not in ``corpus``), naming both
+        fingerprints and how to pick the right artifact, instead of failing later on a missing id."""
+        missing = sorted({q.doc_id for q in self.queries} - set(corpus.documents))
+        if missing:
+            raise ValueError(f"{len(missing)} document(s) the queries were written for are not in the corpus (e.g. "
+                             f"{missing[:3]}): the queries belong to corpus {self.corpus_fingerprint or '(unknown)'}, "
+                             f"the collection's is {corpus.fingerprint()}; pick {artifact} of this collection by its "
+                             "version (`zenml artifact version list --name <artifact>`, then artifact_version: <version>) "
+                             "or run the pipeline that writes it on this collection first")
+
     def lineage(self) -> dict[str, str]:
         return {"generator": self.generator, "prompt_id": self.prompt_id,
                 "corpus_fingerprint": self.corpus_fingerprint, "config_hash": self.config_hash,

@@ -94,6 +94,7 @@ def build_triples(
     source document always among them)."""
     if not 0.0 <= dev_fraction < 1.0:
         raise ValueError(f"training.dev_fraction must be in [0, 1), got {dev_fraction}")
+    queries.require_documents_in(corpus)
     index = index or BM25Index.build(corpus)
     rows = [q for q in queries if q.query]
     ids = [f"{q.doc_id}-{q.extra.get('index', i)}" for i, q in enumerate(rows)]

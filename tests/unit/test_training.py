@@ -36,6 +36,19 @@ def test_triples_exclude_positives_and_judged_documents(demo):
     assert again.frame.equals(frame)  # seeded
 
 
+def test_queries_of_another_corpus_are_refused_naming_both_fingerprints(demo):
+    """The latest filtered_queries may come from another collection's run: once a bare KeyError: '415'."""
+    from dataclasses import replace
+
+    other = replace(synthetic(demo, 3), corpus_fingerprint="0123abcd")
+    other.queries[0].doc_id = "415"
+    with pytest.raises(ValueError, match=r"1 document\(s\) the queries were written for are not in the corpus \(e\.g\. "
+                                         rf"\['415'\]\): the queries belong to corpus 0123abcd, the collection's is "
+                                         rf"{demo.corpus.fingerprint()}; pick the queries artifact of this collection by "
+                                         r"its version .*artifact_version"):
+        build_triples(other, demo.corpus, seed=0)
+
+
 def test_triples_tsv(demo, tmp_path):
     triples = build_triples(synthetic(demo, 3), demo.corpus, seed=0)
     lines = triples.write_tsv(tmp_path / "triples.tsv").read_text().splitlines()
