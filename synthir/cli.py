@@ -9,6 +9,7 @@
     synthir registry show --name inpars-reranker       # = python -m synthir.registry
     synthir rerank --run bm25.run --queries q.jsonl --corpus c.jsonl --output reranked.run
     synthir eval -m ndcg_cut.10 qrels.txt run.txt      # pyserini's trec_eval, JVM bootstrapped
+    synthir serve --port 5001                          # the production reranker over HTTP (mlflow models serve)
     synthir export triples --to out/triples            # a Hugging Face dataset (anchor, positive, negative)
     synthir import gpl-out/ --collection ~/docs        # GPL qgen / InPars / saved dataset -> an artifact
 
@@ -181,7 +182,7 @@ def list_configs() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv and argv[0] in ("registry", "rerank", "eval"):  # the module command lines, as they are
+    if argv and argv[0] in ("registry", "rerank", "eval", "serve"):  # the module command lines, as they are
         return _delegate(argv[0], argv[1:])
     if argv and argv[0] in ("export", "import"):
         from synthir.exchange_cli import main as exchange
@@ -197,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
         sub.add_argument("--collection", help="the collection, over the preset's: a folder of documents, a corpus "
                                               "file, a BEIR folder or an ir_datasets id")
     commands.add_parser("configs", help="list the pipelines, their presets and the stack overlays")
-    for name in ("registry", "rerank", "eval"):
+    for name in ("registry", "rerank", "eval", "serve"):
         commands.add_parser(name, help=f"the {name} command line (see `synthir {name} --help`)")
     commands.add_parser("export", help="queries or triples to a Hugging Face dataset, a qgen folder or a file")
     commands.add_parser("import", help="published synthetic queries (InPars, qgen, a saved dataset) into an artifact")
@@ -220,7 +221,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _delegate(command: str, argv: list[str]) -> int:
-    name = {"registry": "synthir.registry", "rerank": "synthir.rerank_run", "eval": "synthir.trec_eval"}[command]
+    name = {"registry": "synthir.registry", "rerank": "synthir.rerank_run", "eval": "synthir.trec_eval",
+            "serve": "synthir.serving"}[command]
     return importlib.import_module(name).main(argv) or 0
 
 

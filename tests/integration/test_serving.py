@@ -59,6 +59,45 @@ def test_the_production_reranker_is_served_over_http_with_the_in_process_scores(
     np.testing.assert_allclose(served, expected, atol=1e-4)
     np.testing.assert_allclose(one, expected[:1], atol=1e-4)
     assert served[0] > served[1]  # the honey document answers the honey query
+    assert readme_serve_command_answers(PAIRS) == pytest.approx(list(expected), abs=1e-4)
+
+
+def readme_serve_command_answers(pairs: pd.DataFrame) -> list[float]:
+    """The README's serving command, as written (on another port), from a shell whose PATH lacks the
+    virtualenv: plain ``mlflow models serve`` once failed there with "Return code = 127"."""
+    import json
+    import os
+    import signal
+    import subprocess
+    import time
+    import urllib.request
+
+    from synthir.serving import free_port
+
+    root = Path(__file__).resolve().parents[2]
+    (line,) = [line for line in (root / "README.md").read_text().splitlines() if line.startswith(".venv/bin/synthir serve")]
+    port = free_port()
+    command = line.split("#")[0].strip().removesuffix("&").strip().replace("5001", str(port))
+    env = {**os.environ, "PATH": "/usr/bin:/bin"}
+    server = subprocess.Popen(["bash", "-c", f"exec {command}"], cwd=root, env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 240
+        while True:
+            assert server.poll() is None, f"{command} exited {server.returncode}:\n{server.stdout.read()}"
+            assert time.monotonic() < deadline, f"{command} did not answer /ping"
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/ping", timeout=2):
+                    break
+            except OSError:
+                time.sleep(0.5)
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/invocations", headers={"Content-Type": "application/json"},
+                                         data=json.dumps({"dataframe_split": pairs.to_dict(orient="split")}).encode())
+        with urllib.request.urlopen(request, timeout=120) as reply:
+            return json.loads(reply.read())["predictions"]
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=60)
 
 
 def test_a_bi_encoder_loads_back_as_a_native_sentence_transformer_with_its_model_card(store, tmp_path):
