@@ -18,10 +18,11 @@ synthetic judgments on a labelled collection (CISI), and how well the two orderi
    ``--llm-judge`` ``llm_judge`` (the judge grades the pooled top ``--judge-depth`` of every system
    for the human queries, UMBRELA prompt; grades cached in the cache folder).
 4. Kendall's tau of each source's ordering against the human one, and, for each trained candidate,
-   whether the gate's calls (beats BM25, beats the untrained model on the same footing: margin and
-   a paired randomisation test; under synthetic judgments ``--untrained-bias`` comes off the gain over
-   the untrained model first, as in the gate) under each source agree with the calls under human
-   judgments; and the bias measured in this run (synthetic gain minus judged gain).
+   whether the product's gate (``compare_rerankers`` and ``registry.decide_reranker``, as the
+   pipeline runs them: beats BM25, beats the untrained model on the same footing, margin, paired
+   test and ``--min-queries``; under synthetic judgments ``--untrained-bias`` comes off the gain
+   over the untrained model first) calls each baseline under each source as under human judgments;
+   and the bias measured in this run (synthetic gain minus judged gain).
 Target: tau >= 0.7, and the gate never promotes what human judgments would refuse.
 """
 
@@ -34,20 +35,23 @@ from pathlib import Path
 
 import numpy as np
 
+from synthir import registry
 from synthir.data import Qrels, load_collection
 from synthir.evaluation import evaluate
-from synthir.evaluation.significance import paired_p_value
+from synthir.evaluation.comparison import compare_rerankers
+from synthir.flow import training as training_stages
+from synthir.flow import validation
 from synthir.generation import QueryGenerationConfig, generate_queries, load_prompt, make_backend
 from synthir.generation.backends import LocalGenerator
 from synthir.judgments.config import SyntheticJudgmentsConfig
 from synthir.judgments.synthetic import hold_out, synthetic_judgments
 from synthir.models import resolve_model
-from synthir.quality import ChecksConfig, check_queries, filter_queries
+from synthir.quality import ChecksConfig
 from synthir.retrieval import BM25Index
 from synthir.retrieval.rerank import fuse, rerank
 from synthir.retrieval.reranker import Reranker
 from synthir.runtime import default_cache_dir
-from synthir.training import RerankerTrainingConfig, add_teacher_margins, build_triples, train_reranker
+from synthir.training import RerankerTrainingConfig
 from synthir.training.triples import Triples
 
 DEFAULT_COLLECTION = Path(__file__).resolve().parents[2] / "shared" / "data" / "cisi"
@@ -63,20 +67,21 @@ def shuffled(triples: Triples, seed: int) -> Triples:
     return Triples(frame, corpus_fingerprint=triples.corpus_fingerprint)
 
 
-def gate_calls(per_query: dict, candidate: str, margin: float, alpha: float, untrained_bias: float = 0.0) -> dict[str, bool]:
-    """Beats BM25 / beats the untrained model on the candidate's footing: the margin and p < alpha,
-    with ``untrained_bias`` taken off the gain over the untrained model first (as the gate does for
-    synthetic judgments)."""
-    untrained = "untrained-fused" if candidate.endswith("-fused") else "untrained"
-    calls = {}
-    for label, baseline, shift in (("vs BM25", "bm25", 0.0), ("vs untrained", untrained, untrained_bias)):
-        gain = per_query[candidate].mean() - per_query[baseline].mean() - shift
-        calls[label] = bool(gain >= margin and paired_p_value(per_query[candidate], per_query[baseline], shift=shift) < alpha)
-    calls["promote"] = all(calls.values())
-    return calls
+def gate_calls(corpus, queries, qrels, model, untrained, footing: str, args, source: str, judge=None) -> dict[str, bool]:
+    """The product's gate on one candidate under one source: ``compare_rerankers`` (the candidate alone
+    or fused at ``--fusion-weight``, against BM25 and the untrained model on the same footing, with
+    the synthetic bias taken off under synthetic judgments) and ``registry.decide_reranker``."""
+    comparison, _, _ = compare_rerankers(corpus, queries, qrels, model, untrained, None, depth=100,
+                                         fusion_weight=args.fusion_weight if footing == "fused" else None,
+                                         source=source, judge=judge,
+                                         untrained_bias=args.untrained_bias if source.startswith("synthetic") else 0.0)
+    decision = registry.decide_reranker(comparison, args.margin, args.alpha, args.min_queries,
+                                        allow_weak_gate=args.min_queries < 20)
+    return {"vs BM25": decision.verdicts["bm25"], "vs untrained": decision.verdicts["untrained"],
+            "promote": decision.promoted}
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--collection", default=str(DEFAULT_COLLECTION))
     parser.add_argument("--held-out", type=int, default=200, help="documents held out for synthetic judgments")
@@ -90,6 +95,7 @@ def main() -> None:
     parser.add_argument("--fusion-weight", type=float, default=0.7)
     parser.add_argument("--margin", type=float, default=0.005)
     parser.add_argument("--alpha", type=float, default=0.05)
+    parser.add_argument("--min-queries", type=int, default=30)
     parser.add_argument("--untrained-bias", type=float, default=SyntheticJudgmentsConfig.model_fields["untrained_bias"].default,
                         help="taken off the gain over the untrained model under synthetic judgments "
                              "(evaluation.synthetic.untrained_bias; default: the config's)")
@@ -99,7 +105,8 @@ def main() -> None:
     parser.add_argument("--work", help="folder for the trained models; reused when they are there")
     parser.add_argument("--skip-broken", action="store_true",
                         help="leave out the broken control (saves its training; tau is then over 5 systems)")
-    args = parser.parse_args()
+    parser.add_argument("--max-steps", type=int, default=-1, help="training steps, over --epochs (a smoke run)")
+    args = parser.parse_args(argv)
     from scipy.stats import kendalltau
 
     started = time.perf_counter()
@@ -117,24 +124,23 @@ def main() -> None:
                                  QueryGenerationConfig(max_generations=args.train_docs, max_new_tokens=48),
                                  checkpoint_root=args.checkpoint_root).queries
     del backend
-    kept, _, report = check_queries(generated, ChecksConfig())
-    filtered, _ = filter_queries(kept, [{"name": "scores", "keep": 0.8}], training_corpus, report)
-    training_index = BM25Index.build(training_corpus)
-    triples = build_triples(filtered, training_corpus, negatives_per_query=1, depth=100, seed=42,
-                            index=training_index)
+    checked = validation.check_synthetic_queries(generated, training_corpus, ChecksConfig())
+    filtered = validation.filter_synthetic_queries(checked.checked, training_corpus, checked.report,
+                                                   [{"name": "scores", "keep": 0.8}]).filtered
+    triples = training_stages.build_training_triples(filtered, training_corpus, negatives_per_query=1, depth=100,
+                                                     seed=42).value
     training = RerankerTrainingConfig(model_type="bi-encoder", epochs=args.epochs, learning_rate=2e-5, batch_size=args.batch_size,
-                                      max_length=256, save_steps=10_000, loss=args.loss)
-    if training.uses_teacher:
-        triples = add_teacher_margins(triples, training_corpus, training.base_model, weight=training.teacher_weight,
-                                      index=training_index)
-    base = resolve_model("package:all-minilm-l6-v2")
-    scorers = {"untrained": Reranker(base, "bi-encoder")}
+                                      max_length=256, save_steps=10_000, loss=args.loss, max_steps=args.max_steps)
+    scorers = {"untrained": Reranker(resolve_model("package:all-minilm-l6-v2"), "bi-encoder")}
     work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="label-free-gate-"))
     train_started = time.perf_counter()
-    controls = () if args.skip_broken else (("broken", shuffled(triples, 7)),)
-    for name, data in (("trained", triples), *controls):
-        model_dir = work / name / "model"
-        scorers[name] = Reranker(model_dir if model_dir.exists() else train_reranker(data, training, work / name).model_dir)
+    # the flow's training (teacher included where the loss distils); the broken control on shuffled pairs
+    model, triples = training_stages.train(triples, filtered, training_corpus, training, "label-free-gate",
+                                           checkpoint_root=work / "trained")
+    scorers["trained"] = Reranker(model.model_dir)
+    if not args.skip_broken:
+        broken = training_stages.train_reranker_model(shuffled(triples, 7), filtered, training, work / "broken").value
+        scorers["broken"] = Reranker(broken.model_dir)
     train_seconds = time.perf_counter() - train_started
 
     index = BM25Index.build(corpus)
@@ -161,6 +167,7 @@ def main() -> None:
             judge = LLMJudge(make_backend(LocalGenerator(model=args.llm_judge, batch_size=8)),
                              JudgmentCache(default_cache_dir() / "judgments" / "llm_judge.sqlite"), depth=args.judge_depth)
             qrels = judge(runs, queries.queries, corpus)
+            sources[source] = (queries, qrels)  # the gate below reads the same (cached) grades
         per_source[source] = {name: evaluate(run, qrels, measures=[HEADLINE], system=name).per_query[HEADLINE]
                               for name, run in runs.items()}
 
@@ -198,15 +205,17 @@ def main() -> None:
             biases.append(f"{source} {footing} {bias:+.4f}")
     print("\nMeasured bias of synthetic judgments for the trained model over the untrained one (synthetic gain "
           "minus judged gain): " + ", ".join(biases))
-    print(f"\nGate calls (margin {args.margin}, paired randomisation p < {args.alpha}; under synthetic judgments "
+    print(f"\nThe product's gate (compare_rerankers + registry.decide_reranker: margin {args.margin}, paired "
+          f"randomisation p < {args.alpha}, at least {args.min_queries} queries; under synthetic judgments "
           f"{args.untrained_bias} is taken off the gain over the untrained model): judged -> each source")
     print("| candidate | call | judged | " + " | ".join(list(sources)[1:]) + " |")
     print("|---" * (len(sources) + 2) + "|")
     wrong_promotions = {s: 0 for s in list(sources)[1:]}
     candidates = [c for c in CANDIDATES if c.removesuffix("-fused") in scorers]
     for candidate in candidates:
-        calls = {s: gate_calls(per_source[s], candidate, args.margin, args.alpha,
-                               args.untrained_bias if s.startswith("synthetic") else 0.0) for s in sources}
+        model, footing = candidate.removesuffix("-fused"), "fused" if candidate.endswith("-fused") else "alone"
+        calls = {s: gate_calls(corpus, queries, qrels, scorers[model], scorers["untrained"], footing, args, s)
+                 for s, (queries, qrels) in sources.items()}
         for call in ("vs BM25", "vs untrained", "promote"):
             cells = []
             for source in list(sources)[1:]:

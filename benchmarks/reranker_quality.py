@@ -18,11 +18,14 @@
 3. Each recipe trains all-MiniLM-L6-v2 (1 epoch, batch 32, lr 2e-5, max length 256) on its queries
    after the checks and the scores filter (top 80% by log-probability), BM25 negatives from the
    training documents (positives excluded).
-4. BM25 top 100 re-scored by the untrained model and by each trained one, alone and fused with BM25;
-   nDCG@10 on dev and test, the gain over the untrained model on the same footing and its paired
-   randomisation p-value on test. One row per recipe, and with ``--interpolate`` one more per WiSE-FT
-   share: the trained weights interpolated towards the untrained ones, which keeps what the base model
-   knows where fine-tuning on few synthetic queries would overwrite it.
+   Each recipe is an ``inpars:`` config in the product's typed schema (``Recipe.config``), run through
+   the flow's stage functions (``synthir.flow``: checks, filters, triples, teacher, training).
+4. The product's comparison (``compare_rerankers``): BM25 top 100 re-scored by the untrained model
+   and by each trained one, alone and fused with BM25; nDCG@10 on dev and test, the gain over the
+   untrained model on the same footing and its paired randomisation p-value on test. One row per
+   recipe, and with ``--interpolate`` one more per WiSE-FT share: the trained weights interpolated
+   towards the untrained ones, which keeps what the base model knows where fine-tuning on few
+   synthetic queries would overwrite it.
 Target (issue 20): trained alone >= untrained alone + 0.02, and trained fused >= untrained fused + 0.02,
 on test. Reference figures: BM25 0.358, untrained all-MiniLM-L6-v2 re-scoring 0.433.
 """
@@ -37,24 +40,29 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from synthir.data import load_collection
-from synthir.evaluation import evaluate
-from synthir.evaluation.significance import paired_p_value
+from synthir.evaluation.comparison import compare_rerankers
+from synthir.flow import training as training_stages
+from synthir.flow import validation
 from synthir.generation import QueryGenerationConfig, generate_queries, load_prompt, make_backend
 from synthir.generation.backends import LocalGenerator
 from synthir.generation.query_store import QueryStore
+from synthir.inpars_config import InParsConfig
 from synthir.judgments.config import SyntheticJudgmentsConfig
 from synthir.judgments.synthetic import hold_out, synthetic_judgments
 from synthir.models import resolve_model
-from synthir.quality import ChecksConfig, check_queries, filter_queries
+from synthir.quality import ChecksConfig, check_queries
 from synthir.retrieval import BM25Index
-from synthir.retrieval.rerank import fuse, rerank, tune_fusion_weight
+from synthir.retrieval.rerank import rerank, tune_fusion_weight
 from synthir.retrieval.reranker import Reranker
 from synthir.runtime import default_cache_dir
-from synthir.training import NegativeMiner, RerankerTrainingConfig, build_triples, train_reranker
-from synthir.training.teacher import teach
 
 DEFAULT_COLLECTION = Path(__file__).resolve().parents[2] / "shared" / "data" / "cisi"
 HEADLINE = "nDCG@10"
+
+
+# Every recipe trains with these, then its own ``training`` over them (RerankerTrainingConfig fields).
+BASE_TRAINING = {"model_type": "bi-encoder", "epochs": 1, "batch_size": 32, "learning_rate": 2e-5, "max_length": 256,
+                 "save_steps": 10_000}
 
 
 @dataclass
@@ -62,8 +70,14 @@ class Recipe:
     description: str
     documents: int | None = None  # training documents that get queries; None: all of them
     queries: str = "greedy"  # a key of QUERY_KINDS: who writes the training queries, and how
-    training: dict = field(default_factory=dict)  # RerankerTrainingConfig fields over the defaults below
+    training: dict = field(default_factory=dict)  # RerankerTrainingConfig fields over BASE_TRAINING
     filters: list = field(default_factory=lambda: [{"name": "scores", "keep": 0.8}])
+
+    def config(self) -> InParsConfig:
+        """The recipe in the product's typed schema (``inpars:``), checked like a pipeline config."""
+        return InParsConfig.from_dict({"max_generations": self.documents, "filters": self.filters, "seed": 42,
+                                       "negatives_per_query": 1, "negative_depth": 100,
+                                       "training": {**BASE_TRAINING, **self.training}})
 
 
 SMOLLM2, GEMMA = "package:smollm2-135m-instruct", "package:gemma3-270m"
@@ -133,7 +147,7 @@ RECIPES = {
 DEFAULT_RECIPES = "sample-300-mnrl-margin-mse,sample-600-mnrl-margin-mse,all-mnrl-margin-mse,all-mnrl-margin-mse-mined"
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--collection", default=str(DEFAULT_COLLECTION))
     parser.add_argument("--recipes", default=DEFAULT_RECIPES, help=f"comma-separated, of: {', '.join(RECIPES)}")
@@ -144,7 +158,9 @@ def main() -> None:
     parser.add_argument("--interpolate", default="",
                         help="comma-separated shares a in (0, 1): each recipe also gets a row per WiSE-FT merge, the "
                              "weights a * trained + (1 - a) * untrained (Wortsman et al. 2022)")
-    args = parser.parse_args()
+    parser.add_argument("--documents", type=int, help="at most this many training documents per recipe (a smoke run)")
+    parser.add_argument("--max-steps", type=int, help="training steps per recipe, over the recipes' epochs (a smoke run)")
+    args = parser.parse_args(argv)
     shares = [float(a) for a in args.interpolate.split(",") if a]
     if any(not 0 < a < 1 for a in shares):
         parser.error(f"--interpolate: each share must be in (0, 1), got {shares}")
@@ -152,6 +168,7 @@ def main() -> None:
     unknown = [n for n in names if n not in RECIPES]
     if unknown:
         parser.error(f"--recipes: unknown {unknown}; choose from {list(RECIPES)}")
+    recipes = {name: _smoke(RECIPES[name], args.documents, args.max_steps) for name in names}
 
     started = time.perf_counter()
     collection = load_collection(args.collection)
@@ -164,7 +181,7 @@ def main() -> None:
     # each kind generates for the most documents one of its recipes asks for (None: all); the query store
     # keeps them by document content, so a later run that asks for more generates only the rest
     needs: dict[str, int | None] = {}
-    for recipe in (RECIPES[n] for n in names):
+    for recipe in recipes.values():
         needs[recipe.queries] = _most_documents(needs.get(recipe.queries, 0), recipe.documents)
     if "cpo" in needs:  # the CPO generator's references are the sampled queries of the documents it writes for
         needs["multi"] = _most_documents(needs.get("multi", 0), needs["cpo"])
@@ -184,52 +201,41 @@ def main() -> None:
         seconds[kind] = time.perf_counter() - t0
         del backend
 
-    index = BM25Index.build(training_corpus)
-    full_index = BM25Index.build(corpus)
     test_queries = collection.judged_queries()
-    sets = {"dev": (dev.queries, dev.qrels), "test": (test_queries, collection.qrels)}
-    bm25 = {s: full_index.search(q, k=1000, show_progress=False) for s, (q, _) in sets.items()}
-    base = resolve_model("package:all-minilm-l6-v2")
-    untrained = {s: rerank(bm25[s], sets[s][0], corpus, Reranker(base, "bi-encoder"), depth=100, name="untrained")
-                 for s in sets}
-    weight, _ = tune_fusion_weight(untrained["dev"], bm25["dev"], dev.qrels)
+    sets = {"dev": (dev.queries, dev.qrels, "synthetic"), "test": (test_queries, collection.qrels, "judged")}
+    untrained = Reranker(resolve_model("package:all-minilm-l6-v2"), "bi-encoder")
+    dev_bm25 = BM25Index.build(corpus).search(dev.queries, k=1000, show_progress=False)
+    weight, _ = tune_fusion_weight(rerank(dev_bm25, dev.queries, corpus, untrained, depth=100), dev_bm25, dev.qrels)
 
-    def per_query(run, split):
-        return evaluate(run, sets[split][1], measures=[HEADLINE]).per_query[HEADLINE]
-
-    baseline = {s: {"alone": per_query(untrained[s], s), "fused": per_query(fuse(untrained[s], bm25[s], weight), s)}
-                for s in sets}
-
-    def score_splits(model_dir, name):  # nDCG@10 per query, alone and fused, on dev and test
-        scorer, figures = Reranker(model_dir), {}
-        for split in sets:
-            trained = rerank(bm25[split], sets[split][0], corpus, scorer, depth=100, name=name)
-            figures[split] = {"alone": per_query(trained, split), "fused": per_query(fuse(trained, bm25[split], weight), split)}
-        return figures
+    def score(model_dir):
+        """The product's comparison (``compare_rerankers``) of a trained model with the untrained one on
+        dev and test, alone and fused at the dev-chosen weight."""
+        scorer = Reranker(model_dir)
+        return {split: {footing: compare_rerankers(corpus, queries, qrels, scorer, untrained, depth=100, seed=42,
+                                                   fusion_weight=weight if footing == "fused" else None, source=source)[0]
+                        for footing in ("alone", "fused")}
+                for split, (queries, qrels, source) in sets.items()}
 
     rows = []
     for name in names:
-        recipe = RECIPES[name]
+        recipe = recipes[name]
+        config = recipe.config()
         queries = _of_documents(generated[recipe.queries], training_corpus, recipe.documents)
-        kept, _, report = check_queries(queries, ChecksConfig())
-        filtered, _ = filter_queries(kept, recipe.filters, training_corpus, report)
-        config = RerankerTrainingConfig(**{"model_type": "bi-encoder", "epochs": 1, "batch_size": 32, "learning_rate": 2e-5,
-                                           "max_length": 256, "save_steps": 10_000, **recipe.training})
-        options = config.triples_options()
+        checked = validation.check_synthetic_queries(queries, training_corpus, config.checks)
+        filtered = validation.filter_synthetic_queries(checked.checked, training_corpus, checked.report,
+                                                       config.filters).filtered
         t0 = time.perf_counter()
-        triples = build_triples(filtered, training_corpus, negatives_per_query=1, depth=100, seed=42, index=index,
-                                dev_fraction=options["dev_fraction"], dev_depth=options["dev_depth"],
-                                miner=NegativeMiner.configured(**options))
-        if config.uses_teacher:
-            triples, _ = teach(triples, training_corpus, config, index=index)
-        result = train_reranker(triples, config, Path(args.work) / name)
+        triples = training_stages.build_training_triples(filtered, training_corpus, config.negatives_per_query,
+                                                         config.negative_depth, config.seed,
+                                                         **config.training.triples_options()).value
+        model, triples = training_stages.train(triples, filtered, training_corpus, config.training, "reranker-quality",
+                                               config.negative_depth, checkpoint_root=Path(args.work) / name)
         train_seconds = time.perf_counter() - t0
-        rows.append((name, recipe, len(filtered), len(triples), train_seconds, score_splits(result.model_dir, name),
-                     result.dev))
+        rows.append((name, recipe, len(filtered), len(triples), train_seconds, score(model.model_dir), model.training))
         for share in shares:
-            merged = interpolate(result.model_dir, base, share, Path(args.work) / f"{name}-wise-{share}")
-            rows.append((f"{name}, WiSE-FT {share}", recipe, len(filtered), len(triples), train_seconds,
-                         score_splits(merged, name), None))
+            merged = interpolate(model.model_dir, resolve_model("package:all-minilm-l6-v2"), share,
+                                 Path(args.work) / f"{name}-wise-{share}")
+            rows.append((f"{name}, WiSE-FT {share}", recipe, len(filtered), len(triples), train_seconds, score(merged), {}))
 
     elapsed = time.perf_counter() - started
     print(f"{collection.name}: {len(corpus)} documents, {len(held)} held out -> {len(dev.queries)} dev queries "
@@ -240,26 +246,31 @@ def main() -> None:
     print(f"total {elapsed:.0f} s\n")
     print("| recipe | queries | triples | train s | dev alone | dev fused | test alone | gain | p | test fused | gain | p |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
-    print(f"| untrained | | | | {baseline['dev']['alone'].mean():.4f} | {baseline['dev']['fused'].mean():.4f} | "
-          f"{baseline['test']['alone'].mean():.4f} | | | {baseline['test']['fused'].mean():.4f} | | |")
+    first = rows[0][5] if rows else None
+    if first:
+        untrained_figure = {(split, footing): first[split][footing].baselines["untrained"].figure
+                            for split in sets for footing in ("alone", "fused")}
+        print(f"| untrained | | | | {untrained_figure['dev', 'alone']:.4f} | {untrained_figure['dev', 'fused']:.4f} | "
+              f"{untrained_figure['test', 'alone']:.4f} | | | {untrained_figure['test', 'fused']:.4f} | | |")
     for name, recipe, queries, triples, train_seconds, figures, _ in rows:
         cells = []
         for footing in ("alone", "fused"):
-            gain = figures["test"][footing].mean() - baseline["test"][footing].mean()
-            p = paired_p_value(figures["test"][footing], baseline["test"][footing])
-            cells.append(f"{figures['test'][footing].mean():.4f} | {gain:+.4f} | {p:.3g}")
-        print(f"| {name} | {queries} | {triples} | {train_seconds:.0f} | {figures['dev']['alone'].mean():.4f} | "
-              f"{figures['dev']['fused'].mean():.4f} | " + " | ".join(cells) + " |")
+            comparison = figures["test"][footing]
+            untrained_baseline = comparison.baselines["untrained"]
+            cells.append(f"{comparison.candidate:.4f} | {comparison.candidate - untrained_baseline.figure:+.4f} | "
+                         f"{untrained_baseline.p_value:.3g}")
+        print(f"| {name} | {queries} | {triples} | {train_seconds:.0f} | {figures['dev']['alone'].candidate:.4f} | "
+              f"{figures['dev']['fused'].candidate:.4f} | " + " | ".join(cells) + " |")
     print()
     for name in names:
         print(f"- {name}: {RECIPES[name].description}")
     if shares:
         print("- WiSE-FT a: the recipe's model with its weights interpolated towards the untrained model's "
               "(a * trained + (1 - a) * untrained), no further training")
-    for name, *_, dev in rows:
-        if dev:  # model selection on the training generator's dev split (training.dev_fraction)
-            curve = ", ".join(f"step {step}: {value:.4f}" for step, value in sorted(dev["curve"].items()))
-            print(f"- {name} dev split nDCG@10: start {dev['start']:.4f}; {curve}; ended on step {dev['best_step']}")
+    for name, *_, figures in rows:
+        if "dev_best_step" in figures:  # model selection on the training generator's dev split (training.dev_fraction)
+            print(f"- {name} dev split nDCG@10: start {figures['dev_start_ndcg_at_10']:.4f}, best "
+                  f"{figures['dev_best_ndcg_at_10']:.4f}, ended on step {figures['dev_best_step']:.0f}")
 
 
 def interpolate(trained: Path, base: Path, share: float, out: Path) -> Path:
@@ -306,6 +317,15 @@ def tune_generator(corpus, sampled, documents, template, work: Path, checkpoint_
     print(f"CPO: {len(references)} references -> {len(pairs)} preference pairs ({pairs.figures}); {result.steps} steps, "
           f"final loss {result.losses[-1]:.3f}, adapter norm {result.adapter_norm:.4f}")
     return str(result.model_dir)
+
+
+def _smoke(recipe: Recipe, documents: int | None, max_steps: int | None) -> Recipe:
+    """The recipe capped at ``documents`` training documents and ``max_steps`` steps (None: as it is)."""
+    if documents is not None:
+        recipe = dataclasses.replace(recipe, documents=documents if recipe.documents is None else min(recipe.documents, documents))
+    if max_steps is not None:
+        recipe = dataclasses.replace(recipe, training={**recipe.training, "max_steps": max_steps})
+    return recipe
 
 
 def _most_documents(a: int | None, b: int | None) -> int | None:

@@ -14,7 +14,8 @@ from steps.training.train_reranker_model import train_reranker_model
 from steps.validation.check_synthetic_queries import check_synthetic_queries
 from steps.validation.enforce_validation_policy import enforce_validation_policy
 from steps.validation.filter_synthetic_queries import filter_synthetic_queries
-from synthir.config import as_data, config_hash
+from synthir.config import as_data
+from synthir.flow.inpars import pipeline_config_hash
 from synthir.generation.backends import pin_generator_spec
 from synthir.inpars_config import InParsConfig
 from synthir.judgments.config import EvaluationConfig, llm_judge_queries, resolve_source
@@ -73,11 +74,6 @@ def train(triples, queries, corpus, training: RerankerTrainingConfig, registry_n
     if training.uses_teacher:
         triples = add_teacher_margins(triples, corpus, training=training, depth=depth)
     return train_reranker_model(triples, queries, training=training, init_model=init_model)
-
-
-def pipeline_config_hash(config: InParsConfig) -> str:
-    """The InPars config's hash: with the corpus fingerprint, what the retraining memory of refusals keys on."""
-    return config_hash(config.model_dump(mode="json"))
 
 
 def inpars_stages(corpus, queries, qrels, config: InParsConfig, collection: str, source: str = "judged"):

@@ -142,6 +142,11 @@ def gate_summary(pipeline_name: str) -> str | None:
         decision = steps["register_reranker"].outputs["promotion"][0].load()
     except (KeyError, IndexError):  # no gate in this pipeline, or it did not get that far
         return None
+    return gate_table(comparison, decision)
+
+
+def gate_table(comparison, decision) -> str:
+    """Every system on the evaluation queries with the candidate's gain and paired test, then the decision."""
     p_values = {b.system: b.p_value for b in comparison.baselines.values()}
     rows = [f"| {system} | {figures['ndcg_at_10']:.4f} | "
             + (f"{comparison.candidate - figures['ndcg_at_10']:+.4f} | p={p_values[system]:.3g}"

@@ -250,6 +250,8 @@ class PromotionDecision(BaseModel):
     alpha: Optional[float] = Field(None, description="rerankers: the significance level every p-value must be below")
     weakened: list[str] = Field(default_factory=list, description="rerankers: how the gate was weakened on purpose "
                                                                   "(evaluation.allow_weak_gate); empty: the full gate")
+    verdicts: dict[str, bool] = Field(default_factory=dict, description="rerankers: whether the candidate beat each "
+                                                                        "baseline by the margin and significantly")
 
 
 def require_margin(margin: float) -> None:
@@ -294,7 +296,7 @@ def decide_reranker(comparison, margin: float, alpha: float = 0.05, min_queries:
     weakened = gate_weakenings(alpha, min_queries)
     if weakened and not allow_weak_gate:
         raise ValueError(f"the gate is weakened ({'; '.join(weakened)}) without evaluation.allow_weak_gate: true")
-    failures, passes = [], []
+    failures, passes, verdicts = [], [], {}
     if comparison.eval_queries < min_queries:
         failures.append(f"only {comparison.eval_queries} evaluation queries (min_queries {min_queries})")
     for name, baseline in comparison.baselines.items():
@@ -302,12 +304,14 @@ def decide_reranker(comparison, margin: float, alpha: float = 0.05, min_queries:
         gain = comparison.candidate - baseline.figure - baseline.shift  # less a known bias for the candidate
         bias = f", {baseline.shift:g} of it taken off as {comparison.source} judgments' bias" if baseline.shift else ""
         line = f"{label} {baseline.figure:.4f} ({comparison.candidate - baseline.figure:+.4f}{bias}, p={baseline.p_value:.3g})"
+        verdicts[name] = False
         if gain < margin:
             failures.append(f"does not beat {line} by {margin}")
         elif alpha < 1 and baseline.p_value >= alpha:  # alpha 1: no significance required
             failures.append(f"beats {line} but not significantly (alpha {alpha})")
         else:
             passes.append(line)
+            verdicts[name] = True
     metric = f"{comparison.metric} {comparison.candidate:.4f} on {comparison.eval_queries} {comparison.source} queries"
     if failures:
         reason = f"{metric}: " + "; ".join(failures)
@@ -324,7 +328,8 @@ def decide_reranker(comparison, margin: float, alpha: float = 0.05, min_queries:
         eval_queries=comparison.eval_queries, judgments=comparison.judgments,
         baselines={n: b.figure for n, b in comparison.baselines.items()},
         p_values={n: b.p_value for n, b in comparison.baselines.items()}, alpha=alpha,
-        guards={f"{n}_bias": b.shift for n, b in comparison.baselines.items() if b.shift}, weakened=weakened)
+        guards={f"{n}_bias": b.shift for n, b in comparison.baselines.items() if b.shift}, weakened=weakened,
+        verdicts=verdicts)
 
 
 def decide_generator(candidate: dict[str, float], base: dict[str, float], production: dict[str, float] | None,

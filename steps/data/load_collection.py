@@ -1,14 +1,10 @@
 from typing import Annotated, Optional, Tuple
 
 from zenml import log_metadata, step
-from zenml.logger import get_logger
 
 from synthir.abandoned import record_process
 from synthir.data import Corpus, Qrels, Queries
-from synthir.data import load_collection as load
-from synthir.tracking import log_params, set_tags
-
-logger = get_logger(__name__)
+from synthir.flow import data
 
 
 # Never cached: the parameter is a location, and the files behind it may have changed.
@@ -21,24 +17,8 @@ def load_collection(
     max_queries: Optional[int] = None,
     queries_file: Optional[str] = None,
 ) -> Tuple[Annotated[Corpus, "corpus"], Annotated[Queries, "queries"], Annotated[Qrels, "qrels"]]:
-    """Read a collection, labelled or corpus-only (every form ``synthir.data.load_collection`` takes).
-    With judgments, the queries the split judges are kept; without, ``qrels`` is empty and the
-    queries are the collection's own or ``queries_file``'s (unjudged)."""
+    """``synthir.flow.data.load_collection``: a collection, labelled or corpus-only."""
     record_process()  # which process runs this pipeline: the next run marks it failed if it dies
-    loaded = load(collection, split=split, unknown_ids=unknown_ids, on_bad_line=on_bad_line, queries=queries_file)
-    qrels = loaded.qrels or Qrels({}, name=loaded.name)
-    queries = loaded.judged_queries()
-    if max_queries is not None and len(queries) > max_queries:
-        queries = queries.subset(list(queries.queries)[:max_queries])
-        if len(qrels):
-            qrels = type(qrels)({q: qrels.judgments[q] for q in queries.queries}, name=qrels.name, source=qrels.source)
-    fingerprint = loaded.corpus.fingerprint()
-    judged = f"{len(qrels.judgments)} judged queries, {len(qrels)} judgments" if len(qrels) else \
-        f"no judgments ({len(queries)} unjudged queries)"
-    logger.info("Collection %s: %d documents (fingerprint %s), %s", loaded.name, len(loaded.corpus), fingerprint, judged)
-    log_params({"collection": collection, "split": split, "corpus_fingerprint": fingerprint,
-                "documents": len(loaded.corpus), "queries": len(queries), "judgments": len(qrels)}, prefix="data.")
-    set_tags({"corpus_fingerprint": fingerprint, "collection": loaded.name, "labelled": str(bool(len(qrels))).lower()})
-    log_metadata(metadata={"collection": loaded.name, "corpus_fingerprint": fingerprint, "judgments": len(qrels),
-                           "read_stats": loaded.corpus.stats.as_dict()})
-    return loaded.corpus, queries, qrels
+    loaded = data.load_collection(collection, split, unknown_ids, on_bad_line, max_queries, queries_file)
+    log_metadata(metadata=loaded.metadata)
+    return loaded.corpus, loaded.queries, loaded.qrels

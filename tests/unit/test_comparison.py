@@ -89,9 +89,11 @@ def test_the_gate_needs_the_margin_and_significance_over_every_baseline():
     # beats BM25 (the old gate would promote) but not the untrained model: the synthetic data did not help
     refused = decide_reranker(make_comparison(untrained=0.598), margin=0.005, alpha=0.05, min_queries=30)
     assert not refused.promoted and "does not beat the untrained base model 0.5980" in refused.reason
+    assert promoted.verdicts == {"bm25": True, "untrained": True} and refused.verdicts == {"bm25": True, "untrained": False}
     # the margin alone is not enough
     noisy = decide_reranker(make_comparison(p_untrained=0.2), margin=0.005, alpha=0.05, min_queries=30)
     assert not noisy.promoted and "but not significantly (alpha 0.05)" in noisy.reason
+    assert noisy.verdicts == {"bm25": True, "untrained": False}
     few = decide_reranker(make_comparison(queries=12), margin=0.005, alpha=0.05, min_queries=30)
     assert not few.promoted and "only 12 evaluation queries (min_queries 30)" in few.reason
     behind = decide_reranker(make_comparison(production=0.61), margin=0.005, alpha=0.05, min_queries=30)

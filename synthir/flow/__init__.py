@@ -1,0 +1,14 @@
+"""The InPars flow in plain Python: one typed function per stage, the steps' twins one to one.
+
+``run_inpars(collection, config)`` runs generation -> checks -> filters -> triples -> (teacher) ->
+training -> evaluation -> registration and the gate without ZenML; the ZenML steps are adapters that
+call the same stage functions and add what only an orchestrator has (artifacts, step metadata, the
+model view). Benchmarks and tests call these functions, so they measure what the pipelines run.
+
+Each stage returns its outputs and ``metadata`` (figures for the orchestrator's step view); figures
+go to the active MLflow run, if any (``synthir.tracking``).
+"""
+
+from synthir.flow.inpars import InParsResult, run_inpars
+
+__all__ = ["InParsResult", "run_inpars"]

@@ -1,0 +1,176 @@
+"""The label-free evaluation set, the comparison and the gate (the evaluation and registration steps' twins)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Callable, NamedTuple, Optional, Union
+
+from synthir.data import Corpus, Qrels, Queries
+from synthir.data.errors import require_output
+from synthir.data.synthetic import SyntheticQueries
+from synthir.evaluation import EvaluationResult
+from synthir.evaluation.comparison import RerankerComparison
+from synthir.judgments.config import LLMJudgeConfig, SyntheticJudgmentsConfig
+from synthir.runtime import default_cache_dir
+from synthir.tracking import log_metrics, log_params, set_tags
+from synthir.training.artifacts import RerankerModel
+
+logger = logging.getLogger(__name__)
+
+
+class HeldOut(NamedTuple):
+    training_corpus: Corpus
+    held_out: Corpus
+    metadata: dict[str, Any]
+
+
+def hold_out_documents(corpus: Corpus, synthetic: SyntheticJudgmentsConfig | dict | None = None) -> HeldOut:
+    """Split off the label-free evaluation's documents (a hash of seed and id picks them): everything
+    training sees (the generator's sample, positives, negatives) comes from ``training_corpus`` only."""
+    from synthir.judgments.synthetic import hold_out
+
+    training, held_out = hold_out(corpus, SyntheticJudgmentsConfig.from_dict(synthetic))
+    logger.info("Held out %d of %d documents for the label-free evaluation; training sees the other %d",
+                len(held_out), len(corpus), len(training))
+    figures = {"held_out_documents": len(held_out), "training_documents": len(training)}
+    log_params(figures, prefix="evaluation.")
+    return HeldOut(training, held_out, figures)
+
+
+class EvaluationSet(NamedTuple):
+    queries: Queries
+    qrels: Qrels
+    metadata: dict[str, Any]
+
+
+def write_synthetic_judgments(held_out: Corpus, synthetic: SyntheticJudgmentsConfig | dict | None = None) -> EvaluationSet:
+    """The label-free evaluation set: the evaluation generator's queries for the held-out documents,
+    kept by the checks, each judged relevant to its source document (checkpointed: re-runs and later
+    candidates are scored on the same set)."""
+    from synthir.judgments.synthetic import synthetic_judgments
+
+    config = SyntheticJudgmentsConfig.from_dict(synthetic)
+    judgments = synthetic_judgments(held_out, config, checkpoint_root=default_cache_dir() / "generation")
+    require_output("write_synthetic_judgments", len(judgments.queries), len(held_out), "evaluation queries",
+                   "the evaluation generator wrote nothing the checks kept; see evaluation.synthetic.generator/checks")
+    log_params({"generator": judgments.generator, "prompt": judgments.prompt_id}, prefix="evaluation.synthetic.")
+    log_metrics(judgments.figures, prefix="evaluation.synthetic.")
+    return EvaluationSet(judgments.queries, judgments.qrels,
+                         {**judgments.figures, "generator": judgments.generator, "prompt_id": judgments.prompt_id})
+
+
+class Evaluated(NamedTuple):
+    comparison: RerankerComparison
+    candidate: EvaluationResult
+    metadata: dict[str, Any]
+
+
+def evaluate_rerankers(
+    reranker: RerankerModel, corpus: Corpus, queries: Queries, qrels: Qrels, training_queries: SyntheticQueries,
+    depth: int = 100, fusion_weight: Union[float, str, None] = 0.7, dev_fraction: float = 0.3, seed: int = 42,
+    registry_name: str = "inpars-reranker", exclude_query_ids: Optional[list[str]] = None, source: str = "judged",
+    significance_test: str = "randomisation", llm_judge: LLMJudgeConfig | dict | None = None,
+    untrained_bias: float = 0.0,
+) -> Evaluated:
+    """BM25, the untrained base model (alone, and fused at the candidate's weight), the trained model
+    (alone and fused) and the current production version, all on the same evaluation queries
+    (``source``: judged, golden or synthetic; ``synthir.evaluation.comparison``), with the candidate's
+    paired p-value over each. With ``llm_judge`` (source llm_judge), the judge grades the pooled top
+    documents of every system for ``queries`` and ``qrels`` are not used. ``untrained_bias``
+    (``evaluation.synthetic.untrained_bias``, synthetic source only) is taken off the gain over the
+    untrained model before its margin and test. Judged queries shown to the generator as few-shot
+    examples (promptagator) are left out automatically, as are ``exclude_query_ids``."""
+    from synthir import registry
+    from synthir.evaluation.comparison import ProductionScorer, compare_rerankers
+    from synthir.evaluation.report import comparison_markdown, log_comparison
+    from synthir.models import resolve_model
+    from synthir.retrieval.reranker import Reranker
+
+    excluded = set(exclude_query_ids or []) | set(training_queries.fewshot_query_ids)
+    if training_queries.fewshot_query_ids:
+        logger.info("Excluding %d few-shot example queries from evaluation: %s", len(training_queries.fewshot_query_ids),
+                    training_queries.fewshot_query_ids)
+    trained = Reranker(reranker.model_dir)  # scores at the length it was trained at (its marker)
+    # the untrained base model of every type, scored the same way: the bar the synthetic data must clear
+    zero_shot = Reranker(resolve_model(reranker.base_model), model_type=reranker.model_type, max_length=trained.max_length)
+    current = registry.production_version(registry_name)
+    production = None if current is None else ProductionScorer(
+        # by version, not alias: an alias moved or removed meanwhile cannot swap the model under the comparison
+        Reranker(resolve_model(f"registry:{registry_name}/{current.version}")), registry.fusion_weight_of(current),
+        str(current.version))
+    judge, metadata = None, {}
+    if llm_judge is not None:
+        from synthir.judgments.llm_judge import make_llm_judge
+
+        judge = make_llm_judge(LLMJudgeConfig.from_dict(llm_judge), default_cache_dir() / "judgments")
+    comparison, results, candidate = compare_rerankers(corpus, queries, qrels, trained, zero_shot, production, depth=depth,
+                                                       fusion_weight=fusion_weight, dev_fraction=dev_fraction, seed=seed,
+                                                       excluded=excluded, significance_test=significance_test,
+                                                       source=source, judge=judge, untrained_bias=untrained_bias)
+    if judge is not None:
+        log_metrics(judge.figures, prefix="evaluation.llm_judge.")
+        metadata = {**judge.figures, "judge": judge.backend.name}
+    table = comparison_markdown(comparison)  # paired tests per system and baseline: made once
+    logger.info("\n%s", table)
+    log_comparison(comparison, results, candidate, depth, table)
+    return Evaluated(comparison, candidate, metadata)
+
+
+class Registered(NamedTuple):
+    decision: Any  # registry.PromotionDecision
+    duplicate: bool
+    metadata: dict[str, Any]
+
+
+def register_reranker(
+    reranker: RerankerModel, comparison: RerankerComparison, registry_name: str = "inpars-reranker",
+    margin: float = 0.005, alpha: float = 0.05, min_queries: int = 30, allow_weak_gate: bool = False,
+    collection_corpus: Optional[Corpus] = None, pipeline_config_hash: Optional[str] = None,
+    on_registered: Optional[Callable[[str, Any], None]] = None,
+) -> Registered:
+    """Log the model, register a version with lineage and figures, and promote it only through the gate
+    (``synthir.registry.decide_reranker``: the margin and significance over BM25, the untrained model
+    and production, on at least ``min_queries`` queries), in one transaction
+    (``synthir.registry.register_gated``). ``collection_corpus``: the whole corpus the run loaded; its
+    fingerprint is the version's ``corpus_fingerprint`` (what retraining compares with), the corpus
+    training saw (less held-out documents) is ``training_corpus_fingerprint``, and its manifest is
+    logged for the next retraining check. ``pipeline_config_hash`` tags the version so a refused
+    (corpus, config) pair is not retrained again. ``on_registered(version, decision)``: the
+    orchestrator's mirror of the version (ZenML's model view). A model identical to a registered
+    version (the ``config_hash`` lineage tag) is never registered twice."""
+    import mlflow
+
+    from synthir import registry
+
+    decision = registry.decide_reranker(comparison, margin, alpha, min_queries, comparison.production_version,
+                                        allow_weak_gate)
+    run = mlflow.active_run()
+    tags = {**reranker.lineage, "training_corpus_fingerprint": reranker.lineage.get("corpus_fingerprint", ""),
+            **({"corpus_fingerprint": collection_corpus.fingerprint()} if collection_corpus is not None else {}),
+            **({"corpus_parts": ",".join(collection_corpus.parts)} if collection_corpus is not None
+               and collection_corpus.parts else {}),
+            "model_type": reranker.model_type, "base_model": reranker.base_model,
+            "fusion_weight": comparison.fusion_weight, "eval_queries": comparison.eval_queries,
+            "evaluation_source": comparison.source, "judgments": comparison.judgments,
+            "ndcg_at_10": f"{comparison.candidate:.6f}", **({"mlflow_run_id": run.info.run_id} if run else {}),
+            **({"pipeline_config_hash": pipeline_config_hash} if pipeline_config_hash else {})}
+    card = {**tags, **{f"p_value.{k}": f"{v:.4g}" for k, v in decision.p_values.items()}, "gate": decision.reason,
+            **({"gate_weakened": "; ".join(decision.weakened)} if decision.weakened else {})}
+
+    def log_model() -> str:
+        if collection_corpus is not None:  # the manifest the next retraining check compares with
+            from synthir.retraining import log_manifest
+
+            log_manifest(collection_corpus.manifest())
+        return registry.log_reranker(reranker.model_dir, card=card)  # the lineage is its model card too
+
+    decision, duplicate = registry.register_gated(registry_name, {"config_hash": reranker.lineage.get("config_hash")},
+                                                  decision, log_model, tags, on_registered=on_registered)
+    outcome = "duplicate" if duplicate else "promoted" if decision.promoted else "refused"
+    set_tags({"registered_version": decision.version, "promotion": outcome})
+    logger.info("%s v%s: %s: %s", registry_name, decision.version, "PROMOTED to production" if decision.promoted
+                else "not registered again" if duplicate else "not promoted", decision.reason)
+    return Registered(decision, duplicate, {
+        "version": decision.version, "promoted": decision.promoted, "duplicate": duplicate, "reason": decision.reason,
+        "source": comparison.source, "eval_queries": comparison.eval_queries,
+        **{f"p_value.{k}": v for k, v in decision.p_values.items()}})

@@ -1,0 +1,108 @@
+"""``run_inpars``: the whole InPars flow in plain Python, the stages ``inpars_pipeline`` runs as steps."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from synthir.config import config_hash
+from synthir.data import Corpus, Qrels, Queries
+from synthir.data.synthetic import SyntheticQueries
+from synthir.evaluation.comparison import RerankerComparison
+from synthir.flow import data, evaluation, generation, training, validation
+from synthir.inpars_config import InParsConfig
+from synthir.judgments.config import EvaluationConfig, llm_judge_queries, resolve_source
+from synthir.quality import FilteredQueries, ValidationReport
+from synthir.training.artifacts import RerankerModel
+from synthir.training.triples import Triples
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class EvaluationSplit:
+    """What training sees and what the gate evaluates on, for one source of truth."""
+
+    training_corpus: Corpus
+    corpus: Corpus
+    queries: Queries
+    qrels: Qrels
+
+
+def evaluation_split(corpus: Corpus, queries: Queries, qrels: Qrels, source: str, config: EvaluationConfig,
+                     collection: str) -> EvaluationSplit:
+    """judged (the collection's own), golden (another labelled collection), synthetic (held-out
+    documents, queries by the evaluation generator; training never sees those documents), or
+    llm_judge (the user's queries, or the held-out synthetic ones; the judge grades them later)."""
+    if source == "golden":
+        golden = data.load_collection(config.golden, split=config.golden_split)
+        return EvaluationSplit(corpus, golden.corpus, golden.queries, golden.qrels)
+    if source == "synthetic" or (source == "llm_judge" and llm_judge_queries(config, collection) == "synthetic"):
+        held = evaluation.hold_out_documents(corpus, config.synthetic)
+        judged = evaluation.write_synthetic_judgments(held.held_out, config.synthetic)
+        return EvaluationSplit(held.training_corpus, corpus, judged.queries, judged.qrels)
+    return EvaluationSplit(corpus, corpus, queries, qrels)
+
+
+def pipeline_config_hash(config: InParsConfig) -> str:
+    """The InPars config's hash: with the corpus fingerprint, what the retraining memory of refusals keys on."""
+    return config_hash(config.model_dump(mode="json"))
+
+
+@dataclass
+class InParsResult:
+    """Every stage's output of one InPars run, and the gate's decision."""
+
+    corpus: Corpus  # the whole collection
+    split: EvaluationSplit
+    synthetic: SyntheticQueries
+    check_report: ValidationReport
+    filtered: FilteredQueries
+    triples: Triples  # what training ran on (after the warm-start plan and the teacher)
+    model: RerankerModel
+    comparison: RerankerComparison
+    decision: Any  # synthir.registry.PromotionDecision
+
+
+def run_inpars(collection: str, config: InParsConfig | dict | None = None, query_store: Any = None,
+               on_registered=None) -> InParsResult:
+    """Generation -> checks -> filters -> triples -> (warm start, teacher) -> training -> evaluation ->
+    registration and the gate, on ``collection`` (any form ``synthir.data.load_collection`` takes),
+    as ``inpars_pipeline`` runs them but without ZenML: figures go to the active MLflow run, if any.
+    ``query_store``: a ``synthir.generation.query_store.QueryStore`` (None: off, whatever
+    ``config.query_store`` says, since its default location is the ZenML artifact store).
+    ``config.generation_shards`` is ignored: shards are for orchestrators that run steps in parallel,
+    and one call generates the same queries."""
+    config = InParsConfig.from_dict(config)
+    loaded = data.load_collection(collection, queries_file=config.evaluation.queries_file)
+    source = resolve_source(config.evaluation, collection)
+    split = evaluation_split(loaded.corpus, loaded.queries, loaded.qrels, source, config.evaluation, collection)
+    corpus = split.training_corpus
+    program = None
+    if config.optimise is not None:
+        program = generation.optimise_query_program(corpus, config.generator, config.optimise.optimisation,
+                                                    config.optimise.metric).program
+    synthetic = generation.generate_synthetic_queries(
+        corpus, prompt=config.prompt, num_examples=config.num_examples, examples_from=config.examples_from,
+        generator=config.generator, max_generations=config.max_generations, seed=config.seed, decoding=config.decoding,
+        query_program=program, dspy_program=config.dspy_program, dspy=config.dspy, store=query_store).queries
+    checked = validation.check_synthetic_queries(synthetic, corpus, config.checks)
+    validation.enforce_validation_policy(checked.report)
+    filtered = validation.filter_synthetic_queries(checked.checked, corpus, checked.report, config.filters).filtered
+    triples = training.build_training_triples(filtered, corpus, negatives_per_query=config.negatives_per_query,
+                                              depth=config.negative_depth, seed=config.seed,
+                                              **config.training.triples_options()).value
+    model, triples = training.train(triples, filtered, corpus, config.training, config.registry_name, config.negative_depth)
+    gate = config.evaluation
+    comparison = evaluation.evaluate_rerankers(
+        model, split.corpus, split.queries, split.qrels, filtered, depth=config.rerank_depth,
+        fusion_weight=config.fusion_weight, seed=config.seed, registry_name=config.registry_name,
+        exclude_query_ids=list(config.exclude_query_ids), source=source, significance_test=gate.significance_test,
+        llm_judge=gate.llm_judge if source == "llm_judge" else None,
+        untrained_bias=gate.synthetic.untrained_bias if source == "synthetic" else 0.0).comparison
+    decision = evaluation.register_reranker(
+        model, comparison, registry_name=config.registry_name, margin=config.promotion_margin, alpha=gate.alpha,
+        min_queries=gate.min_queries, allow_weak_gate=gate.allow_weak_gate, collection_corpus=loaded.corpus,
+        pipeline_config_hash=pipeline_config_hash(config), on_registered=on_registered).decision
+    return InParsResult(loaded.corpus, split, synthetic, checked.report, filtered, triples, model, comparison, decision)

@@ -1,0 +1,90 @@
+"""The InPars flow in plain Python (``synthir.flow.run_inpars``), the stages inpars_pipeline runs as steps."""
+
+import mlflow
+import pytest
+import yaml
+
+from synthir.flow import run_inpars
+
+ROOT = __import__("pathlib").Path(__file__).resolve().parents[2]
+
+
+def quickstart(**changes) -> dict:
+    """configs/inpars/quickstart.yaml's inpars block, made smaller where ``changes`` say."""
+    inpars = yaml.safe_load((ROOT / "configs" / "inpars" / "quickstart.yaml").read_text())["parameters"]["inpars"]
+    for key, value in changes.items():
+        inpars[key] = {**inpars.get(key, {}), **value} if isinstance(value, dict) else value
+    return inpars
+
+
+def test_the_flow_runs_every_stage_without_zenml_and_the_gate_decides(tracking, demo_dir):
+    config = quickstart(max_generations=48, registry_name="flow-reranker", training={"max_steps": 3})
+    with mlflow.start_run() as run:
+        result = run_inpars(str(demo_dir), config)
+    assert len(result.synthetic) == 48 and 0 < len(result.filtered) <= 0.8 * 48 + 1
+    assert result.synthetic.corpus_fingerprint == result.corpus.fingerprint()
+    assert len(result.triples) and (result.triples.frame["teacher_margin"] >= 0).all()  # the default recipe distils
+    assert result.model.training["steps"] == 3
+    assert result.comparison.source == "judged" and result.comparison.eval_queries == 40
+    assert result.decision.version == "1" and result.decision.reason
+    version = tracking.get_model_version("flow-reranker", "1")
+    assert version.tags["corpus_fingerprint"] == result.corpus.fingerprint()
+    assert version.tags["promotion.decision"] == ("promoted" if result.decision.promoted else "refused")
+    assert version.tags["registration"] == "complete"
+    metrics = tracking.get_run(run.info.run_id).data.metrics
+    assert {"ndcg_at_10", "eval.bm25.ndcg_at_10", "eval.trained.ndcg_at_10", "generation.queries", "training.steps",
+            "validation.queries_kept", "teacher.mean_margin", "triples.triples"} <= set(metrics)
+
+
+def test_a_folder_of_text_files_gets_a_label_free_gate(tracking, demo_dir, tmp_path):
+    """configs/inpars/own_documents.yaml, made small, on the demo as a folder of Markdown files."""
+    import json
+
+    from synthir.cli import gate_table
+
+    docs = tmp_path / "docs"
+    for line in (demo_dir / "corpus.jsonl").read_text().splitlines():
+        record = json.loads(line)
+        path = docs / f"{record['_id']}.md"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f"# {record['title']}\n\n{record['text']}\n" if record["title"] else record["text"])
+    inpars = yaml.safe_load((ROOT / "configs" / "inpars" / "own_documents.yaml").read_text())["parameters"]["inpars"]
+    inpars.update({"max_generations": 40, "registry_name": "own-documents-reranker"})
+    inpars["training"].update({"max_steps": 3})
+    inpars["evaluation"]["synthetic"].update({"held_out_documents": 16})
+    inpars["evaluation"].update({"min_queries": 5, "allow_weak_gate": True})
+    result = run_inpars(str(docs), inpars)
+
+    training_corpus = result.split.training_corpus
+    held = set(result.corpus.documents) - set(training_corpus.documents)
+    assert len(held) == 16 and len(training_corpus) == 240 - 16
+    # training never saw a held-out document: not in the generator's sample, not a positive or a negative
+    assert not {q.doc_id for q in result.synthetic} & held
+    assert not (set(result.triples.frame["pos_id"]) | set(result.triples.frame["neg_id"])) & held
+    # the evaluation queries: written by Gemma for the held-out documents, judged by their source
+    qrels = result.split.qrels
+    assert qrels.judgments and all(set(docs) <= held for docs in qrels.judgments.values())
+    comparison = result.comparison
+    assert comparison.source == "synthetic" and comparison.eval_queries == len(qrels.judgments)
+    assert {"bm25", "zero-shot", "zero-shot-fused", "trained", "fused"} <= set(comparison.systems)
+    assert comparison.baselines["untrained"].system == "zero-shot-fused"
+    promotion = result.decision
+    assert promotion.source == "synthetic" and set(promotion.p_values) == {"bm25", "untrained"}
+    assert "GATE WEAKENED on purpose" in promotion.reason
+    version = tracking.get_model_version("own-documents-reranker", promotion.version)
+    assert version.tags["evaluation_source"] == "synthetic"
+    # retraining compares the whole corpus, not the part training saw
+    assert version.tags["corpus_fingerprint"] == result.corpus.fingerprint()
+    assert version.tags["training_corpus_fingerprint"] == training_corpus.fingerprint() != result.corpus.fingerprint()
+    assert version.tags["promotion.source"] == "synthetic" and "promotion.p_value.untrained" in version.tags
+    # what `synthir run` prints last: the table with the untrained model and the decision
+    summary = gate_table(comparison, promotion)
+    assert f"{comparison.eval_queries} synthetic evaluation queries" in summary and "| zero-shot-fused |" in summary
+    assert summary.splitlines()[-1].startswith(("PROMOTED", "REFUSED")) and promotion.reason in summary
+
+
+def test_a_bad_config_fails_before_any_stage(demo_dir):
+    from synthir.config import ConfigError
+
+    with pytest.raises(ConfigError, match=r"training\.epochs: Input should be a valid number"):
+        run_inpars(str(demo_dir), {"training": {"epochs": "one"}})
