@@ -18,14 +18,17 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import mlflow
 import mlflow.pyfunc
 from pydantic import BaseModel, Field
 
 from synthir.model_flavors import RerankerFlavor, RerankerPyfunc  # noqa: F401  (RerankerPyfunc: older pickles name it here)
-from synthir.zenml_models import mirror_production
+
+# An orchestrator's mirror of the production alias (ZenML's model view: synthir.zenml_models.mirror_production),
+# called as on_promoted(name, version) after the alias moved; the library itself knows no orchestrator.
+PromotionHook = Callable[[str, str], Any]
 
 PRODUCTION = "production"
 DEFAULT_NAME = "inpars-reranker"
@@ -137,20 +140,21 @@ def identical_versions(name: str, identity: dict[str, str | None], client: mlflo
     return sorted(matching, key=lambda v: int(v.version))
 
 
-def _complete(name: str, version, client: mlflow.MlflowClient, on_registered=None) -> PromotionDecision:
+def _complete(name: str, version, client: mlflow.MlflowClient, on_registered=None,
+              on_promoted: PromotionHook | None = None) -> PromotionDecision:
     """Apply a pending version's stored decision (idempotent: two runs finishing it write the same tags
     and move the alias to the same version) and mark it complete."""
     decision = PromotionDecision.model_validate_json(version.tags["registration.decision"])
     if on_registered is not None:
         on_registered(str(version.version), decision)
-    apply_decision(name, str(version.version), decision, client)
+    apply_decision(name, str(version.version), decision, client, on_promoted)
     client.set_model_version_tag(name, str(version.version), "registration", COMPLETE)
     return decision
 
 
 def register_gated(name: str, identity: dict[str, str | None], decision: PromotionDecision, log_model,
-                   tags: dict[str, Any], on_registered=None, client: mlflow.MlflowClient | None = None
-                   ) -> tuple[PromotionDecision, bool]:
+                   tags: dict[str, Any], on_registered=None, client: mlflow.MlflowClient | None = None,
+                   on_promoted: PromotionHook | None = None) -> tuple[PromotionDecision, bool]:
     """The one registration transaction for rerankers and generators. Returns the decision about the
     version that counts and whether it is a duplicate (nothing new registered).
 
@@ -161,7 +165,8 @@ def register_gated(name: str, identity: dict[str, str | None], decision: Promoti
     3. Check-and-set: of the identical versions now in the store, the oldest counts. A run that lost a
        race to a concurrent identical run deletes its own version and reports the winner's.
     4. ``on_registered(version, decision)`` (the orchestrator's mirror, e.g. ZenML's model view), then
-       the decision is applied (tags, the alias when promoted) and the version marked complete."""
+       the decision is applied (tags, the alias when promoted, then ``on_promoted``) and the version
+       marked complete."""
     client = client or mlflow.MlflowClient()
     existing = identical_versions(name, identity, client)
     if not existing:
@@ -169,7 +174,7 @@ def register_gated(name: str, identity: dict[str, str | None], decision: Promoti
         version = register_version(log_model(), name, stored, client)
         existing = identical_versions(name, identity, client)
         if str(existing[0].version) == version:
-            _complete(name, client.get_model_version(name, version), client, on_registered)
+            _complete(name, client.get_model_version(name, version), client, on_registered, on_promoted)
             return decision.model_copy(update={"version": version}), False
         client.delete_model_version(name, version)  # a concurrent identical run registered first: it completes its own
         counted = existing[0]
@@ -179,7 +184,7 @@ def register_gated(name: str, identity: dict[str, str | None], decision: Promoti
         counted, how = existing[0], "same training data and config"
         recorded = counted.tags.get("promotion.decision")
         if _state(counted) == PENDING:  # an interrupted run's: its stored decision is applied now
-            recorded = "promoted" if _complete(name, counted, client, on_registered).promoted else "refused"
+            recorded = "promoted" if _complete(name, counted, client, on_registered, on_promoted).promoted else "refused"
             how += "; an interrupted run had left its registration incomplete, completed now"
     reason = (f"identical to {name} v{counted.version} ({how}; {'/'.join(f'{k} {v}' for k, v in identity.items())}): not "
               f"registered again; that version was {recorded or 'registered'}. This evaluation: {decision.reason}")
@@ -351,7 +356,8 @@ def decide_generator(candidate: dict[str, float], base: dict[str, float], produc
     return decision
 
 
-def apply_decision(name: str, version: str, decision: PromotionDecision, client: mlflow.MlflowClient | None = None) -> None:
+def apply_decision(name: str, version: str, decision: PromotionDecision, client: mlflow.MlflowClient | None = None,
+                   on_promoted: PromotionHook | None = None) -> None:
     """Record the decision and its figures on the version; move the alias when promoted."""
     client = client or mlflow.MlflowClient()
     version = str(version)
@@ -370,12 +376,13 @@ def apply_decision(name: str, version: str, decision: PromotionDecision, client:
     for key, value in tags.items():
         client.set_model_version_tag(name, version, key, value)
     if decision.promoted:
-        promote(name, version, reason=decision.reason, client=client)
+        promote(name, version, reason=decision.reason, client=client, on_promoted=on_promoted)
 
 
-def promote(name: str, version: str, reason: str = "by hand", client: mlflow.MlflowClient | None = None) -> str | None:
-    """Point ``production`` at ``version``; remembers the previous one for rollback. The ZenML model's
-    production stage follows (``synthir.zenml_models``)."""
+def promote(name: str, version: str, reason: str = "by hand", client: mlflow.MlflowClient | None = None,
+            on_promoted: PromotionHook | None = None) -> str | None:
+    """Point ``production`` at ``version``; remembers the previous one for rollback. ``on_promoted``:
+    the orchestrator's mirror (ZenML's model stage, ``synthir.zenml_models.mirror_production``)."""
     client = client or mlflow.MlflowClient()
     version = str(version)
     client.get_model_version(name, version)  # fails clearly on an unknown version
@@ -384,12 +391,13 @@ def promote(name: str, version: str, reason: str = "by hand", client: mlflow.Mlf
         client.set_model_version_tag(name, version, "previous_production", previous_version or "")
         client.set_model_version_tag(name, version, "promoted_reason", reason)
         client.set_registered_model_alias(name, PRODUCTION, version)
-    mirror_production(name, version)
+    if on_promoted is not None:
+        on_promoted(name, version)
     return previous_version
 
 
-def rollback(name: str, client: mlflow.MlflowClient | None = None) -> str:
-    """Point ``production`` back at the version it replaced."""
+def rollback(name: str, client: mlflow.MlflowClient | None = None, on_promoted: PromotionHook | None = None) -> str:
+    """Point ``production`` back at the version it replaced (then ``on_promoted``, as ``promote``)."""
     client = client or mlflow.MlflowClient()
     current = production_version(name, client)
     if current is None:
@@ -399,7 +407,8 @@ def rollback(name: str, client: mlflow.MlflowClient | None = None) -> str:
         raise RuntimeError(f"{name} v{current.version} was the first production version; nothing to roll back to")
     client.set_registered_model_alias(name, PRODUCTION, previous)
     client.set_model_version_tag(name, str(current.version), "rolled_back", time.strftime("%Y-%m-%dT%H:%M:%S"))
-    mirror_production(name, str(previous))
+    if on_promoted is not None:
+        on_promoted(name, str(previous))
     return str(previous)
 
 
@@ -414,16 +423,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.action == "promote" and not args.version:
         parser.error("promote needs --version")
     from synthir.tracking import find_tracking_uri
+    from synthir.zenml_models import mirror_production  # the command line mirrors into ZenML's model view
 
     try:
         uri = find_tracking_uri(args.tracking_uri)
         client = mlflow.MlflowClient()
         client.get_registered_model(args.name)
         if args.action == "promote":
-            previous = promote(args.name, args.version, reason=args.reason, client=client)
+            previous = promote(args.name, args.version, reason=args.reason, client=client, on_promoted=mirror_production)
             print(f"{args.name}@{PRODUCTION} -> v{args.version} (was {previous or 'unset'})")
         elif args.action == "rollback":
-            print(f"{args.name}@{PRODUCTION} -> v{rollback(args.name, client)}")
+            print(f"{args.name}@{PRODUCTION} -> v{rollback(args.name, client, on_promoted=mirror_production)}")
         current = production_version_id(args.name, client)
         rows = [{"version": str(v.version), "production": str(v.version) == current,
                  **{k: v.tags.get(k, "") for k in ("promotion.decision", "promotion.candidate", "corpus_fingerprint",

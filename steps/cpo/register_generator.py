@@ -8,7 +8,7 @@ from synthir import registry
 from synthir.cpo.evaluation import GeneratorComparison
 from synthir.tracking import set_tags
 from synthir.training.artifacts import GeneratorModel
-from synthir.zenml_models import record_version
+from synthir.zenml_models import mirror_production, record_version
 
 logger = get_logger(__name__)
 
@@ -39,7 +39,7 @@ def register_generator(
 
     decision, duplicate = registry.register_gated(registry_name, {"config_hash": generator.lineage.get("config_hash")},
                                                   decision, lambda: registry.log_generator(generator.model_dir), tags,
-                                                  on_registered=mirror)
+                                                  on_registered=mirror, on_promoted=mirror_production)
     outcome = "duplicate" if duplicate else "promoted" if decision.promoted else "refused"
     set_tags({"registered_generator_version": decision.version, "generator_promotion": outcome})
     log_metadata(metadata={"version": decision.version, "promoted": decision.promoted, "duplicate": duplicate,

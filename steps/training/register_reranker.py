@@ -7,7 +7,7 @@ from synthir.data import Corpus
 from synthir.evaluation.comparison import RerankerComparison
 from synthir.flow import evaluation
 from synthir.training.artifacts import RerankerModel
-from synthir.zenml_models import record_version
+from synthir.zenml_models import mirror_production, record_version
 
 
 # Never cached: the outcome depends on the registry's current production version, not only on the inputs.
@@ -33,6 +33,7 @@ def register_reranker(
             **{f"p_value.{k}": v for k, v in recorded.p_values.items()}})
 
     registered = evaluation.register_reranker(reranker, comparison, registry_name, margin, alpha, min_queries,
-                                              allow_weak_gate, collection_corpus, pipeline_config_hash, on_registered=mirror)
+                                              allow_weak_gate, collection_corpus, pipeline_config_hash, on_registered=mirror,
+                                              on_promoted=mirror_production)
     log_metadata(metadata=registered.metadata)
     return registered.decision

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import Any, Callable, NamedTuple, Optional, Union
 
@@ -126,7 +127,7 @@ def register_reranker(
     reranker: RerankerModel, comparison: RerankerComparison, registry_name: str = "inpars-reranker",
     margin: float = 0.005, alpha: float = 0.05, min_queries: int = 30, allow_weak_gate: bool = False,
     collection_corpus: Optional[Corpus] = None, pipeline_config_hash: Optional[str] = None,
-    on_registered: Optional[Callable[[str, Any], None]] = None,
+    on_registered: Optional[Callable[[str, Any], None]] = None, on_promoted: Optional[Callable[[str, str], Any]] = None,
 ) -> Registered:
     """Log the model, register a version with lineage and figures, and promote it only through the gate
     (``synthir.registry.decide_reranker``: the margin and significance over BM25, the untrained model
@@ -136,8 +137,20 @@ def register_reranker(
     training saw (less held-out documents) is ``training_corpus_fingerprint``, and its manifest is
     logged for the next retraining check. ``pipeline_config_hash`` tags the version so a refused
     (corpus, config) pair is not retrained again. ``on_registered(version, decision)``: the
-    orchestrator's mirror of the version (ZenML's model view). A model identical to a registered
+    orchestrator's mirror of the version (ZenML's model view), ``on_promoted(name, version)`` its mirror of the
+    production alias. Outside an MLflow run, the registration gets a run of its own. A model identical to a registered
     version (the ``config_hash`` lineage tag) is never registered twice."""
+    import mlflow
+
+    with contextlib.ExitStack() as stack:
+        if mlflow.active_run() is None:  # logging the model would open a run and leave it open
+            stack.enter_context(mlflow.start_run(run_name=f"register {registry_name}"))
+        return _register_reranker(reranker, comparison, registry_name, margin, alpha, min_queries, allow_weak_gate,
+                                  collection_corpus, pipeline_config_hash, on_registered, on_promoted)
+
+
+def _register_reranker(reranker, comparison, registry_name, margin, alpha, min_queries, allow_weak_gate,
+                       collection_corpus, pipeline_config_hash, on_registered, on_promoted) -> Registered:
     import mlflow
 
     from synthir import registry
@@ -165,7 +178,8 @@ def register_reranker(
         return registry.log_reranker(reranker.model_dir, card=card)  # the lineage is its model card too
 
     decision, duplicate = registry.register_gated(registry_name, {"config_hash": reranker.lineage.get("config_hash")},
-                                                  decision, log_model, tags, on_registered=on_registered)
+                                                  decision, log_model, tags, on_registered=on_registered,
+                                                  on_promoted=on_promoted)
     outcome = "duplicate" if duplicate else "promoted" if decision.promoted else "refused"
     set_tags({"registered_version": decision.version, "promotion": outcome})
     logger.info("%s v%s: %s: %s", registry_name, decision.version, "PROMOTED to production" if decision.promoted

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -69,12 +70,22 @@ def run_inpars(collection: str, config: InParsConfig | dict | None = None, query
                on_registered=None) -> InParsResult:
     """Generation -> checks -> filters -> triples -> (warm start, teacher) -> training -> evaluation ->
     registration and the gate, on ``collection`` (any form ``synthir.data.load_collection`` takes),
-    as ``inpars_pipeline`` runs them but without ZenML: figures go to the active MLflow run, if any.
+    as ``inpars_pipeline`` runs them but without ZenML: figures go to the active MLflow run, else to a
+    run of its own.
     ``query_store``: a ``synthir.generation.query_store.QueryStore`` (None: off, whatever
     ``config.query_store`` says, since its default location is the ZenML artifact store).
     ``config.generation_shards`` is ignored: shards are for orchestrators that run steps in parallel,
     and one call generates the same queries."""
+    import mlflow
+
     config = InParsConfig.from_dict(config)
+    with contextlib.ExitStack() as stack:
+        if mlflow.active_run() is None:  # one MLflow run per flow run, as a pipeline run has
+            stack.enter_context(mlflow.start_run(run_name=f"inpars {collection}"))
+        return _run_inpars(collection, config, query_store, on_registered)
+
+
+def _run_inpars(collection: str, config: InParsConfig, query_store: Any, on_registered) -> InParsResult:
     loaded = data.load_collection(collection, queries_file=config.evaluation.queries_file)
     source = resolve_source(config.evaluation, collection)
     split = evaluation_split(loaded.corpus, loaded.queries, loaded.qrels, source, config.evaluation, collection)

@@ -17,7 +17,7 @@ def benchmark(name: str):
     return module
 
 
-def test_reranker_quality_runs_a_recipe_through_the_flow_and_the_comparison(tracking, demo_dir, tmp_path, capsys):
+def test_reranker_quality_runs_a_recipe_through_the_flow_and_the_comparison(client, demo_dir, tmp_path, capsys):
     reranker_quality = benchmark("reranker_quality")
     assert all(recipe.config() for recipe in reranker_quality.RECIPES.values())  # every recipe is a valid inpars config
     reranker_quality.main(["--collection", str(demo_dir), "--held-out", "16", "--recipes", "all-mnrl-margin-mse",
@@ -29,7 +29,7 @@ def test_reranker_quality_runs_a_recipe_through_the_flow_and_the_comparison(trac
     assert "| untrained |" in out and "fusion weight" in out
 
 
-def test_label_free_gate_calls_the_products_gate(tracking, demo_dir, tmp_path, capsys):
+def test_label_free_gate_calls_the_products_gate(client, demo_dir, tmp_path, capsys):
     label_free_gate = benchmark("label_free_gate")
     label_free_gate.main(["--collection", str(demo_dir), "--held-out", "16", "--train-docs", "24", "--max-steps", "2",
                           "--skip-broken", "--min-queries", "5", "--work", str(tmp_path / "work"),

@@ -17,7 +17,7 @@ def quickstart(**changes) -> dict:
     return inpars
 
 
-def test_the_flow_runs_every_stage_without_zenml_and_the_gate_decides(tracking, demo_dir):
+def test_the_flow_runs_every_stage_without_zenml_and_the_gate_decides(client, demo_dir):
     config = quickstart(max_generations=48, registry_name="flow-reranker", training={"max_steps": 3})
     with mlflow.start_run() as run:
         result = run_inpars(str(demo_dir), config)
@@ -27,16 +27,16 @@ def test_the_flow_runs_every_stage_without_zenml_and_the_gate_decides(tracking, 
     assert result.model.training["steps"] == 3
     assert result.comparison.source == "judged" and result.comparison.eval_queries == 40
     assert result.decision.version == "1" and result.decision.reason
-    version = tracking.get_model_version("flow-reranker", "1")
+    version = client.get_model_version("flow-reranker", "1")
     assert version.tags["corpus_fingerprint"] == result.corpus.fingerprint()
     assert version.tags["promotion.decision"] == ("promoted" if result.decision.promoted else "refused")
     assert version.tags["registration"] == "complete"
-    metrics = tracking.get_run(run.info.run_id).data.metrics
+    metrics = client.get_run(run.info.run_id).data.metrics
     assert {"ndcg_at_10", "eval.bm25.ndcg_at_10", "eval.trained.ndcg_at_10", "generation.queries", "training.steps",
             "validation.queries_kept", "teacher.mean_margin", "triples.triples"} <= set(metrics)
 
 
-def test_a_folder_of_text_files_gets_a_label_free_gate(tracking, demo_dir, tmp_path):
+def test_a_folder_of_text_files_gets_a_label_free_gate(client, demo_dir, tmp_path):
     """configs/inpars/own_documents.yaml, made small, on the demo as a folder of Markdown files."""
     import json
 
@@ -54,6 +54,9 @@ def test_a_folder_of_text_files_gets_a_label_free_gate(tracking, demo_dir, tmp_p
     inpars["evaluation"]["synthetic"].update({"held_out_documents": 16})
     inpars["evaluation"].update({"min_queries": 5, "allow_weak_gate": True})
     result = run_inpars(str(docs), inpars)
+    assert mlflow.active_run() is None  # the flow's own run is closed (registration once left one open)
+    (run,) = client.search_runs([mlflow.get_experiment_by_name("t").experiment_id])
+    assert run.info.run_name.startswith("inpars ") and "ndcg_at_10" in run.data.metrics
 
     training_corpus = result.split.training_corpus
     held = set(result.corpus.documents) - set(training_corpus.documents)
@@ -71,7 +74,7 @@ def test_a_folder_of_text_files_gets_a_label_free_gate(tracking, demo_dir, tmp_p
     promotion = result.decision
     assert promotion.source == "synthetic" and set(promotion.p_values) == {"bm25", "untrained"}
     assert "GATE WEAKENED on purpose" in promotion.reason
-    version = tracking.get_model_version("own-documents-reranker", promotion.version)
+    version = client.get_model_version("own-documents-reranker", promotion.version)
     assert version.tags["evaluation_source"] == "synthetic"
     # retraining compares the whole corpus, not the part training saw
     assert version.tags["corpus_fingerprint"] == result.corpus.fingerprint()

@@ -103,7 +103,10 @@ def test_retraining_skips_retrains_incrementally_then_remembers_a_refusal(zenml_
     assert not promotion.promoted  # the margin
     mlflow.set_tracking_uri(zenml_stack)
     client = mlflow.MlflowClient(zenml_stack)
-    registry.promote("retraining-test-reranker", promotion.version, reason="test", client=client)
+    from synthir.zenml_models import mirror_production
+
+    registry.promote("retraining-test-reranker", promotion.version, reason="test", client=client,
+                     on_promoted=mirror_production)
     # ZenML's model view follows a promotion by hand
     assert str(Client().get_model_version("retraining-test-reranker", f"v{promotion.version}").stage).lower().endswith("production")
 

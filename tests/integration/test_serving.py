@@ -23,17 +23,6 @@ CARD = {"generator": "package:smollm2-135m-instruct", "prompt_id": "inpars@v1", 
         "gate": "PROMOTED | beats BM25"}
 
 
-@pytest.fixture
-def store(tmp_path, monkeypatch):
-    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
-    mlflow.set_tracking_uri(uri)
-    mlflow.set_experiment(experiment_id=mlflow.MlflowClient(uri).create_experiment(
-        "serving", artifact_location=(tmp_path / "artifacts").as_uri()))
-    yield mlflow.MlflowClient(uri)
-    mlflow.set_tracking_uri(None)
-
-
 def packaged_copy(tmp_path: Path, ref: str) -> Path:
     target = tmp_path / "model"
     shutil.copytree(resolve_model(ref), target)
@@ -48,10 +37,10 @@ def register(folder: Path, client, name: str = registry.DEFAULT_NAME, log=regist
     return version
 
 
-def test_the_production_reranker_is_served_over_http_with_the_in_process_scores(store, tmp_path):
+def test_the_production_reranker_is_served_over_http_with_the_in_process_scores(client, tmp_path):
     folder = packaged_copy(tmp_path, "package:all-minilm-l6-v2")
     write_reranker_marker(folder, "bi-encoder", 128)
-    register(folder, store, card=CARD)
+    register(folder, client, card=CARD)
     expected = mlflow.pyfunc.load_model(f"models:/{registry.DEFAULT_NAME}@production").predict(PAIRS)
     with ModelServer(f"models:/{registry.DEFAULT_NAME}@production") as server:
         served = server.invoke({"dataframe_split": PAIRS.to_dict(orient="split")})["predictions"]
@@ -100,12 +89,12 @@ def readme_serve_command_answers(pairs: pd.DataFrame) -> list[float]:
         server.wait(timeout=60)
 
 
-def test_a_bi_encoder_loads_back_as_a_native_sentence_transformer_with_its_model_card(store, tmp_path):
+def test_a_bi_encoder_loads_back_as_a_native_sentence_transformer_with_its_model_card(client, tmp_path):
     from sentence_transformers import SentenceTransformer
 
     folder = packaged_copy(tmp_path, "package:all-minilm-l6-v2")
     write_reranker_marker(folder, "bi-encoder", 128)
-    register(folder, store, card=CARD)
+    register(folder, client, card=CARD)
     native = mlflow.sentence_transformers.load_model(f"models:/{registry.DEFAULT_NAME}@production")
     assert isinstance(native, SentenceTransformer)
     embeddings = native.encode(list(PAIRS["query"]) + list(PAIRS["document"]), normalize_embeddings=True)
@@ -120,7 +109,7 @@ def test_a_bi_encoder_loads_back_as_a_native_sentence_transformer_with_its_model
     assert not (local / "artifacts").exists()  # one copy of the weights, shared by both flavors
 
 
-def test_a_cross_encoder_loads_back_as_a_native_transformers_pipeline(store, tmp_path):
+def test_a_cross_encoder_loads_back_as_a_native_transformers_pipeline(client, tmp_path):
     import torch
     from sentence_transformers.cross_encoder import CrossEncoder
 
@@ -128,7 +117,7 @@ def test_a_cross_encoder_loads_back_as_a_native_transformers_pipeline(store, tmp
     folder = tmp_path / "cross-encoder"
     CrossEncoder(str(resolve_model("package:all-minilm-l6-v2")), num_labels=1, max_length=128).save_pretrained(str(folder))
     write_reranker_marker(folder, "cross-encoder", 128)
-    register(folder, store, card=CARD)
+    register(folder, client, card=CARD)
     uri = f"models:/{registry.DEFAULT_NAME}@production"
     assert {"python_function", "transformers"} <= set(mlflow.models.get_model_info(uri).flavors)
     pipeline = mlflow.transformers.load_model(uri)
@@ -140,11 +129,11 @@ def test_a_cross_encoder_loads_back_as_a_native_transformers_pipeline(store, tmp
     np.testing.assert_allclose(native, scores, atol=1e-3)  # the same weights under either flavor
 
 
-def test_the_production_generator_is_served_over_http(store, tmp_path):
+def test_the_production_generator_is_served_over_http(client, tmp_path):
     folder = packaged_copy(tmp_path, "package:smollm2-135m-instruct")
     write_generator_marker(folder, "merged", {"base_model": "package:smollm2-135m-instruct", "prompt_id": "inpars@v1",
                                               "num_examples": 1, "max_doc_tokens": 64})
-    register(folder, store, name=registry.GENERATOR_NAME, log=registry.log_generator)
+    register(folder, client, name=registry.GENERATOR_NAME, log=registry.log_generator)
     with ModelServer(f"models:/{registry.GENERATOR_NAME}@production") as server:
         reply = server.invoke({"dataframe_split": PAIRS[["document"]].head(2).to_dict(orient="split"),
                                "params": {"max_new_tokens": 12}})

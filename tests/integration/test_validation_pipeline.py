@@ -1,6 +1,6 @@
 import pytest
 import yaml
-from helpers import PROJECT_ROOT, latest_mlflow_run, zenml_pipeline_run
+from helpers import PROJECT_ROOT, zenml_pipeline_run
 
 pytestmark = pytest.mark.integration
 
@@ -26,42 +26,6 @@ def config_for(demo_dir, artifact: str) -> dict:
     config = yaml.safe_load((PROJECT_ROOT / "configs" / "validation" / "default.yaml").read_text())
     config["parameters"].update({"collection": str(demo_dir), "artifact": artifact})
     return config
-
-
-def test_validation_pipeline_quarantines_and_filters(zenml_stack, demo_dir, tmp_path):
-    save_queries("hand_queries", [
-        ("d001", "how many eggs can a queen bee lay in a day"),
-        ("d002", "what enzyme turns nectar into honey"),
-        ("d002", "What enzyme turns nectar into honey?"),                      # near-duplicate
-        ("d003", ""),                                                           # empty
-        ("d004", "Example 3: Document: bees"),                                  # prompt residue
-        ("d005", "how do\nbeekeepers inspect hives"),                           # multi-line
-        ("d011", "how long does a sourdough starter take to become active"),
-        ("d012", "why does bread dough need to rest before baking"),
-    ], demo_dir)
-    zenml_pipeline_run("pipelines.validation.validation_pipeline", config_for(demo_dir, "hand_queries"), tmp_path)
-
-    from zenml.client import Client
-
-    run = Client().get_pipeline("validation_pipeline").last_run
-    quarantine = run.steps["check_synthetic_queries"].outputs["quarantine"][0].load()
-    report = run.steps["filter_synthetic_queries"].outputs["validation_report"][0].load()
-    filtered = run.steps["filter_synthetic_queries"].outputs["filtered_queries"][0].load()
-    reasons = {q.query: q.extra["quarantine_reasons"] for q in quarantine}
-    assert reasons["What enzyme turns nectar into honey?"] == ["near_duplicates"]
-    assert "not_empty" in reasons[""] and "prompt_residue" in reasons["Example 3: Document: bees"]
-    assert "single_line" in reasons["how do\nbeekeepers inspect hives"]
-    assert report.total == 8 and report.after_checks == 4 and not report.failed
-    assert [f["name"] for f in report.filters] == ["scores", "consistency"]
-    assert report.filters[0]["after"] == 4  # ceil(0.8 * 4)
-    assert len(filtered) == report.kept and {q.doc_id for q in filtered} <= {"d001", "d002", "d011", "d012"}
-
-    client, mlflow_run = latest_mlflow_run(zenml_stack)
-    metrics = mlflow_run.data.metrics
-    assert metrics["validation.queries_in"] == 8 and metrics["validation.pass_rate.near_duplicates"] == pytest.approx(7 / 8)
-    assert "validation.copy_rate" in metrics and "validation.kept_fraction" in metrics
-    artifacts = {a.path for a in client.list_artifacts(mlflow_run.info.run_id, "validation")}
-    assert artifacts == {"validation/check_report.html", "validation/validation_report.html"}
 
 
 def test_degenerate_generator_fails_the_run_but_keeps_the_report(zenml_stack, demo_dir, tmp_path):
