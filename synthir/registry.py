@@ -129,15 +129,7 @@ def _state(version) -> str | None:
 def identical_versions(name: str, identity: dict[str, str | None], client: mlflow.MlflowClient | None = None) -> list:
     """The versions of ``name`` carrying every ``identity`` tag whose registration is complete or
     pending with its decision stored, oldest first (the oldest is the one that counts)."""
-    if not all(identity.values()):
-        return []
-    client = client or mlflow.MlflowClient()
-    try:
-        versions = client.search_model_versions(f"name='{name}'")
-    except mlflow.exceptions.MlflowException:
-        return []
-    matching = [v for v in versions if all(v.tags.get(k) == value for k, value in identity.items()) and _state(v)]
-    return sorted(matching, key=lambda v: int(v.version))
+    return [v for v in _versions_tagged(name, identity, client) if _state(v)]
 
 
 def _complete(name: str, version, client: mlflow.MlflowClient, on_registered=None,
@@ -222,15 +214,22 @@ def alias_versions(name: str, client: mlflow.MlflowClient | None = None) -> dict
 def find_version(name: str, tags: dict[str, str | None], client: mlflow.MlflowClient | None = None):
     """The newest version of ``name`` carrying every tag in ``tags`` with that value; None when none
     does, when a wanted value is empty, or when there is no such model yet."""
+    matching = _versions_tagged(name, tags, client)
+    return matching[-1] if matching else None
+
+
+def _versions_tagged(name: str, tags: dict[str, str | None], client: mlflow.MlflowClient | None = None) -> list:
+    """The versions of ``name`` carrying every tag in ``tags`` with that value, oldest first; none when a
+    wanted value is empty or there is no such model yet."""
     if not all(tags.values()):
-        return None
+        return []
     client = client or mlflow.MlflowClient()
     try:
         versions = client.search_model_versions(f"name='{name}'")
     except mlflow.exceptions.MlflowException:
-        return None
-    matching = (v for v in versions if all(v.tags.get(tag) == value for tag, value in tags.items()))
-    return max(matching, key=lambda v: int(v.version), default=None)
+        return []
+    return sorted((v for v in versions if all(v.tags.get(tag) == value for tag, value in tags.items())),
+                  key=lambda v: int(v.version))
 
 
 class PromotionDecision(BaseModel):

@@ -6,6 +6,7 @@ and do nothing, with one warning, when there is none, so the library stays usabl
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 from collections.abc import Mapping
@@ -51,6 +52,19 @@ def log_artifact(path: str | Path, artifact_path: str | None = None) -> None:
     import mlflow
 
     mlflow.log_artifact(str(path), artifact_path=artifact_path)
+
+
+@contextlib.contextmanager
+def run_of_its_own(name: str):
+    """Inside: the active MLflow run, or one opened for ``name`` and closed on the way out (logging a
+    model outside a run would open one implicitly and leave it open for the rest of the process)."""
+    import mlflow
+
+    if mlflow.active_run() is not None:
+        yield mlflow.active_run()
+        return
+    with mlflow.start_run(run_name=name) as run:
+        yield run
 
 
 def record_figures(figures: Mapping[str, float], prefix: str = "", **metadata: Any) -> None:

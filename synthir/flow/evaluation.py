@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from typing import Any, Callable, NamedTuple, Optional, Union
 
@@ -13,7 +12,7 @@ from synthir.evaluation import EvaluationResult
 from synthir.evaluation.comparison import RerankerComparison
 from synthir.judgments.config import LLMJudgeConfig, SyntheticJudgmentsConfig
 from synthir.runtime import default_cache_dir
-from synthir.tracking import log_metrics, log_params, set_tags
+from synthir.tracking import log_metrics, log_params, run_of_its_own, set_tags
 from synthir.training.artifacts import RerankerModel
 
 logger = logging.getLogger(__name__)
@@ -140,51 +139,38 @@ def register_reranker(
     orchestrator's mirror of the version (ZenML's model view), ``on_promoted(name, version)`` its mirror of the
     production alias. Outside an MLflow run, the registration gets a run of its own. A model identical to a registered
     version (the ``config_hash`` lineage tag) is never registered twice."""
-    import mlflow
-
-    with contextlib.ExitStack() as stack:
-        if mlflow.active_run() is None:  # logging the model would open a run and leave it open
-            stack.enter_context(mlflow.start_run(run_name=f"register {registry_name}"))
-        return _register_reranker(reranker, comparison, registry_name, margin, alpha, min_queries, allow_weak_gate,
-                                  collection_corpus, pipeline_config_hash, on_registered, on_promoted)
-
-
-def _register_reranker(reranker, comparison, registry_name, margin, alpha, min_queries, allow_weak_gate,
-                       collection_corpus, pipeline_config_hash, on_registered, on_promoted) -> Registered:
-    import mlflow
-
     from synthir import registry
 
-    decision = registry.decide_reranker(comparison, margin, alpha, min_queries, comparison.production_version,
-                                        allow_weak_gate)
-    run = mlflow.active_run()
-    tags = {**reranker.lineage, "training_corpus_fingerprint": reranker.lineage.get("corpus_fingerprint", ""),
-            **({"corpus_fingerprint": collection_corpus.fingerprint()} if collection_corpus is not None else {}),
-            **({"corpus_parts": ",".join(collection_corpus.parts)} if collection_corpus is not None
-               and collection_corpus.parts else {}),
-            "model_type": reranker.model_type, "base_model": reranker.base_model,
-            "fusion_weight": comparison.fusion_weight, "eval_queries": comparison.eval_queries,
-            "evaluation_source": comparison.source, "judgments": comparison.judgments,
-            "ndcg_at_10": f"{comparison.candidate:.6f}", **({"mlflow_run_id": run.info.run_id} if run else {}),
-            **({"pipeline_config_hash": pipeline_config_hash} if pipeline_config_hash else {})}
-    card = {**tags, **{f"p_value.{k}": f"{v:.4g}" for k, v in decision.p_values.items()}, "gate": decision.reason,
-            **({"gate_weakened": "; ".join(decision.weakened)} if decision.weakened else {})}
+    with run_of_its_own(f"register {registry_name}") as run:
+        decision = registry.decide_reranker(comparison, margin, alpha, min_queries, comparison.production_version,
+                                            allow_weak_gate)
+        tags = {**reranker.lineage, "training_corpus_fingerprint": reranker.lineage.get("corpus_fingerprint", ""),
+                **({"corpus_fingerprint": collection_corpus.fingerprint()} if collection_corpus is not None else {}),
+                **({"corpus_parts": ",".join(collection_corpus.parts)} if collection_corpus is not None
+                   and collection_corpus.parts else {}),
+                "model_type": reranker.model_type, "base_model": reranker.base_model,
+                "fusion_weight": comparison.fusion_weight, "eval_queries": comparison.eval_queries,
+                "evaluation_source": comparison.source, "judgments": comparison.judgments,
+                "ndcg_at_10": f"{comparison.candidate:.6f}", "mlflow_run_id": run.info.run_id,
+                **({"pipeline_config_hash": pipeline_config_hash} if pipeline_config_hash else {})}
+        card = {**tags, **{f"p_value.{k}": f"{v:.4g}" for k, v in decision.p_values.items()}, "gate": decision.reason,
+                **({"gate_weakened": "; ".join(decision.weakened)} if decision.weakened else {})}
 
-    def log_model() -> str:
-        if collection_corpus is not None:  # the manifest the next retraining check compares with
-            from synthir.retraining import log_manifest
+        def log_model() -> str:
+            if collection_corpus is not None:  # the manifest the next retraining check compares with
+                from synthir.retraining import log_manifest
 
-            log_manifest(collection_corpus.manifest())
-        return registry.log_reranker(reranker.model_dir, card=card)  # the lineage is its model card too
+                log_manifest(collection_corpus.manifest())
+            return registry.log_reranker(reranker.model_dir, card=card)  # the lineage is its model card too
 
-    decision, duplicate = registry.register_gated(registry_name, {"config_hash": reranker.lineage.get("config_hash")},
-                                                  decision, log_model, tags, on_registered=on_registered,
-                                                  on_promoted=on_promoted)
-    outcome = "duplicate" if duplicate else "promoted" if decision.promoted else "refused"
-    set_tags({"registered_version": decision.version, "promotion": outcome})
-    logger.info("%s v%s: %s: %s", registry_name, decision.version, "PROMOTED to production" if decision.promoted
-                else "not registered again" if duplicate else "not promoted", decision.reason)
-    return Registered(decision, duplicate, {
-        "version": decision.version, "promoted": decision.promoted, "duplicate": duplicate, "reason": decision.reason,
-        "source": comparison.source, "eval_queries": comparison.eval_queries,
-        **{f"p_value.{k}": v for k, v in decision.p_values.items()}})
+        decision, duplicate = registry.register_gated(registry_name, {"config_hash": reranker.lineage.get("config_hash")},
+                                                      decision, log_model, tags, on_registered=on_registered,
+                                                      on_promoted=on_promoted)
+        outcome = "duplicate" if duplicate else "promoted" if decision.promoted else "refused"
+        set_tags({"registered_version": decision.version, "promotion": outcome})
+        logger.info("%s v%s: %s: %s", registry_name, decision.version, "PROMOTED to production" if decision.promoted
+                    else "not registered again" if duplicate else "not promoted", decision.reason)
+        return Registered(decision, duplicate, {
+            "version": decision.version, "promoted": decision.promoted, "duplicate": duplicate, "reason": decision.reason,
+            "source": comparison.source, "eval_queries": comparison.eval_queries,
+            **{f"p_value.{k}": v for k, v in decision.p_values.items()}})

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -15,6 +14,7 @@ from synthir.flow import data, evaluation, generation, training, validation
 from synthir.inpars_config import InParsConfig
 from synthir.judgments.config import EvaluationConfig, llm_judge_queries, resolve_source
 from synthir.quality import FilteredQueries, ValidationReport
+from synthir.tracking import run_of_its_own
 from synthir.training.artifacts import RerankerModel
 from synthir.training.triples import Triples
 
@@ -76,12 +76,8 @@ def run_inpars(collection: str, config: InParsConfig | dict | None = None, query
     ``config.query_store`` says, since its default location is the ZenML artifact store).
     ``config.generation_shards`` is ignored: shards are for orchestrators that run steps in parallel,
     and one call generates the same queries."""
-    import mlflow
-
     config = InParsConfig.from_dict(config)
-    with contextlib.ExitStack() as stack:
-        if mlflow.active_run() is None:  # one MLflow run per flow run, as a pipeline run has
-            stack.enter_context(mlflow.start_run(run_name=f"inpars {collection}"))
+    with run_of_its_own(f"inpars {collection}"):  # one MLflow run per flow run, as a pipeline run has
         return _run_inpars(collection, config, query_store, on_registered)
 
 
