@@ -112,16 +112,21 @@ class CorpusMaterializer(FrameMaterializer):
 
     def to_parts(self, data: Corpus):
         return data.to_frame(), {"name": data.name, "source": data.source, "fingerprint": data.fingerprint(),
-                                 "parts": data.parts}
+                                 "parts": data.parts, "aliases": data.aliases, "aggregate": data.aggregate,
+                                 "aggregate_top_k": data.aggregate_top_k}
 
     def from_parts(self, frame, meta):
         corpus = Corpus.from_frame(frame, name=meta["name"], source=meta["source"])
         corpus.parts = list(meta.get("parts", []))
+        corpus.aliases = dict(meta.get("aliases", {}))
+        corpus.aggregate, corpus.aggregate_top_k = meta.get("aggregate", "maxp"), int(meta.get("aggregate_top_k", 3))
         return corpus
 
     def extract_metadata(self, data: Corpus) -> dict[str, MetadataType]:
         empty = sum(1 for d in data if not d.text and not d.title)
-        return {"documents": len(data), "fingerprint": data.fingerprint(), "empty_documents": empty,
+        documents = len({data.document_of(p) for p in data.documents})
+        return {"documents": documents, "passages": len(data), "duplicates_removed": len(data.aliases),
+                "fingerprint": data.fingerprint(), "empty_documents": empty,
                 "name": data.name, "source": data.source, **({"parts": ", ".join(data.parts)} if data.parts else {})}
 
 

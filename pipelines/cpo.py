@@ -11,6 +11,7 @@ from steps.data.load_corpus import load_corpus
 from steps.validation.load_synthetic_queries import load_synthetic_queries
 from synthir.config import as_data, named_block
 from synthir.cpo import CPOTrainingConfig, PreferenceConfig, QueryEvalConfig
+from synthir.data.preparation import DocumentsConfig
 from synthir.generation.backends import LocalGenerator, LocalRuntime, generator_block, pin_generator_spec
 from synthir.generation.generate import DecodingConfig
 from synthir.parameters import (
@@ -58,7 +59,8 @@ def cpo_pipeline(
     # a registry alias is cached and recorded as the version it names now
     teacher, student = pin_generator_spec(teacher), pin_generator_spec(student)
     if references == "qrels":
-        corpus, queries, qrels = load_collection(collection=collection)
+        # judged documents looked up by id: documents as read, neither split nor de-duplicated
+        corpus, queries, qrels = load_collection(collection=collection, documents=DocumentsConfig.off())
         reference_queries = qrels_reference_queries(corpus, queries, qrels)
     elif references == "synthetic":
         corpus = load_corpus(collection=collection)

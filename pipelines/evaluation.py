@@ -20,6 +20,6 @@ def evaluation_pipeline(
     rerankers (zero-shot, ``registry:inpars-reranker@production``, a folder) over its top ``rerank_depth``."""
     corpus, queries, qrels = load_collection(collection=collection, split=split, max_queries=max_queries)
     run = bm25_retrieve(corpus=corpus, queries=queries, top_k=top_k)
-    evaluate_run(run=run, qrels=qrels, system="bm25")
+    evaluate_run(run=run, qrels=qrels, system="bm25", corpus=corpus)
     if rerankers:
         compare_rerankers(run, corpus, queries, qrels, rerankers=list(rerankers), depth=rerank_depth, fusion_weight=fusion_weight)

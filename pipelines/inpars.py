@@ -31,13 +31,15 @@ def in_dynamic_pipeline() -> bool:
     return DynamicPipelineRunContext.get() is not None
 
 
-def evaluation_set(corpus, queries, qrels, source: str, evaluation: EvaluationConfig, collection: str):
+def evaluation_set(corpus, queries, qrels, source: str, evaluation: EvaluationConfig, collection: str,
+                   documents=None):
     """(training corpus, evaluation corpus, evaluation queries, evaluation qrels) for ``source``:
     judged (the collection's own), golden (another labelled collection), synthetic (held-out
     documents, queries by the evaluation generator; training never sees those documents), or
     llm_judge (the user's queries, or the held-out synthetic ones; the judge grades them later)."""
     if source == "golden":
-        golden = load_collection(collection=evaluation.golden, split=evaluation.golden_split, id="load_golden_collection")
+        golden = load_collection(collection=evaluation.golden, split=evaluation.golden_split, documents=documents,
+                                 id="load_golden_collection")
         return (corpus, *golden)
     if source == "synthetic" or (source == "llm_judge" and llm_judge_queries(evaluation, collection) == "synthetic"):
         training_corpus, held_out = hold_out_documents(corpus, synthetic=evaluation.synthetic)
@@ -83,7 +85,7 @@ def inpars_stages(corpus, queries, qrels, config: InParsConfig, collection: str,
     truth, resolved from ``config.evaluation`` while the pipeline is composed. Returns the promotion
     decision artifact."""
     config = InParsConfig.from_dict(config)
-    eval_set = evaluation_set(corpus, queries, qrels, source, config.evaluation, collection)
+    eval_set = evaluation_set(corpus, queries, qrels, source, config.evaluation, collection, config.documents)
     collection_corpus, corpus = corpus, eval_set[0]  # what training sees: the held-out documents are not in it
     # an alias is cached and recorded as the version it names now
     generator = as_data(pin_generator_spec(config.generator))
@@ -121,5 +123,6 @@ def inpars_pipeline(collection: Collection = "data/demo", inpars: InParsConfig =
     ``synthir.inpars_config.InParsConfig``), checked before any step runs. Steps whose inputs and
     parameters did not change are cached (the corpus artifact is keyed by its content fingerprint)."""
     inpars = InParsConfig.from_dict(inpars)
-    corpus, queries, qrels = load_collection(collection=collection, queries_file=inpars.evaluation.queries_file)
+    corpus, queries, qrels = load_collection(collection=collection, queries_file=inpars.evaluation.queries_file,
+                                             documents=inpars.documents)
     inpars_stages(corpus, queries, qrels, inpars, collection, resolve_source(inpars.evaluation, collection))

@@ -24,7 +24,8 @@ def retraining_pipeline(collection: Collection = "data/demo", force: Force = Fal
     ``inpars`` holds the InPars stage parameters (as in ``inpars_pipeline``'s config); a dynamic
     pipeline, so the decision is made at run time, on the orchestrator."""
     inpars = InParsConfig.from_dict(inpars)
-    corpus, queries, qrels = load_collection(collection=collection, queries_file=inpars.evaluation.queries_file)
+    corpus, queries, qrels = load_collection(collection=collection, queries_file=inpars.evaluation.queries_file,
+                                             documents=inpars.documents)
     decision = check_corpus_change(corpus, registry_name=inpars.registry_name, force=force, policy=policy,
                                    config_hash=pipeline_config_hash(inpars)).load()
     if not decision.retrain:

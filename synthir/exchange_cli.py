@@ -43,9 +43,9 @@ def load_artifact(name: str, version: str | None):
 
 
 def export(args) -> int:
-    from synthir.data import load_collection
     from synthir.data.exchange import queries_to_dataset, write_qgen
     from synthir.data.synthetic import SyntheticQueries, write_inpars_jsonl
+    from synthir.flow.data import load_collection  # documents prepared as the pipelines prepare them
     from synthir.training.triples import Triples
 
     found, data = load_artifact(args.artifact, args.version)
@@ -86,9 +86,9 @@ def export(args) -> int:
 def import_queries(args) -> int:
     from zenml import save_artifact
 
-    from synthir.data import load_collection
     from synthir.data.errors import DataFormatError
     from synthir.data.exchange import attach_to_corpus, read_published_queries
+    from synthir.flow.data import load_collection  # documents prepared as the pipelines prepare them
 
     queries = read_published_queries(args.path, generator=args.generator)
     if args.collection:

@@ -8,6 +8,7 @@ from typing import Annotated, List, Optional, Union
 from pydantic import AfterValidator, Field
 
 from synthir.config import ConfigBlock, ModelName
+from synthir.data.preparation import DocumentsConfig
 from synthir.generation.backends import LocalGenerator, generator_block
 from synthir.generation.dspy_config import DSPyOptions, OptimiseConfig
 from synthir.generation.generate import DecodingConfig
@@ -31,6 +32,8 @@ class InParsConfig(ConfigBlock):
     """The InPars stages' parameters; every block left out keeps its defaults."""
 
     yaml_path = "inpars"
+    documents: DocumentsConfig = Field(default_factory=DocumentsConfig, description="boilerplate, duplicates and "
+                                       "passages, applied when the collection is loaded")
     # generation
     max_generations: Optional[int] = Field(100, ge=1, description="documents to sample (seeded); null: all")
     generation_shards: int = Field(1, ge=1, description="parallel generation steps over round-robin shares of the sample")

@@ -37,12 +37,24 @@ class RerankerPyfunc(mlflow.pyfunc.PythonModel):
     """``predict`` takes a frame with ``query`` and ``document`` columns and returns relevance scores."""
 
     def load_context(self, context):
+        from synthir.data.passages import PassageConfig, PassageSplitter
         from synthir.retrieval.reranker import Reranker
 
         self.reranker = Reranker(context.artifacts["model"])
+        self.splitter = PassageSplitter(PassageConfig())  # the passages the reranker was trained and gated on
 
     def predict(self, context, model_input, params=None):
-        return self.reranker.score(list(model_input["query"]), list(model_input["document"]))
+        """A long document scores as its best passage (MaxP), as in evaluation."""
+        rows, queries, passages = [], [], []
+        for row, (query, document) in enumerate(zip(model_input["query"], model_input["document"])):
+            for passage in self.splitter.split(document):
+                rows.append(row)
+                queries.append(query)
+                passages.append(passage)
+        best = [float("-inf")] * len(model_input)
+        for row, score in zip(rows, self.reranker.score(queries, passages)):
+            best[row] = max(best[row], float(score))
+        return best
 
 
 def scoring_signature():

@@ -40,8 +40,13 @@ def registry_fusion_weight(model: str) -> float | None:
 
 def rerank_run_file(run_path: str | Path, queries_path: str | Path, corpus_path: str | Path, output: str | Path,
                     model: str = "registry:inpars-reranker@production", depth: int = 100,
-                    fusion_weight: float | None = None, use_registry_weight: bool = True) -> Path:
+                    fusion_weight: float | None = None, use_registry_weight: bool = True,
+                    passage_tokens: int = 256) -> Path:
+    """Rerank the first stage's top ``depth`` documents of each query. A document longer than
+    ``passage_tokens`` (0: never) is scored by its best passage (``synthir.data.passages``)."""
+    from synthir.data import Run
     from synthir.data.errors import DataFormatError
+    from synthir.data.passages import PassageConfig, split_corpus
     from synthir.models import resolve_model
     from synthir.retrieval.rerank import fuse, rerank
     from synthir.retrieval.reranker import Reranker
@@ -60,7 +65,19 @@ def rerank_run_file(run_path: str | Path, queries_path: str | Path, corpus_path:
     if fusion_weight is None and use_registry_weight:
         fusion_weight = registry_fusion_weight(model)
     reranker = Reranker(resolve_model(model))
-    reranked = rerank(first_stage, queries.subset(list(first_stage.scores)), corpus, reranker, depth=depth, name="reranked")
+    passages = corpus
+    if passage_tokens:
+        passages, _ = split_corpus(corpus, PassageConfig(max_tokens=passage_tokens))
+    pool, pool_depth = first_stage, depth
+    if passages.parents:  # each of the top documents by all of its passages
+        of_document: dict[str, list[str]] = {}
+        for passage_id in passages.documents:
+            of_document.setdefault(passages.document_of(passage_id), []).append(passage_id)
+        pool = Run({qid: {p: score for d, score in first_stage.ranked(qid)[:depth] for p in of_document[d]}
+                    for qid in first_stage.scores})
+        pool_depth = max((len(hits) for hits in pool.scores.values()), default=0)
+    reranked = passages.document_run(rerank(pool, queries.subset(list(first_stage.scores)), passages, reranker,
+                                            depth=pool_depth, name="reranked"))
     if fusion_weight is not None:
         reranked = fuse(reranked, first_stage, fusion_weight, name="reranked")
     logger.info("Reranked %d queries (depth %d, fusion weight %s) with %s", len(reranked), depth, fusion_weight, model)
@@ -75,6 +92,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", required=True)
     parser.add_argument("--model", default="registry:inpars-reranker@production")
     parser.add_argument("--depth", type=int, default=100)
+    parser.add_argument("--passage-tokens", type=int, default=256,
+                        help="documents longer than this many tokens are scored by their best passage (0: never)")
     parser.add_argument("--fusion-weight", type=float, default=None)
     parser.add_argument("--no-fusion", action="store_true", help="reranker scores only, even if the version has a fusion weight")
     parser.add_argument("--tracking-uri", help="default: MLFLOW_TRACKING_URI, the active stack's tracker, the project's store")
@@ -93,7 +112,8 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         path = rerank_run_file(args.run, args.queries, args.corpus, args.output, model=args.model, depth=args.depth,
-                               fusion_weight=args.fusion_weight, use_registry_weight=not args.no_fusion)
+                               fusion_weight=args.fusion_weight, use_registry_weight=not args.no_fusion,
+                               passage_tokens=args.passage_tokens)
     except (DataFormatError, ModelNotAvailableError, RuntimeError) as err:  # the cause, not a traceback
         print(f"synthir rerank: {err}", file=sys.stderr)
         return 1

@@ -28,12 +28,13 @@ def compare_rerankers(
     """BM25 and each reranker (a packaged zero-shot model, ``registry:inpars-reranker@production`` or a
     folder) re-scoring BM25's top ``depth``, on the same queries; a table with each one's paired significance over
     BM25, a per-query plot and a win/loss plot per reranker."""
-    results = [evaluate(bm25_run, qrels, system="bm25")]
+    bm25_documents = corpus.document_run(bm25_run)  # passages rank documents (the identity for whole documents)
+    results = [evaluate(bm25_documents, qrels, system="bm25")]
     for position, ref in enumerate(rerankers or []):
         model = Reranker(resolve_model(ref))  # type and length from the model's marker; plain folders: bi-encoder
-        run = rerank(bm25_run, queries, corpus, model, depth=depth, name=ref)
+        run = corpus.document_run(rerank(bm25_run, queries, corpus, model, depth=depth, name=ref))
         if fusion_weight is not None:
-            run = fuse(run, bm25_run, fusion_weight)
+            run = fuse(run, bm25_documents, fusion_weight)
         result = evaluate(run, qrels, system=f"reranker{position}")
         results.append(result)
         log_params({f"reranker{position}": ref}, prefix="compare.")

@@ -5,7 +5,7 @@ from typing import Annotated, List, Optional
 from zenml import log_metadata, step
 from zenml.logger import get_logger
 
-from synthir.data import Qrels, Run, write_run_trec
+from synthir.data import Corpus, Qrels, Run, write_run_trec
 from synthir.data.errors import require_judgments
 from synthir.evaluation import DEFAULT_MEASURES, EvaluationResult, evaluate
 from synthir.evaluation.report import metrics_markdown, plot_per_query
@@ -20,14 +20,18 @@ def evaluate_run(
     system: str = "bm25",
     measures: Optional[List[str]] = None,
     exclude_query_ids: Optional[List[str]] = None,
+    corpus: Optional[Corpus] = None,
 ) -> Annotated[EvaluationResult, "evaluation"]:
     """Score a run with ir_measures; log figures, the run file, the per-query table and a plot to MLflow.
 
-    ``exclude_query_ids``: judged queries to leave out (few-shot examples shown to a generator)."""
+    ``exclude_query_ids``: judged queries to leave out (few-shot examples shown to a generator).
+    ``corpus``: the corpus the run ranks; a run of its passages is scored as a run of documents."""
     require_judgments(len(qrels), "evaluating a run", "a corpus-only collection is evaluated by inpars_pipeline's "
                       "label-free gate (evaluation: {source: synthetic})")
     exclude_query_ids = exclude_query_ids or []
     measures = measures or list(DEFAULT_MEASURES)
+    if corpus is not None:
+        run = corpus.document_run(run)
     result = evaluate(run, qrels, measures=measures, system=system, exclude_query_ids=exclude_query_ids)
     logger.info("\n%s", metrics_markdown([result]))
     log_params({"measures": ",".join(measures), "system": system,

@@ -4,7 +4,10 @@
   across runs and machines whatever order the file system lists them in.
 - The title is the first Markdown heading, the HTML ``<title>`` (else the first ``<h1>``), the PDF's
   metadata title, or else the file name without its suffix (``setup-guide`` -> ``setup guide``).
-- HTML is reduced to its visible text by BeautifulSoup; PDF text is extracted by pypdf.
+- HTML is reduced to its main content by trafilatura (navigation, sidebars and footers left out;
+  BeautifulSoup's visible text when trafilatura finds none); PDF text is extracted by pypdf, page by
+  page. Line and paragraph breaks are kept (one block per line), so later stages can cut at them
+  (``synthir.data.passages``) and find lines repeated across a folder (``synthir.data.preparation``).
 - Hidden files and folders are ignored; files of other kinds are skipped, counted in
   ``stats.skipped_files`` and named in a warning (a folder of only those is an error).
 - Links are not followed out of the folder: a link that leaves it (``notes -> /etc/passwd``), a
@@ -63,7 +66,7 @@ def read_document_folder(folder: str | Path, name: str | None = None, on_bad_lin
             continue
         stats.lines += 1
         try:
-            title, text = read_document(path)
+            title, text = read_document(path, stats)
         except DataFormatError as err:
             if on_bad_line != "skip":
                 raise
@@ -78,6 +81,9 @@ def read_document_folder(folder: str | Path, name: str | None = None, on_bad_lin
     if skipped:
         logger.warning("%s: skipped %d file(s) that are not %s: %s%s", folder, len(skipped), "/".join(DOCUMENT_SUFFIXES),
                        skipped[:10], " ..." if len(skipped) > 10 else "")
+    if stats.main_content_chars_removed:
+        logger.info("%s: main content kept of %d HTML page(s); %d characters of navigation and boilerplate left out",
+                    folder, stats.html_pages, stats.main_content_chars_removed)
     if not documents:
         found = f"; found only {len(skipped)} other file(s), e.g. {skipped[:3]}" if skipped else ""
         raise DataFormatError(folder, None, f"no documents: expected {', '.join(DOCUMENT_SUFFIXES)} files "
@@ -85,14 +91,15 @@ def read_document_folder(folder: str | Path, name: str | None = None, on_bad_lin
     return finish_corpus(documents, stats, folder, name or folder.name, empty=empty)
 
 
-def read_document(path: Path) -> tuple[str, str]:
-    """(title, text) of one file; the title is empty when the file names none."""
+def read_document(path: Path, stats: ReadStats | None = None) -> tuple[str, str]:
+    """(title, text) of one file; the title is empty when the file names none. ``stats`` counts
+    what main-content extraction left out of HTML pages."""
     suffix = path.suffix.lower()
     if suffix in PDF_SUFFIXES:
         return _read_pdf(path)
     content = _read_utf8(path)
     if suffix in HTML_SUFFIXES:
-        return _read_html(content)
+        return _read_html(content, stats)
     if suffix in MARKDOWN_SUFFIXES:
         return _read_markdown(content)
     return "", _normalise(content)
@@ -148,7 +155,8 @@ def _read_markdown(content: str) -> tuple[str, str]:
     return title, _normalise(content)
 
 
-def _read_html(content: str) -> tuple[str, str]:
+def _read_html(content: str, stats: ReadStats | None = None) -> tuple[str, str]:
+    import trafilatura
     from bs4 import BeautifulSoup
 
     soup = BeautifulSoup(content, "html.parser")
@@ -157,7 +165,12 @@ def _read_html(content: str) -> tuple[str, str]:
         hidden.decompose()
     if not title and soup.h1 is not None:
         title = soup.h1.get_text(" ", strip=True)
-    return title, _normalise(soup.get_text(" "))
+    visible = _normalise(soup.get_text("\n"))
+    main = _normalise(trafilatura.extract(content, include_tables=True, include_comments=False) or "")
+    if stats is not None:
+        stats.html_pages += 1
+        stats.main_content_chars_removed += max(0, len(visible) - len(main)) if main else 0
+    return title, main or visible
 
 
 def _read_pdf(path: Path) -> tuple[str, str]:
@@ -167,7 +180,7 @@ def _read_pdf(path: Path) -> tuple[str, str]:
         reader = pypdf.PdfReader(str(path))
         if reader.is_encrypted:
             raise DataFormatError(path, None, "an encrypted PDF; decrypt it first (e.g. `qpdf --decrypt`)")
-        text = "\n".join(page.extract_text() or "" for page in reader.pages)
+        text = "\n\n".join(page.extract_text() or "" for page in reader.pages)
         title = (reader.metadata.title or "") if reader.metadata else ""
     except DataFormatError:
         raise
@@ -183,4 +196,5 @@ def _title_from_name(path: Path) -> str:
 
 
 def _normalise(text: str) -> str:
-    return " ".join(text.split())
+    """White space collapsed within each line; empty lines dropped; one block per line."""
+    return "\n".join(line for line in (" ".join(raw.split()) for raw in text.splitlines()) if line)

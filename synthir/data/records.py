@@ -50,6 +50,8 @@ class ReadStats:
     skipped_files: int = 0  # a folder of documents: files of other kinds
     skipped_links: int = 0  # a folder of documents: links leaving the folder, broken, looping, or to folders
     duplicate_texts: int = 0  # documents whose text repeats an earlier document's exactly (kept, counted)
+    html_pages: int = 0  # a folder of documents: HTML pages read
+    main_content_chars_removed: int = 0  # ... and the characters of their visible text main-content extraction left out
 
     def as_dict(self) -> dict[str, int]:
         return {k: v for k, v in self.__dict__.items()}
@@ -62,6 +64,14 @@ class Corpus:
     source: str = ""
     stats: ReadStats = field(default_factory=ReadStats, compare=False)
     parts: list[str] = field(default_factory=list)  # a drop folder: the part files this version is the union of
+    # Passages (``synthir.data.passages``): passage id -> the id of the document it was cut from, for the
+    # passages of split documents only (a document kept whole is its own passage), and how passage
+    # scores make a document's score (``maxp``, ``firstp`` or ``sum_top_k`` over ``aggregate_top_k``).
+    parents: dict[str, str] = field(default_factory=dict, compare=False)
+    aggregate: str = "maxp"
+    aggregate_top_k: int = 3
+    # Duplicates (``synthir.data.duplicates``): removed document id -> the kept document it copies.
+    aliases: dict[str, str] = field(default_factory=dict, compare=False)
 
     def __len__(self) -> int:
         return len(self.documents)
@@ -74,6 +84,38 @@ class Corpus:
 
     def __contains__(self, doc_id: object) -> bool:
         return doc_id in self.documents
+
+    def document_of(self, passage_id: str) -> str:
+        """The document a passage was cut from (a document kept whole: itself)."""
+        return self.parents.get(passage_id, passage_id)
+
+    def subset(self, ids, name: str | None = None) -> Corpus:
+        """The passages ``ids`` (in corpus order), keeping the passage map, aggregation and aliases."""
+        wanted = set(ids)
+        return Corpus({d: doc for d, doc in self.documents.items() if d in wanted}, name=name or self.name,
+                      source=self.source, parents={p: d for p, d in self.parents.items() if p in wanted},
+                      aggregate=self.aggregate, aggregate_top_k=self.aggregate_top_k, aliases=dict(self.aliases))
+
+    def document_run(self, run: Run) -> Run:
+        """A run over passages as a run over documents: each document scored from its passages'
+        scores (``aggregate``), and each removed duplicate given the score of the copy that was kept,
+        so document-level judgments (and judgments of a removed copy) evaluate as before. The identity
+        for a corpus of whole documents without duplicates."""
+        if not self.parents and not self.aliases:
+            return run
+        from synthir.data.passages import aggregate_scores
+
+        copies: dict[str, list[str]] = {}
+        for alias, kept in self.aliases.items():
+            copies.setdefault(kept, []).append(alias)
+        scores = {}
+        for qid, by_passage in run.scores.items():
+            documents = aggregate_scores(by_passage, self.parents, self.aggregate, self.aggregate_top_k)
+            for kept, aliases in copies.items():
+                if kept in documents:
+                    documents.update(dict.fromkeys(aliases, documents[kept]))
+            scores[qid] = documents
+        return Run(scores, name=run.name)
 
     def manifest(self) -> dict[str, str]:
         """document id -> content hash of its title and text: what a later corpus is diffed against."""
@@ -92,14 +134,12 @@ class Corpus:
         return digest.hexdigest()[:16]
 
     def to_frame(self) -> pd.DataFrame:
+        """One row per document (passage); a ``document_id`` column when documents were split."""
         docs = list(self.documents.values())
-        return pd.DataFrame(
-            {
-                "doc_id": [d.doc_id for d in docs],
-                "title": [d.title for d in docs],
-                "text": [d.text for d in docs],
-            }
-        )
+        columns = {"doc_id": [d.doc_id for d in docs], "title": [d.title for d in docs], "text": [d.text for d in docs]}
+        if self.parents:
+            columns["document_id"] = [self.document_of(d.doc_id) for d in docs]
+        return pd.DataFrame(columns)
 
     @classmethod
     def from_frame(cls, frame: pd.DataFrame, name: str = "corpus", source: str = "") -> Corpus:
@@ -107,7 +147,10 @@ class Corpus:
             doc_id: Document(doc_id=doc_id, title=title, text=text)
             for doc_id, title, text in zip(frame["doc_id"], frame["title"], frame["text"])
         }
-        return cls(documents=documents, name=name, source=source)
+        parents = {}
+        if "document_id" in frame.columns:
+            parents = {p: d for p, d in zip(frame["doc_id"], frame["document_id"]) if p != d}
+        return cls(documents=documents, name=name, source=source, parents=parents)
 
 
 @dataclass

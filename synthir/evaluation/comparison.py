@@ -78,6 +78,19 @@ def split_judged(judged: list[str], tune: bool, dev_fraction: float, seed: int) 
     return [q for q in judged if q not in dev], dev
 
 
+def document_qrels(qrels: Qrels, corpus: Corpus) -> Qrels:
+    """Judgments of passages as judgments of their documents (a document's grade: its best passage's)."""
+    if not corpus.parents:
+        return qrels
+    judgments: dict[str, dict[str, int]] = {}
+    for qid, graded in qrels.judgments.items():
+        documents = judgments.setdefault(qid, {})
+        for passage_id, grade in graded.items():
+            doc_id = corpus.document_of(passage_id)
+            documents[doc_id] = max(grade, documents.get(doc_id, grade))
+    return Qrels(judgments, name=qrels.name, source=qrels.source, stats=qrels.stats)
+
+
 def compare_rerankers(
     corpus: Corpus,
     queries: Queries,
@@ -111,21 +124,25 @@ def compare_rerankers(
         raise ValueError(f"no evaluation queries: {len(qrels.judgments)} judged, none of them among the "
                          f"{len(queries)} queries (less {len(excluded)} excluded)")
     all_queries = queries.subset(evaluated)
+    # the first stage and the rerankers score passages; every system is evaluated on documents
+    # (Corpus.document_run: each document scored from its passages; the identity without passages)
     bm25 = BM25Index.build(corpus).search(all_queries, k=max(depth, 1000))
     runs = {"bm25": bm25, "trained": rerank(bm25, all_queries, corpus, trained, depth=depth, name="trained")}
     if zero_shot is not None:
         runs["zero-shot"] = rerank(bm25, all_queries, corpus, zero_shot, depth=depth, name="zero-shot")
     if production is not None:
         runs["production"] = rerank(bm25, all_queries, corpus, production.scorer, depth=depth, name="production")
-        if production.fusion_weight is not None:
-            runs["production"] = fuse(runs["production"], bm25, production.fusion_weight)
     if judge is not None:  # pool every system as it will be scored (a tuned weight is not known yet: 0.5)
         pool_weight = 0.5 if fusion_weight == "tune" else fusion_weight
         pooled = dict(runs)
         if pool_weight is not None:
             pooled.update({f"{name}-fused": fuse(runs[name], bm25, float(pool_weight))
                            for name in ("trained", "zero-shot") if name in runs})
-        qrels = judge(pooled, all_queries.queries, corpus)
+        qrels = document_qrels(judge(pooled, all_queries.queries, corpus), corpus)
+    runs = {name: corpus.document_run(run) for name, run in runs.items()}
+    bm25 = runs["bm25"]
+    if production is not None and production.fusion_weight is not None:
+        runs["production"] = fuse(runs["production"], bm25, production.fusion_weight)
     test_ids, dev_ids = split_judged([q for q in evaluated if q in qrels.judgments], fusion_weight == "tune",
                                      dev_fraction, seed)
     test_qrels = Qrels({q: qrels.judgments[q] for q in test_ids})

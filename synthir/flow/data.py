@@ -7,7 +7,8 @@ from typing import Any, NamedTuple, Optional
 
 from synthir.data import Corpus, Qrels, Queries
 from synthir.data import load_collection as load
-from synthir.tracking import log_params, set_tags
+from synthir.data.preparation import DocumentsConfig, prepare_corpus
+from synthir.tracking import log_metrics, log_params, set_tags
 
 logger = logging.getLogger(__name__)
 
@@ -20,24 +21,30 @@ class LoadedCollection(NamedTuple):
 
 
 def load_collection(collection: str, split: str = "test", unknown_ids: str = "raise", on_bad_line: str = "raise",
-                    max_queries: Optional[int] = None, queries_file: Optional[str] = None) -> LoadedCollection:
-    """Read a collection, labelled or corpus-only (every form ``synthir.data.load_collection`` takes).
-    With judgments, the queries the split judges are kept; without, ``qrels`` is empty and the
-    queries are the collection's own or ``queries_file``'s (unjudged)."""
+                    max_queries: Optional[int] = None, queries_file: Optional[str] = None,
+                    documents: DocumentsConfig | dict | None = None) -> LoadedCollection:
+    """Read a collection, labelled or corpus-only (every form ``synthir.data.load_collection`` takes),
+    and prepare its documents (``documents``: boilerplate, duplicates, passages; the defaults when
+    None; ``DocumentsConfig.off()`` for documents as read). With judgments, the queries the split
+    judges are kept (judgments stay on documents); without, ``qrels`` is empty and the queries are
+    the collection's own or ``queries_file``'s (unjudged)."""
     loaded = load(collection, split=split, unknown_ids=unknown_ids, on_bad_line=on_bad_line, queries=queries_file)
+    corpus, prepared = prepare_corpus(loaded.corpus, documents)
     qrels = loaded.qrels or Qrels({}, name=loaded.name)
     queries = loaded.judged_queries()
     if max_queries is not None and len(queries) > max_queries:
         queries = queries.subset(list(queries.queries)[:max_queries])
         if len(qrels):
             qrels = type(qrels)({q: qrels.judgments[q] for q in queries.queries}, name=qrels.name, source=qrels.source)
-    fingerprint = loaded.corpus.fingerprint()
+    fingerprint = corpus.fingerprint()
     judged = f"{len(qrels.judgments)} judged queries, {len(qrels)} judgments" if len(qrels) else \
         f"no judgments ({len(queries)} unjudged queries)"
-    logger.info("Collection %s: %d documents (fingerprint %s), %s", loaded.name, len(loaded.corpus), fingerprint, judged)
+    logger.info("Collection %s: %d documents, %d passages (fingerprint %s), %s", loaded.name, len(loaded.corpus),
+                len(corpus), fingerprint, judged)
     log_params({"collection": collection, "split": split, "corpus_fingerprint": fingerprint,
                 "documents": len(loaded.corpus), "queries": len(queries), "judgments": len(qrels)}, prefix="data.")
+    log_metrics({k: v for k, v in prepared.items() if isinstance(v, (int, float))}, prefix="data.")
     set_tags({"corpus_fingerprint": fingerprint, "collection": loaded.name, "labelled": str(bool(len(qrels))).lower()})
-    return LoadedCollection(loaded.corpus, queries, qrels, {
+    return LoadedCollection(corpus, queries, qrels, {
         "collection": loaded.name, "corpus_fingerprint": fingerprint, "judgments": len(qrels),
-        "read_stats": loaded.corpus.stats.as_dict()})
+        "read_stats": loaded.corpus.stats.as_dict(), "documents": prepared})

@@ -30,9 +30,10 @@ def hold_out_documents(corpus: Corpus, synthetic: SyntheticJudgmentsConfig | dic
     from synthir.judgments.synthetic import hold_out
 
     training, held_out = hold_out(corpus, SyntheticJudgmentsConfig.from_dict(synthetic))
-    logger.info("Held out %d of %d documents for the label-free evaluation; training sees the other %d",
+    logger.info("Held out %d of %d passages (whole documents) for the label-free evaluation; training sees the other %d",
                 len(held_out), len(corpus), len(training))
-    figures = {"held_out_documents": len(held_out), "training_documents": len(training)}
+    figures = {"held_out_documents": len({held_out.document_of(p) for p in held_out.documents}),
+               "held_out_passages": len(held_out), "training_passages": len(training)}
     log_params(figures, prefix="evaluation.")
     return HeldOut(training, held_out, figures)
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 from synthir.config import config_hash
@@ -14,7 +16,7 @@ from synthir.flow import data, evaluation, generation, training, validation
 from synthir.inpars_config import InParsConfig
 from synthir.judgments.config import EvaluationConfig, llm_judge_queries, resolve_source
 from synthir.quality import FilteredQueries, ValidationReport
-from synthir.tracking import run_of_its_own
+from synthir.tracking import log_metrics, run_of_its_own
 from synthir.training.artifacts import RerankerModel
 from synthir.training.triples import Triples
 
@@ -32,12 +34,12 @@ class EvaluationSplit:
 
 
 def evaluation_split(corpus: Corpus, queries: Queries, qrels: Qrels, source: str, config: EvaluationConfig,
-                     collection: str) -> EvaluationSplit:
+                     collection: str, documents=None) -> EvaluationSplit:
     """judged (the collection's own), golden (another labelled collection), synthetic (held-out
     documents, queries by the evaluation generator; training never sees those documents), or
     llm_judge (the user's queries, or the held-out synthetic ones; the judge grades them later)."""
     if source == "golden":
-        golden = data.load_collection(config.golden, split=config.golden_split)
+        golden = data.load_collection(config.golden, split=config.golden_split, documents=documents)
         return EvaluationSplit(corpus, golden.corpus, golden.queries, golden.qrels)
     if source == "synthetic" or (source == "llm_judge" and llm_judge_queries(config, collection) == "synthetic"):
         held = evaluation.hold_out_documents(corpus, config.synthetic)
@@ -64,6 +66,8 @@ class InParsResult:
     model: RerankerModel
     comparison: RerankerComparison
     decision: Any  # synthir.registry.PromotionDecision
+    seconds: dict[str, float] = field(default_factory=dict)  # wall time per stage
+    data: dict[str, Any] = field(default_factory=dict)  # the data stage's figures (read, boilerplate, duplicates, passages)
 
 
 def run_inpars(collection: str, config: InParsConfig | dict | None = None, query_store: Any = None,
@@ -82,34 +86,64 @@ def run_inpars(collection: str, config: InParsConfig | dict | None = None, query
 
 
 def _run_inpars(collection: str, config: InParsConfig, query_store: Any, on_registered) -> InParsResult:
-    loaded = data.load_collection(collection, queries_file=config.evaluation.queries_file)
-    source = resolve_source(config.evaluation, collection)
-    split = evaluation_split(loaded.corpus, loaded.queries, loaded.qrels, source, config.evaluation, collection)
+    clock = StageClock()
+    with clock("load"):
+        loaded = data.load_collection(collection, queries_file=config.evaluation.queries_file, documents=config.documents)
+    with clock("evaluation_set"):
+        source = resolve_source(config.evaluation, collection)
+        split = evaluation_split(loaded.corpus, loaded.queries, loaded.qrels, source, config.evaluation, collection,
+                                 config.documents)
     corpus = split.training_corpus
     program = None
-    if config.optimise is not None:
-        program = generation.optimise_query_program(corpus, config.generator, config.optimise.optimisation,
-                                                    config.optimise.metric).program
-    synthetic = generation.generate_synthetic_queries(
-        corpus, prompt=config.prompt, num_examples=config.num_examples, examples_from=config.examples_from,
-        generator=config.generator, max_generations=config.max_generations, seed=config.seed, decoding=config.decoding,
-        query_program=program, dspy_program=config.dspy_program, dspy=config.dspy, store=query_store).queries
-    checked = validation.check_synthetic_queries(synthetic, corpus, config.checks)
-    validation.enforce_validation_policy(checked.report)
-    filtered = validation.filter_synthetic_queries(checked.checked, corpus, checked.report, config.filters).filtered
-    triples = training.build_training_triples(filtered, corpus, negatives_per_query=config.negatives_per_query,
-                                              depth=config.negative_depth, seed=config.seed,
-                                              **config.training.triples_options()).value
-    model, triples = training.train(triples, filtered, corpus, config.training, config.registry_name, config.negative_depth)
+    with clock("generation"):
+        if config.optimise is not None:
+            program = generation.optimise_query_program(corpus, config.generator, config.optimise.optimisation,
+                                                        config.optimise.metric).program
+        synthetic = generation.generate_synthetic_queries(
+            corpus, prompt=config.prompt, num_examples=config.num_examples, examples_from=config.examples_from,
+            generator=config.generator, max_generations=config.max_generations, seed=config.seed,
+            decoding=config.decoding, query_program=program, dspy_program=config.dspy_program, dspy=config.dspy,
+            store=query_store).queries
+    with clock("checks_and_filters"):
+        checked = validation.check_synthetic_queries(synthetic, corpus, config.checks)
+        validation.enforce_validation_policy(checked.report)
+        filtered = validation.filter_synthetic_queries(checked.checked, corpus, checked.report, config.filters).filtered
+    with clock("triples"):
+        triples = training.build_training_triples(filtered, corpus, negatives_per_query=config.negatives_per_query,
+                                                  depth=config.negative_depth, seed=config.seed,
+                                                  **config.training.triples_options()).value
+    with clock("training"):
+        model, triples = training.train(triples, filtered, corpus, config.training, config.registry_name,
+                                        config.negative_depth)
     gate = config.evaluation
-    comparison = evaluation.evaluate_rerankers(
-        model, split.corpus, split.queries, split.qrels, filtered, depth=config.rerank_depth,
-        fusion_weight=config.fusion_weight, seed=config.seed, registry_name=config.registry_name,
-        exclude_query_ids=list(config.exclude_query_ids), source=source, significance_test=gate.significance_test,
-        llm_judge=gate.llm_judge if source == "llm_judge" else None,
-        untrained_bias=gate.synthetic.untrained_bias if source == "synthetic" else 0.0).comparison
-    decision = evaluation.register_reranker(
-        model, comparison, registry_name=config.registry_name, margin=config.promotion_margin, alpha=gate.alpha,
-        min_queries=gate.min_queries, allow_weak_gate=gate.allow_weak_gate, collection_corpus=loaded.corpus,
-        pipeline_config_hash=pipeline_config_hash(config), on_registered=on_registered).decision
-    return InParsResult(loaded.corpus, split, synthetic, checked.report, filtered, triples, model, comparison, decision)
+    with clock("evaluation"):
+        comparison = evaluation.evaluate_rerankers(
+            model, split.corpus, split.queries, split.qrels, filtered, depth=config.rerank_depth,
+            fusion_weight=config.fusion_weight, seed=config.seed, registry_name=config.registry_name,
+            exclude_query_ids=list(config.exclude_query_ids), source=source, significance_test=gate.significance_test,
+            llm_judge=gate.llm_judge if source == "llm_judge" else None,
+            untrained_bias=gate.synthetic.untrained_bias if source == "synthetic" else 0.0).comparison
+    with clock("registration"):
+        decision = evaluation.register_reranker(
+            model, comparison, registry_name=config.registry_name, margin=config.promotion_margin, alpha=gate.alpha,
+            min_queries=gate.min_queries, allow_weak_gate=gate.allow_weak_gate, collection_corpus=loaded.corpus,
+            pipeline_config_hash=pipeline_config_hash(config), on_registered=on_registered).decision
+    log_metrics(clock.seconds, prefix="flow.seconds.")
+    return InParsResult(loaded.corpus, split, synthetic, checked.report, filtered, triples, model, comparison, decision,
+                        clock.seconds, loaded.metadata)
+
+
+class StageClock:
+    """Wall time per stage (``with clock("training"): ...``), for the log, MLflow and benchmarks."""
+
+    def __init__(self):
+        self.seconds: dict[str, float] = {}
+
+    @contextmanager
+    def __call__(self, stage: str):
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[stage] = self.seconds.get(stage, 0.0) + time.perf_counter() - started
+            logger.info("stage %s: %.1f s", stage, self.seconds[stage])

@@ -28,17 +28,25 @@ def held_out_count(corpus_size: int, config: SyntheticJudgmentsConfig) -> int:
 
 def hold_out(corpus: Corpus, config: SyntheticJudgmentsConfig) -> tuple[Corpus, Corpus]:
     """(training corpus, held-out corpus): the held-out documents are the non-empty ones with the
-    smallest hash of (seed, id), ``held_out_count`` of them."""
-    if len(corpus) < 2:
-        raise ValueError(f"corpus {corpus.name!r} has {len(corpus)} document(s); holding documents out for a "
+    smallest hash of (seed, id), ``held_out_count`` of them, each held out whole (all its passages)."""
+    documents = {corpus.document_of(p) for p in corpus.documents}
+    if len(documents) < 2:
+        raise ValueError(f"corpus {corpus.name!r} has {len(documents)} document(s); holding documents out for a "
                          "label-free evaluation needs at least 2")
-    non_empty = [d.doc_id for d in corpus if d.text.strip() or d.title.strip()]
-    held = set(stable_order(non_empty, config.seed)[: held_out_count(len(corpus), config)])
-    training = Corpus({d: doc for d, doc in corpus.documents.items() if d not in held}, name=corpus.name,
-                      source=corpus.source, stats=corpus.stats)
-    held_out = Corpus({d: doc for d, doc in corpus.documents.items() if d in held}, name=f"{corpus.name}-held-out",
-                      source=corpus.source)
+    non_empty = list(dict.fromkeys(corpus.document_of(d.doc_id) for d in corpus if d.text.strip() or d.title.strip()))
+    held = set(stable_order(non_empty, config.seed)[: held_out_count(len(documents), config)])
+    training = corpus.subset([p for p in corpus.documents if corpus.document_of(p) not in held])
+    held_out = corpus.subset([p for p in corpus.documents if corpus.document_of(p) in held], name=f"{corpus.name}-held-out")
     return training, held_out
+
+
+def one_passage_each(corpus: Corpus, seed: int) -> Corpus:
+    """One passage of each document (a hash of seed and id picks it): the evaluation generator writes
+    one query per held-out document, however long, from a passage every system can read whole."""
+    chosen: dict[str, str] = {}
+    for passage_id in stable_order(corpus.documents, seed):
+        chosen.setdefault(corpus.document_of(passage_id), passage_id)
+    return corpus.subset(chosen.values())
 
 
 @dataclass
@@ -65,7 +73,8 @@ def synthetic_judgments(held_out: Corpus, config: SyntheticJudgmentsConfig, chec
         raise ValueError("evaluation.synthetic.prompt: promptagator draws its examples from judged queries; "
                          "use inpars, inpars-gbq or a template file")
     generation = QueryGenerationConfig(**config.decoding.model_dump(), max_generations=None, seed=config.seed)
-    run = generate_queries(held_out, backend, template, generation, checkpoint_root=checkpoint_root)
+    run = generate_queries(one_passage_each(held_out, config.seed), backend, template, generation,
+                           checkpoint_root=checkpoint_root)
     kept, quarantine, report = check_queries(run.queries, config.checks)
     judged: dict[str, str] = {}
     relevant: dict[str, dict[str, int]] = {}
@@ -74,12 +83,14 @@ def synthetic_judgments(held_out: Corpus, config: SyntheticJudgmentsConfig, chec
         text = " ".join(row.query.split())
         if text and (row.doc_id, text.lower()) not in seen_texts:
             seen_texts.add((row.doc_id, text.lower()))
-            judged[row.query_id], relevant[row.query_id] = text, {row.doc_id: 1}
+            judged[row.query_id], relevant[row.query_id] = text, {held_out.document_of(row.doc_id): 1}  # the document
     qrels = Qrels(relevant, name=f"{held_out.name}-synthetic")
-    figures = {"held_out_documents": len(held_out), "generated": len(run.queries), "quarantined": len(quarantine),
+    documents = len({held_out.document_of(p) for p in held_out.documents})
+    figures = {"held_out_documents": documents, "held_out_passages": len(held_out), "generated": len(run.queries),
+               "quarantined": len(quarantine),
                "evaluation_queries": len(judged), "copy_rate": report.copy_rate,
                "docs_per_s": run.figures.get("docs_per_s", 0.0)}
     logger.info("Synthetic judgments: %d held-out documents -> %d queries by %s, %d kept by the checks",
-                len(held_out), len(run.queries), backend.name, len(judged))
+                documents, len(run.queries), backend.name, len(judged))
     return SyntheticJudgments(Queries(judged, name=qrels.name, source=f"synthetic:{backend.name}"), qrels, figures,
                               generator=backend.name, prompt_id=template.full_id)

@@ -106,14 +106,18 @@ def build_triples(
     rng = random.Random(seed)
     train_rows = [(qid, q) for qid, q in zip(ids, rows) if q.doc_id not in dev_documents]
     mined = miner.mine(train_rows, corpus, negatives_per_query, depth, seed) if miner else None
+    passages_of: dict[str, set[str]] = {}  # a passage's document's other passages are never its negatives
+    for passage_id, doc_id in corpus.parents.items():
+        passages_of.setdefault(doc_id, set()).add(passage_id)
     records, dev_records = [], []
     for qid, q in zip(ids, rows):
         ranked = [d for d, _ in run.ranked(qid)]
+        own = passages_of.get(corpus.document_of(q.doc_id), set()) | {q.doc_id}
         if q.doc_id in dev_documents:
-            candidates = [q.doc_id] + [d for d in ranked[:dev_depth] if d != q.doc_id]
+            candidates = [q.doc_id] + [d for d in ranked[:dev_depth] if d not in own]
             dev_records += [(qid, q.query, d, corpus[d].contents, d == q.doc_id) for d in candidates]
             continue
-        excluded = {q.doc_id} | (judged.relevant(qid) if judged else set())
+        excluded = own | (judged.relevant(qid) if judged else set())
         if mined is not None:  # the dense model's negatives, already guarded and sampled
             records += [(qid, q.query, q.doc_id, corpus[q.doc_id].contents, neg, corpus[neg].contents)
                         for neg in mined.get(qid, []) if neg not in excluded]

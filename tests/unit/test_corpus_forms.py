@@ -113,7 +113,7 @@ def test_folder_of_documents(tmp_path):
     assert corpus["guides/setup-guide.txt"].title == "setup guide"
     assert corpus["bees.md"].title == "Honey bees" and "Bees make *honey* from nectar." in corpus["bees.md"].text
     assert corpus["page.html"].title == "Wind power"
-    assert corpus["page.html"].text == "Turbines Turbines turn wind into power."
+    assert corpus["page.html"].text == "Turbines\nTurbines turn wind into power."  # one block per line
     assert corpus["solar.pdf"].title == "Solar power" and "sunlight" in corpus["solar.pdf"].text
     assert corpus.stats.skipped_files == 1  # image.png: counted and named in a warning
     assert collection.qrels is None

@@ -1,0 +1,140 @@
+"""The InPars flow at 10k, 100k and 1M passages on one machine: wall time per stage, throughput and
+peak memory, with a loopback stand-in for a served generator (``tests/fixtures/stand_in_generator.py``:
+instant queries made of the document's words), so everything but the models' own inference is measured.
+
+    python benchmarks/scale.py [--passages 10000 100000 1000000] [--generations 300] [--held-out 40]
+        [--max-steps 5] [--work DIR]
+
+Each size runs in a fresh process (its own peak resident memory), through the product's flow
+(``synthir.flow.inpars.run_inpars``): loading a parquet corpus, boilerplate, duplicates (1% exact
+copies are planted) and passages (a tenth of the documents are long), the held-out split, generation
+(``--generations`` documents), checks and filters, triples (a BM25 index of the training passages),
+the teacher and training (``--max-steps``), and the label-free evaluation (``--held-out`` documents,
+a BM25 index of every passage). Printed: seconds per stage and passages per second, and the peak
+resident memory, with its growth per million passages.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def write_corpus(path: Path, passages: int, seed: int = 0) -> int:
+    """A parquet corpus of about ``passages`` passages: Zipf-distributed words, nine short documents
+    (60-150 words) for each long one (600-1,500 words, split into several passages), 1% exact copies.
+    Returns the number of documents."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rng = np.random.default_rng(seed)
+    vocabulary = np.array([f"w{i:x}" for i in range(50_000)])
+    documents = int(passages / 1.35)  # a long document makes about 4.5 passages
+    ids, texts = [], []
+    batch = 100_000
+    writer = None
+    for start in range(0, documents, batch):
+        count = min(batch, documents - start)
+        long = rng.random(count) < 0.1
+        lengths = np.where(long, rng.integers(600, 1500, count), rng.integers(60, 150, count))
+        words = vocabulary[np.minimum(rng.zipf(1.3, int(lengths.sum())) - 1, len(vocabulary) - 1)]
+        offsets = np.concatenate([[0], np.cumsum(lengths)])
+        ids = [f"doc{start + i}" for i in range(count)]
+        texts = [" ".join(words[offsets[i]:offsets[i + 1]]) for i in range(count)]
+        for i in range(0, count, 100):  # 1% exact copies of the document before
+            if i:
+                texts[i] = texts[i - 1]
+        table = pa.table({"doc_id": ids, "title": [""] * count, "text": texts})
+        writer = writer or pq.ParquetWriter(path, table.schema)
+        writer.write_table(table)
+    writer.close()
+    return documents
+
+
+def one_size(passages: int, generations: int, held_out: int, max_steps: int, work: Path) -> dict:
+    """The flow on a corpus of about ``passages`` passages, in this process; its figures."""
+    import mlflow
+
+    sys.path.insert(0, str(ROOT / "tests"))
+    from fixtures.stand_in_generator import StandInGenerator
+
+    from synthir.flow.inpars import run_inpars
+
+    corpus = work / f"corpus-{passages}.parquet"
+    started = time.perf_counter()
+    documents = write_corpus(corpus, passages)
+    written = time.perf_counter() - started
+    mlflow.set_tracking_uri(f"sqlite:///{work / f'mlflow-{passages}.db'}")
+    with StandInGenerator() as url:
+        served = {"backend": "served", "base_url": url, "model": "stand-in", "concurrency": 16}
+        config = {"max_generations": generations, "generator": served, "query_store": None,
+                  "training": {"max_steps": max_steps, "batch_size": 16},
+                  "evaluation": {"source": "synthetic", "min_queries": 10,
+                                 "synthetic": {"held_out_documents": held_out, "generator": served}}}
+        started = time.perf_counter()
+        result = run_inpars(str(corpus), config)
+        total = time.perf_counter() - started
+    return {"passages": len(result.corpus), "documents": documents, "seconds": result.seconds, "total": total,
+            "corpus_written_s": written, "data": result.data["documents"],
+            "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 ** 2,
+            "eval_queries": result.comparison.eval_queries, "triples": len(result.triples)}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--passages", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
+    parser.add_argument("--generations", type=int, default=300)
+    parser.add_argument("--held-out", type=int, default=40)
+    parser.add_argument("--max-steps", type=int, default=5)
+    parser.add_argument("--work", help="folder for the corpora and MLflow stores (default: a temp folder)")
+    parser.add_argument("--one", action="store_true", help=argparse.SUPPRESS)  # a child: one size, JSON out
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(args.work or tmp)
+        work.mkdir(parents=True, exist_ok=True)
+        if args.one:
+            figures = one_size(args.passages[0], args.generations, args.held_out, args.max_steps, work)
+            print("SCALE " + json.dumps(figures))
+            return
+        rows = []
+        for size in args.passages:
+            child = subprocess.run([sys.executable, __file__, "--one", "--passages", str(size), "--generations",
+                                    str(args.generations), "--held-out", str(args.held_out), "--max-steps",
+                                    str(args.max_steps), "--work", str(work)], capture_output=True, text=True)
+            line = next((x for x in child.stdout.splitlines() if x.startswith("SCALE ")), None)
+            if line is None:
+                print(child.stdout[-3000:], child.stderr[-5000:], sep="\n")
+                raise SystemExit(f"the run at {size} passages failed (exit {child.returncode})")
+            rows.append(json.loads(line.removeprefix("SCALE ")))
+            print(f"{size:,} passages: done in {rows[-1]['total']:.0f} s", flush=True)
+    stages = list(rows[0]["seconds"])
+    print("\n| stage | " + " | ".join(f"{r['passages']:,} passages: s (passages/s)" for r in rows) + " |")
+    print("|---|" + "---|" * len(rows))
+    for stage in [*stages, "total"]:
+        cells = []
+        for r in rows:
+            seconds = r["total"] if stage == "total" else r["seconds"].get(stage, 0.0)
+            cells.append(f"{seconds:.1f} ({r['passages'] / max(seconds, 1e-9):,.0f})")
+        print(f"| {stage} | " + " | ".join(cells) + " |")
+    print("| peak resident memory, GB | " + " | ".join(f"{r['peak_rss_gb']:.2f}" for r in rows) + " |")
+    for key in ("documents_read", "exact_duplicates", "near_duplicates", "split_documents"):
+        print(f"| {key} | " + " | ".join(f"{r['data'].get(key, 0):,}" for r in rows) + " |")
+    print("| triples / evaluation queries | " + " | ".join(f"{r['triples']} / {r['eval_queries']}" for r in rows) + " |")
+    if len(rows) > 1:
+        first, last = rows[0], rows[-1]
+        growth = (last["peak_rss_gb"] - first["peak_rss_gb"]) / ((last["passages"] - first["passages"]) / 1e6)
+        print(f"\nPeak memory grows {growth:.2f} GB per million passages ({first['peak_rss_gb']:.2f} GB at "
+              f"{first['passages']:,}); planned for 10M passages: {first['peak_rss_gb'] + growth * 10:.1f} GB.")
+
+
+if __name__ == "__main__":
+    main()

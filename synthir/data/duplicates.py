@@ -1,0 +1,81 @@
+"""Copies in a collection: exact (the same text) and near (MinHash over word shingles, datasketch).
+
+The first document of a group (in corpus order) is kept; each other is removed from the corpus and
+recorded as an alias of the kept one (``Corpus.aliases``), so it is never both a positive and a
+negative, never both in training and in the held-out evaluation, and a ranking still returns it
+beside its copy (``Corpus.document_run``), which keeps judged figures comparable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from typing import Literal
+
+from pydantic import Field
+
+from synthir.config import ConfigBlock
+from synthir.data.records import Corpus
+
+logger = logging.getLogger(__name__)
+
+
+class DuplicatesConfig(ConfigBlock):
+    """What counts as a copy, and what happens to it."""
+
+    yaml_path = "inpars.documents.duplicates"
+    policy: Literal["alias", "keep"] = Field("alias", description="alias: keep the first of each group and record the "
+                                                                  "others as its aliases; keep: keep every copy")
+    near: bool = Field(True, description="also find near-duplicates (MinHash); false: exact copies only")
+    threshold: float = Field(0.9, gt=0, le=1, description="estimated Jaccard similarity of word shingles that makes a "
+                                                          "near-duplicate")
+    shingle_words: int = Field(5, ge=1, description="words per shingle")
+    num_perm: int = Field(128, ge=16, description="MinHash permutations (more: a closer estimate, slower)")
+    min_words: int = Field(30, ge=1, description="shorter documents are compared exactly only (too few shingles)")
+
+
+def find_duplicates(corpus: Corpus, config: DuplicatesConfig) -> tuple[dict[str, str], dict]:
+    """removed document id -> the kept document it copies, and the figures (counts and a few examples)."""
+    exact: dict[str, str] = {}
+    first_of: dict[str, str] = {}
+    for doc in corpus:
+        text = " ".join(doc.text.split()).lower()
+        if not text:
+            continue
+        key = hashlib.sha256(text.encode("utf-8")).hexdigest()
+        kept = first_of.setdefault(key, doc.doc_id)
+        if kept != doc.doc_id:
+            exact[doc.doc_id] = kept
+    near = _near_duplicates(corpus, config, exact) if config.near else {}
+    aliases = {**exact, **near}
+    figures = {"exact_duplicates": len(exact), "near_duplicates": len(near),
+               "duplicate_examples": [f"{a} = {k}" for a, k in list(aliases.items())[:5]]}
+    if aliases:
+        logger.info("Duplicates: %d exact and %d near copies (Jaccard >= %.2f), e.g. %s", len(exact), len(near),
+                    config.threshold, figures["duplicate_examples"])
+    return aliases, figures
+
+
+def _near_duplicates(corpus: Corpus, config: DuplicatesConfig, exact: dict[str, str]) -> dict[str, str]:
+    from datasketch import MinHash, MinHashLSH
+
+    candidates = []
+    for doc in corpus:
+        words = doc.text.lower().split()
+        if doc.doc_id in exact or len(words) < config.min_words:
+            continue
+        n = config.shingle_words
+        candidates.append((doc.doc_id, {" ".join(words[i:i + n]).encode("utf-8") for i in range(len(words) - n + 1)}))
+    if len(candidates) < 2:
+        return {}
+    lsh = MinHashLSH(threshold=config.threshold, num_perm=config.num_perm)
+    hashes = MinHash.bulk([list(shingles) for _, shingles in candidates], num_perm=config.num_perm, seed=1)
+    position = {doc_id: i for i, (doc_id, _) in enumerate(candidates)}
+    near: dict[str, str] = {}
+    for (doc_id, _), minhash in zip(candidates, hashes):
+        matches = lsh.query(minhash)
+        if matches:  # the earliest kept document it matches
+            near[doc_id] = min(matches, key=position.__getitem__)
+            continue
+        lsh.insert(doc_id, minhash)
+    return near

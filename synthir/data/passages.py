@@ -1,0 +1,164 @@
+"""Long documents as passages, and passage scores back to document scores.
+
+A document longer than ``max_tokens`` tokens (of the tokenizer of the models in use) is cut into
+passages by semantic-text-splitter's Markdown splitter: at headings first, then paragraphs, lines,
+sentences and words, each passage at most ``max_tokens`` with up to ``overlap_tokens`` shared with
+the one before. A passage keeps its document's title and gets the id ``<doc_id>#<n>`` (n from 1);
+short documents stay whole, under their own id. The corpus remembers which document each passage
+came from (``Corpus.parents``), so a ranking of passages becomes a ranking of documents
+(``Corpus.document_run``): MaxP (the best passage) by default, FirstP (the first passage retrieved)
+or the sum of the top k.
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from synthir.config import ConfigBlock
+from synthir.data.records import Corpus, Document
+
+logger = logging.getLogger(__name__)
+DEFAULT_TOKENIZER = "package:all-minilm-l6-v2"
+Aggregate = Literal["maxp", "firstp", "sum_top_k"]
+
+
+class PassageConfig(ConfigBlock):
+    """How documents longer than the models' window are split, and ranked again as documents."""
+
+    yaml_path = "inpars.documents.passages"
+    enabled: bool = Field(True, description="split documents longer than max_tokens into passages")
+    max_tokens: int = Field(256, ge=16, description="a passage's size in tokens of `tokenizer` (title included)")
+    overlap_tokens: int = Field(32, ge=0, description="tokens a passage shares with the one before")
+    tokenizer: str = Field(DEFAULT_TOKENIZER, description="model reference whose tokenizer counts tokens: the reranker's "
+                                                         "base model's, when it is not the default")
+    aggregate: Aggregate = Field("maxp", description="a document's score from its passages': maxp (the best), "
+                                                     "firstp (the first retrieved) or sum_top_k")
+    top_k: int = Field(3, ge=1, description="sum_top_k: how many of the best passages are summed")
+
+    @model_validator(mode="after")
+    def _overlap_fits(self) -> PassageConfig:
+        if self.overlap_tokens >= self.max_tokens // 2:
+            raise ValueError(f"passages.overlap_tokens ({self.overlap_tokens}) must be under half of passages.max_tokens "
+                             f"({self.max_tokens}); lower the overlap or raise max_tokens")
+        return self
+
+
+@lru_cache(maxsize=4)
+def load_tokenizer(reference: str):
+    """A ``tokenizers.Tokenizer`` for a model reference (``package:``, ``hf:``, a folder), without
+    truncation or padding, so it counts every token."""
+    from pathlib import Path
+
+    from tokenizers import Tokenizer
+
+    from synthir.models import resolve_model
+
+    path = Path(str(resolve_model(reference)))
+    if (path / "tokenizer.json").is_file():
+        tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
+    else:
+        from transformers import AutoTokenizer
+
+        auto = AutoTokenizer.from_pretrained(str(path))
+        if not getattr(auto, "is_fast", False):
+            raise ValueError(f"passages.tokenizer {reference!r} has no fast tokenizer (tokenizer.json) to count tokens "
+                             "with; name another model's, e.g. package:all-minilm-l6-v2")
+        tokenizer = auto.backend_tokenizer
+    tokenizer.no_truncation()
+    tokenizer.no_padding()
+    return tokenizer
+
+
+class PassageSplitter:
+    """Cuts one document's text into passages of at most ``config.max_tokens`` (title included)."""
+
+    def __init__(self, config: PassageConfig):
+        self.config = config
+        self.tokenizer = load_tokenizer(config.tokenizer)
+        self._splitters: dict[int, object] = {}
+
+    def token_counts(self, texts: list[str]) -> list[int]:
+        return [len(e.ids) for e in self.tokenizer.encode_batch(texts, add_special_tokens=False)]
+
+    def split(self, text: str, title: str = "", tokens: int | None = None) -> list[str]:
+        """The passages of ``text`` (white space normalised); ``[text]`` when it fits whole.
+        ``tokens``: the document's length with its title, when already counted."""
+        from semantic_text_splitter import MarkdownSplitter
+
+        config = self.config
+        if tokens is None:
+            tokens = self.token_counts([f"{title} {text}".strip()])[0]
+        if tokens <= config.max_tokens:
+            return [" ".join(text.split())]
+        # the title goes with every passage: the text gets what it leaves of the window
+        capacity = max(config.max_tokens // 2, config.max_tokens - (self.token_counts([title])[0] if title else 0))
+        splitter = self._splitters.get(capacity)
+        if splitter is None:
+            overlap = min(config.overlap_tokens, capacity // 2 - 1)
+            splitter = self._splitters[capacity] = MarkdownSplitter.from_huggingface_tokenizer(
+                self.tokenizer, capacity, overlap=overlap)
+        return [chunk for chunk in (" ".join(c.split()) for c in splitter.chunks(text)) if chunk] or [" ".join(text.split())]
+
+
+def split_corpus(corpus: Corpus, config: PassageConfig) -> tuple[Corpus, dict]:
+    """The corpus with every document longer than ``config.max_tokens`` cut into passages (see the
+    module docstring); texts are whitespace-normalised. Returns the corpus and its figures."""
+    splitter = PassageSplitter(config)
+    docs = list(corpus)
+    lengths = splitter.token_counts([d.contents for d in docs])
+    documents: dict[str, Document] = {}
+    parents: dict[str, str] = {}
+    split = 0
+    for doc, length in zip(docs, lengths):
+        chunks = splitter.split(doc.text, doc.title, length)
+        if len(chunks) == 1:
+            documents[doc.doc_id] = _normalised(doc)
+            continue
+        split += 1
+        for n, chunk in enumerate(chunks, start=1):
+            passage_id = f"{doc.doc_id}#{n}"
+            if passage_id in corpus.documents:
+                raise ValueError(f"{corpus.source or corpus.name}: passage id {passage_id!r} of document {doc.doc_id!r} "
+                                 "is also a document's id; rename that document or set passages.enabled: false")
+            documents[passage_id] = Document(passage_id, chunk, " ".join(doc.title.split()))
+            parents[passage_id] = doc.doc_id
+    figures = {"documents": len(docs), "passages": len(documents), "split_documents": split,
+               "longest_document_tokens": max(lengths, default=0), "passage_tokens": config.max_tokens}
+    logger.info("Passages: %d documents -> %d passages (%d split at %d %s tokens, overlap %d; the longest had %d)",
+                len(docs), len(documents), split, config.max_tokens, config.tokenizer, config.overlap_tokens,
+                figures["longest_document_tokens"])
+    prepared = Corpus(documents, name=corpus.name, source=corpus.source, stats=corpus.stats, parts=list(corpus.parts),
+                      parents=parents, aggregate=config.aggregate, aggregate_top_k=config.top_k,
+                      aliases=dict(corpus.aliases))
+    return prepared, figures
+
+
+def _normalised(doc: Document) -> Document:
+    text, title = " ".join(doc.text.split()), " ".join(doc.title.split())
+    return doc if (text, title) == (doc.text, doc.title) else Document(doc.doc_id, text, title)
+
+
+def passage_number(passage_id: str) -> int:
+    """n of ``<doc_id>#<n>``."""
+    return int(passage_id.rsplit("#", 1)[1])
+
+
+def aggregate_scores(by_passage: dict[str, float], parents: dict[str, str], method: str = "maxp",
+                     top_k: int = 3) -> dict[str, float]:
+    """Document id -> score from one query's passage scores: ``maxp`` the best passage's, ``firstp``
+    the score of the earliest passage retrieved, ``sum_top_k`` the sum of the ``top_k`` best."""
+    grouped: dict[str, list[tuple[str, float]]] = {}
+    for passage_id, score in by_passage.items():
+        grouped.setdefault(parents.get(passage_id, passage_id), []).append((passage_id, score))
+    if method == "maxp":
+        return {d: max(s for _, s in hits) for d, hits in grouped.items()}
+    if method == "firstp":
+        return {d: min(hits, key=lambda hit: passage_number(hit[0]) if hit[0] in parents else 0)[1]
+                for d, hits in grouped.items()}
+    if method == "sum_top_k":
+        return {d: sum(sorted((s for _, s in hits), reverse=True)[:top_k]) for d, hits in grouped.items()}
+    raise ValueError(f"passages.aggregate must be maxp, firstp or sum_top_k, got {method!r}")

@@ -1,0 +1,104 @@
+"""A collection's documents made ready for the flow, once, where it is loaded: repeated boilerplate
+lines removed, copies found, long documents split into passages (in that order: copies are judged
+on the cleaned text, and a copy is removed before it is split).
+
+HTML pages are already reduced to their main content by the folder reader (trafilatura); what is
+left of navigation, headers and footers repeats across a folder, line for line, and is dropped here.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from typing import Any
+
+from pydantic import Field
+
+from synthir.config import ConfigBlock
+from synthir.data.duplicates import DuplicatesConfig, find_duplicates
+from synthir.data.passages import PassageConfig, split_corpus
+from synthir.data.records import Corpus, Document
+
+logger = logging.getLogger(__name__)
+
+
+class BoilerplateConfig(ConfigBlock):
+    """Lines that repeat across many documents (menus, headers, footers, copyright lines)."""
+
+    yaml_path = "inpars.documents.boilerplate"
+    enabled: bool = Field(True, description="drop lines repeated across documents")
+    min_share: float = Field(0.3, gt=0, le=1, description="a line in at least this share of the documents is boilerplate")
+    min_documents: int = Field(5, ge=2, description="... and in at least this many documents")
+    max_line_chars: int = Field(200, ge=1, description="longer lines are never boilerplate")
+
+
+class DocumentsConfig(ConfigBlock):
+    """``documents:``: boilerplate, duplicates and passages, applied when the collection is loaded."""
+
+    yaml_path = "inpars.documents"
+    boilerplate: BoilerplateConfig = Field(default_factory=BoilerplateConfig, description="repeated lines")
+    duplicates: DuplicatesConfig = Field(default_factory=DuplicatesConfig, description="exact and near copies")
+    passages: PassageConfig = Field(default_factory=PassageConfig, description="long documents as passages")
+
+    @classmethod
+    def off(cls) -> DocumentsConfig:
+        """Documents as read: nothing removed, nothing split."""
+        return cls(boilerplate={"enabled": False}, duplicates={"policy": "keep"}, passages={"enabled": False})
+
+
+def prepare_corpus(corpus: Corpus, config: DocumentsConfig | dict | None = None) -> tuple[Corpus, dict[str, Any]]:
+    """The corpus after boilerplate removal, de-duplication and splitting (each as ``config`` says;
+    None: the defaults), and what each did."""
+    config = DocumentsConfig.from_dict(config)
+    figures: dict[str, Any] = {"documents_read": len(corpus)}
+    if config.boilerplate.enabled:
+        corpus, removed = remove_boilerplate(corpus, config.boilerplate)
+        figures.update(removed)
+    if config.duplicates.policy == "alias":
+        aliases, found = find_duplicates(corpus, config.duplicates)
+        figures.update(found)
+        if aliases:
+            kept = {d: doc for d, doc in corpus.documents.items() if d not in aliases}
+            corpus = Corpus(kept, name=corpus.name, source=corpus.source, stats=corpus.stats, parts=list(corpus.parts),
+                            aliases={**corpus.aliases, **aliases})
+    if config.passages.enabled:
+        corpus, split = split_corpus(corpus, config.passages)
+        figures.update(split)
+    figures["passages"] = len(corpus)
+    return corpus, figures
+
+
+def remove_boilerplate(corpus: Corpus, config: BoilerplateConfig) -> tuple[Corpus, dict[str, Any]]:
+    """Lines found in at least ``min_share`` and ``min_documents`` of the documents with more than
+    one line, removed from those documents (never all of one); the figures name the most frequent."""
+    counts: Counter[str] = Counter()
+    for doc in corpus:
+        lines = _lines(doc.text)
+        if len(lines) > 1:
+            counts.update({line for line in lines if len(line) <= config.max_line_chars})
+    bar = max(config.min_documents, config.min_share * len(corpus))
+    boilerplate = {line for line, n in counts.items() if n >= bar}
+    figures: dict[str, Any] = {"boilerplate_lines": len(boilerplate), "boilerplate_chars_removed": 0,
+                               "boilerplate_examples": [line for line, _ in counts.most_common(len(boilerplate))][:5]}
+    if not boilerplate:
+        return corpus, figures
+    documents: dict[str, Document] = {}
+    removed = 0
+    for doc in corpus:
+        lines = doc.text.split("\n")
+        kept = [line for line in lines if " ".join(line.split()) not in boilerplate]
+        if len(kept) == len(lines) or len(lines) == 1 or not any(line.strip() for line in kept):  # never emptied
+            documents[doc.doc_id] = doc
+            continue
+        text = "\n".join(kept)
+        removed += len(doc.text) - len(text)
+        documents[doc.doc_id] = Document(doc.doc_id, text, doc.title)
+    figures["boilerplate_chars_removed"] = removed
+    logger.info("Boilerplate: %d line(s) repeated in at least %d documents removed (%d characters), e.g. %s",
+                len(boilerplate), int(bar), removed, figures["boilerplate_examples"])
+    return Corpus(documents, name=corpus.name, source=corpus.source, stats=corpus.stats, parts=list(corpus.parts),
+                  aliases=dict(corpus.aliases)), figures
+
+
+def _lines(text: str) -> list[str]:
+    return [" ".join(line.split()) for line in text.split("\n") if line.strip()]
