@@ -69,6 +69,8 @@ class RerankerTrainingConfig(ConfigBlock, TrainerSettings):
                             "base model fused with BM25, see teacher_weight; GPL's recipe without a cross-encoder) | "
                             "mnrl_margin_mse (both on the same embeddings, margin_mse scaled by distillation_weight; "
                             "the best on CISI, see benchmarks/reranker_quality.py)")
+    teacher_depth: Optional[int] = Field(None, ge=1, description="with a margin_mse loss, BM25 hits per query the "
+                                         "teacher grades (its pool, the step's cost); null: negative_depth")
     teacher_weight: float = Field(0.5, ge=0, le=1, description="with a margin_mse loss, the base model's share of the "
                                                                "fused teacher (the rest is BM25, min-max per query)")
     teacher_model: Optional[str] = Field(

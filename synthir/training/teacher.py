@@ -67,10 +67,9 @@ def add_teacher_margins(triples: Triples, corpus: Corpus, base_model: str, weigh
                   for qid, group in frame.groupby("query_id", sort=False)}
     doc_ids = sorted({d for ids in candidates.values() for d in ids})
     model = SentenceTransformer(str(resolve_model(base_model)), device=pick_device("auto"))
-    logger.info("Teacher: %s fused with BM25 (weight %.2f) over %d queries and %d documents", base_model, weight,
-                len(queries), len(doc_ids))
-    doc_vectors = model.encode([corpus[d].contents for d in doc_ids], batch_size=batch_size, normalize_embeddings=False,
-                               convert_to_numpy=True, show_progress_bar=True)
+    logger.info("Teacher: %s fused with BM25 (weight %.2f) over %d queries and %d documents (BM25 top %d each)",
+                base_model, weight, len(queries), len(doc_ids), depth)
+    doc_vectors = encode_with_estimate(model, [corpus[d].contents for d in doc_ids], batch_size, "Teacher")
     row_of = {d: i for i, d in enumerate(doc_ids)}
     query_ids = list(candidates)
     query_vectors = model.encode([queries[q] for q in query_ids], batch_size=batch_size, normalize_embeddings=False,
@@ -92,6 +91,27 @@ def add_teacher_margins(triples: Triples, corpus: Corpus, base_model: str, weigh
     frame["neg_teacher"] = [teacher[q][n] for q, n in zip(frame["query_id"], frame["neg_id"])]
     frame["teacher_margin"] = frame["pos_teacher"] - frame["neg_teacher"]
     return triples.with_frame(frame)
+
+
+def encode_with_estimate(model, texts: list[str], batch_size: int, label: str):
+    """``model.encode(texts)``, saying first how long it will take: the first batches are timed and
+    the rest estimated from them, before the long part starts."""
+    import time
+
+    import numpy as np
+
+    head = min(len(texts), 4 * batch_size)
+    started = time.perf_counter()
+    first = model.encode(texts[:head], batch_size=batch_size, normalize_embeddings=False, convert_to_numpy=True,
+                         show_progress_bar=False)
+    rate = head / max(time.perf_counter() - started, 1e-9)
+    if len(texts) > head:
+        logger.info("%s: encoding %d documents, about %.0f s more at %.0f documents/s (measured on the first %d)",
+                    label, len(texts) - head, (len(texts) - head) / rate, rate, head)
+        rest = model.encode(texts[head:], batch_size=batch_size, normalize_embeddings=False, convert_to_numpy=True,
+                            show_progress_bar=True)
+        return np.concatenate([first, rest])
+    return first
 
 
 def add_cross_encoder_margins(triples: Triples, corpus: Corpus, teacher_model: str, base_model: str,
@@ -154,7 +174,8 @@ def teach(triples: Triples, corpus: Corpus, training: RerankerTrainingConfig, de
         taught = add_cross_encoder_margins(triples, corpus, training.teacher_model, training.base_model,
                                            anchor_positive=training.teacher_anchor_positive)
         return taught, f"cross-encoder {training.teacher_model}"
-    taught = add_teacher_margins(triples, corpus, training.base_model, weight=training.teacher_weight, depth=depth,
+    taught = add_teacher_margins(triples, corpus, training.base_model, weight=training.teacher_weight,
+                                 depth=training.teacher_depth or depth,
                                  anchor_positive=training.teacher_anchor_positive, index=index,
                                  likelihood_model=training.teacher_likelihood_model,
                                  likelihood_share=training.teacher_likelihood_share,
