@@ -18,7 +18,7 @@ synthetic judgments on a labelled collection (CISI), and how well the two orderi
    ``--llm-judge`` ``llm_judge`` (the judge grades the pooled top ``--judge-depth`` of every system
    for the human queries, UMBRELA prompt; grades cached in the cache folder).
 4. Kendall's tau of each source's ordering against the human one, and, for each trained candidate,
-   whether the product's gate (``compare_rerankers`` and ``registry.decide_reranker``, as the
+   whether the product's gate (``compare_rerankers`` and ``gate.decide_reranker``, as the
    pipeline runs them: beats BM25, beats the untrained model on the same footing, margin, paired
    test and ``--min-queries``; under synthetic judgments ``--untrained-bias`` comes off the gain
    over the untrained model first) calls each baseline under each source as under human judgments;
@@ -35,16 +35,16 @@ from pathlib import Path
 
 import numpy as np
 
-from synthir import registry
 from synthir.data import Qrels, load_collection
 from synthir.evaluation import evaluate
-from synthir.evaluation.comparison import compare_rerankers
 from synthir.flow import training as training_stages
 from synthir.flow import validation
 from synthir.generation import QueryGenerationConfig, generate_queries, load_prompt, make_backend
 from synthir.generation.backends import LocalGenerator
 from synthir.judgments.config import SyntheticJudgmentsConfig
 from synthir.judgments.synthetic import hold_out, synthetic_judgments
+from synthir.lifecycle import gate
+from synthir.lifecycle.gate import compare_rerankers
 from synthir.models import resolve_model
 from synthir.quality import ChecksConfig
 from synthir.retrieval import BM25Index
@@ -70,12 +70,12 @@ def shuffled(triples: Triples, seed: int) -> Triples:
 def gate_calls(corpus, queries, qrels, model, untrained, footing: str, args, source: str, judge=None) -> dict[str, bool]:
     """The product's gate on one candidate under one source: ``compare_rerankers`` (the candidate alone
     or fused at ``--fusion-weight``, against BM25 and the untrained model on the same footing, with
-    the synthetic bias taken off under synthetic judgments) and ``registry.decide_reranker``."""
+    the synthetic bias taken off under synthetic judgments) and ``gate.decide_reranker``."""
     comparison, _, _ = compare_rerankers(corpus, queries, qrels, model, untrained, None, depth=100,
                                          fusion_weight=args.fusion_weight if footing == "fused" else None,
                                          source=source, judge=judge,
                                          untrained_bias=args.untrained_bias if source.startswith("synthetic") else 0.0)
-    decision = registry.decide_reranker(comparison, args.margin, args.alpha, args.min_queries,
+    decision = gate.decide_reranker(comparison, args.margin, args.alpha, args.min_queries,
                                         allow_weak_gate=args.min_queries < 20)
     return {"vs BM25": decision.verdicts["bm25"], "vs untrained": decision.verdicts["untrained"],
             "promote": decision.promoted}
@@ -205,7 +205,7 @@ def main(argv: list[str] | None = None) -> None:
             biases.append(f"{source} {footing} {bias:+.4f}")
     print("\nMeasured bias of synthetic judgments for the trained model over the untrained one (synthetic gain "
           "minus judged gain): " + ", ".join(biases))
-    print(f"\nThe product's gate (compare_rerankers + registry.decide_reranker: margin {args.margin}, paired "
+    print(f"\nThe product's gate (compare_rerankers + gate.decide_reranker: margin {args.margin}, paired "
           f"randomisation p < {args.alpha}, at least {args.min_queries} queries; under synthetic judgments "
           f"{args.untrained_bias} is taken off the gain over the untrained model): judged -> each source")
     print("| candidate | call | judged | " + " | ".join(list(sources)[1:]) + " |")

@@ -40,7 +40,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from synthir.data import load_collection
-from synthir.evaluation.comparison import compare_rerankers
 from synthir.flow import training as training_stages
 from synthir.flow import validation
 from synthir.generation import QueryGenerationConfig, generate_queries, load_prompt, make_backend
@@ -49,6 +48,7 @@ from synthir.generation.query_store import QueryStore
 from synthir.inpars_config import InParsConfig
 from synthir.judgments.config import SyntheticJudgmentsConfig
 from synthir.judgments.synthetic import hold_out, synthetic_judgments
+from synthir.lifecycle.gate import compare_rerankers
 from synthir.models import resolve_model
 from synthir.quality import ChecksConfig, check_queries
 from synthir.retrieval import BM25Index

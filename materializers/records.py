@@ -27,10 +27,10 @@ from zenml.metadata.metadata_types import MetadataType
 from synthir.cpo.preferences import PreferencePairs
 from synthir.data.records import Corpus, Qrels, Queries, Run, frame_fingerprint
 from synthir.data.synthetic import SyntheticQueries
-from synthir.evaluation.comparison import RerankerComparison
 from synthir.evaluation.metrics import EvaluationResult
 from synthir.evaluation.report import comparison_markdown, comparison_win_loss, metrics_html
 from synthir.generation.query_program import CompiledQueryProgram
+from synthir.lifecycle.gate import RerankerComparison
 from synthir.quality.validate import FilteredQueries, QuarantinedQueries, ValidationReport
 from synthir.training.artifacts import GeneratorModel, RerankerModel
 from synthir.training.triples import Triples

@@ -6,6 +6,7 @@ from zenml.logger import get_logger
 
 from synthir import registry
 from synthir.cpo.evaluation import GeneratorComparison
+from synthir.lifecycle import gate
 from synthir.tracking import set_tags
 from synthir.training.artifacts import GeneratorModel
 from synthir.zenml_models import mirror_production, record_version
@@ -20,7 +21,7 @@ def register_generator(
     registry_name: str = registry.GENERATOR_NAME,
     margin: float = 0.005,
     max_copy_rate_increase: float = 0.05,
-) -> Annotated[registry.PromotionDecision, "generator_promotion"]:
+) -> Annotated[gate.PromotionDecision, "generator_promotion"]:
     """Register the tuned generator with its lineage and held-out figures; promote it only through the
     gate, which also refuses a generator whose copy rate rose by more than ``max_copy_rate_increase``."""
     candidate = comparison.candidate
@@ -28,16 +29,16 @@ def register_generator(
             "held_out_documents": comparison.held_out_documents, "query_eval": f"{candidate['query_eval']:.6f}",
             "copy_rate": f"{candidate['copy_rate']:.6f}", "self_retrieval": f"{candidate['self_retrieval']:.6f}",
             "mlflow_run_id": mlflow.active_run().info.run_id}
-    decision = registry.decide_generator(candidate, comparison.base, comparison.production, margin,
+    decision = gate.decide_generator(candidate, comparison.base, comparison.production, margin,
                                          max_copy_rate_increase, metric=comparison.metric,
                                          previous_production=comparison.production_version)
 
-    def mirror(version: str, recorded: registry.PromotionDecision) -> None:  # the ZenML model view
+    def mirror(version: str, recorded: gate.PromotionDecision) -> None:  # the ZenML model view
         record_version(registry_name, version, registry.DESCRIPTIONS[registry.GENERATOR_NAME],
                        {"query_eval": recorded.candidate, "copy_rate": recorded.guards.get("copy_rate"),
                         "decision": "promoted" if recorded.promoted else "refused", "reason": recorded.reason})
 
-    decision, duplicate = registry.register_gated(registry_name, {"config_hash": generator.lineage.get("config_hash")},
+    decision, duplicate = gate.register_gated(registry_name, {"config_hash": generator.lineage.get("config_hash")},
                                                   decision, lambda: registry.log_generator(generator.model_dir), tags,
                                                   on_registered=mirror, on_promoted=mirror_production)
     outcome = "duplicate" if duplicate else "promoted" if decision.promoted else "refused"

@@ -5,9 +5,9 @@ from zenml import log_metadata, step
 from synthir.data import Corpus, Qrels, Queries
 from synthir.data.synthetic import SyntheticQueries
 from synthir.evaluation import EvaluationResult
-from synthir.evaluation.comparison import RerankerComparison
 from synthir.flow import evaluation
 from synthir.judgments.config import LLMJudgeConfig
+from synthir.lifecycle.gate import RerankerComparison
 from synthir.training.artifacts import RerankerModel
 
 

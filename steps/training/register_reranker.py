@@ -4,8 +4,9 @@ from zenml import log_metadata, step
 
 from synthir import registry
 from synthir.data import Corpus
-from synthir.evaluation.comparison import RerankerComparison
 from synthir.flow import evaluation
+from synthir.lifecycle import gate
+from synthir.lifecycle.gate import RerankerComparison
 from synthir.training.artifacts import RerankerModel
 from synthir.zenml_models import mirror_production, record_version
 
@@ -22,11 +23,11 @@ def register_reranker(
     allow_weak_gate: bool = False,
     collection_corpus: Optional[Corpus] = None,
     pipeline_config_hash: Optional[str] = None,
-) -> Annotated[registry.PromotionDecision, "promotion"]:
+) -> Annotated[gate.PromotionDecision, "promotion"]:
     """``synthir.flow.evaluation.register_reranker``: the version registered with its lineage and
     promoted only through the gate, in one transaction; ZenML's model view mirrors it."""
 
-    def mirror(version: str, recorded: registry.PromotionDecision) -> None:
+    def mirror(version: str, recorded: gate.PromotionDecision) -> None:
         record_version(registry_name, version, registry.DESCRIPTIONS[registry.DEFAULT_NAME], {
             "ndcg_at_10": recorded.candidate, "evaluation_source": recorded.source, "eval_queries": recorded.eval_queries,
             "decision": "promoted" if recorded.promoted else "refused", "reason": recorded.reason,

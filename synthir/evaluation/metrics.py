@@ -14,6 +14,7 @@ import pandas as pd
 from synthir.data.records import Qrels, Run
 
 DEFAULT_MEASURES = ("nDCG@10", "RR@10", "R@100", "R@1000", "AP")
+HEADLINE = "nDCG@10"  # the gate's measure
 
 
 def metric_key(measure: str) -> str:

@@ -169,7 +169,7 @@ def log_comparison(comparison, results: list[EvaluationResult], candidate: Evalu
 def comparison_results(comparison) -> tuple[list[EvaluationResult], EvaluationResult, list[EvaluationResult]]:
     """(every system, the candidate, the baselines BM25 and untrained) as headline-only results, from
     a ``RerankerComparison``'s per-query figures."""
-    from synthir.evaluation.comparison import HEADLINE
+    from synthir.evaluation.metrics import HEADLINE
 
     results = {system: EvaluationResult(system=system, aggregate={HEADLINE: float(pd.Series(values).mean())},
                                         per_query=pd.DataFrame({HEADLINE: pd.Series(values, dtype=float)}),

@@ -9,8 +9,8 @@ from synthir.data import Corpus, Qrels, Queries
 from synthir.data.errors import require_output
 from synthir.data.synthetic import SyntheticQueries
 from synthir.evaluation import EvaluationResult
-from synthir.evaluation.comparison import RerankerComparison
 from synthir.judgments.config import LLMJudgeConfig, SyntheticJudgmentsConfig
+from synthir.lifecycle.gate import RerankerComparison
 from synthir.runtime import default_cache_dir
 from synthir.tracking import log_metrics, log_params, run_of_its_own, set_tags
 from synthir.training.artifacts import RerankerModel
@@ -82,8 +82,8 @@ def evaluate_rerankers(
     untrained model before its margin and test. Judged queries shown to the generator as few-shot
     examples (promptagator) are left out automatically, as are ``exclude_query_ids``."""
     from synthir import registry
-    from synthir.evaluation.comparison import ProductionScorer, compare_rerankers
     from synthir.evaluation.report import comparison_markdown, log_comparison
+    from synthir.lifecycle.gate import ProductionScorer, compare_rerankers
     from synthir.models import resolve_model
     from synthir.retrieval.reranker import Reranker
 
@@ -118,7 +118,7 @@ def evaluate_rerankers(
 
 
 class Registered(NamedTuple):
-    decision: Any  # registry.PromotionDecision
+    decision: Any  # gate.PromotionDecision
     duplicate: bool
     metadata: dict[str, Any]
 
@@ -130,9 +130,9 @@ def register_reranker(
     on_registered: Optional[Callable[[str, Any], None]] = None, on_promoted: Optional[Callable[[str, str], Any]] = None,
 ) -> Registered:
     """Log the model, register a version with lineage and figures, and promote it only through the gate
-    (``synthir.registry.decide_reranker``: the margin and significance over BM25, the untrained model
+    (``synthir.lifecycle.gate.decide_reranker``: the margin and significance over BM25, the untrained model
     and production, on at least ``min_queries`` queries), in one transaction
-    (``synthir.registry.register_gated``). ``collection_corpus``: the whole corpus the run loaded; its
+    (``synthir.lifecycle.gate.register_gated``). ``collection_corpus``: the whole corpus the run loaded; its
     fingerprint is the version's ``corpus_fingerprint`` (what retraining compares with), the corpus
     training saw (less held-out documents) is ``training_corpus_fingerprint``, and its manifest is
     logged for the next retraining check. ``pipeline_config_hash`` tags the version so a refused
@@ -141,9 +141,10 @@ def register_reranker(
     production alias. Outside an MLflow run, the registration gets a run of its own. A model identical to a registered
     version (the ``config_hash`` lineage tag) is never registered twice."""
     from synthir import registry
+    from synthir.lifecycle import gate
 
     with run_of_its_own(f"register {registry_name}") as run:
-        decision = registry.decide_reranker(comparison, margin, alpha, min_queries, comparison.production_version,
+        decision = gate.decide_reranker(comparison, margin, alpha, min_queries, comparison.production_version,
                                             allow_weak_gate)
         tags = {**reranker.lineage, "training_corpus_fingerprint": reranker.lineage.get("corpus_fingerprint", ""),
                 **({"corpus_fingerprint": collection_corpus.fingerprint()} if collection_corpus is not None else {}),
@@ -164,7 +165,7 @@ def register_reranker(
                 log_manifest(collection_corpus.manifest())
             return registry.log_reranker(reranker.model_dir, card=card)  # the lineage is its model card too
 
-        decision, duplicate = registry.register_gated(registry_name, {"config_hash": reranker.lineage.get("config_hash")},
+        decision, duplicate = gate.register_gated(registry_name, {"config_hash": reranker.lineage.get("config_hash")},
                                                       decision, log_model, tags, on_registered=on_registered,
                                                       on_promoted=on_promoted)
         outcome = "duplicate" if duplicate else "promoted" if decision.promoted else "refused"

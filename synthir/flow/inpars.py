@@ -11,10 +11,10 @@ from typing import Any
 from synthir.config import config_hash
 from synthir.data import Corpus, Qrels, Queries
 from synthir.data.synthetic import SyntheticQueries
-from synthir.evaluation.comparison import RerankerComparison
 from synthir.flow import data, evaluation, generation, training, validation
 from synthir.inpars_config import InParsConfig
 from synthir.judgments.config import EvaluationConfig, llm_judge_queries, resolve_source
+from synthir.lifecycle.gate import RerankerComparison
 from synthir.quality import FilteredQueries, ValidationReport
 from synthir.tracking import log_metrics, run_of_its_own
 from synthir.training.artifacts import RerankerModel
@@ -65,7 +65,7 @@ class InParsResult:
     triples: Triples  # what training ran on (after the warm-start plan and the teacher)
     model: RerankerModel
     comparison: RerankerComparison
-    decision: Any  # synthir.registry.PromotionDecision
+    decision: Any  # synthir.lifecycle.gate.PromotionDecision
     seconds: dict[str, float] = field(default_factory=dict)  # wall time per stage
     data: dict[str, Any] = field(default_factory=dict)  # the data stage's figures (read, boilerplate, duplicates, passages)
 

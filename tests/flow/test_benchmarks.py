@@ -35,7 +35,7 @@ def test_label_free_gate_calls_the_products_gate(client, demo_dir, tmp_path, cap
                           "--skip-broken", "--min-queries", "5", "--work", str(tmp_path / "work"),
                           "--checkpoint-root", str(tmp_path / "generation")])
     out = capsys.readouterr().out
-    assert "The product's gate (compare_rerankers + registry.decide_reranker" in out
+    assert "The product's gate (compare_rerankers + gate.decide_reranker" in out
     rows = [line.split("|") for line in out.splitlines() if line.startswith(("| trained |", "| trained-fused |"))]
     calls = [(row[1].strip(), row[2].strip()) for row in rows if row[2].strip() in ("vs BM25", "vs untrained", "promote")]
     assert len(calls) == 6 and all(row[3].strip() in ("True", "False") for row in rows if len(row) > 6), out

@@ -3,8 +3,7 @@
 import pytest
 
 from synthir.data import load_collection
-from synthir.evaluation.comparison import Baseline, ProductionScorer, RerankerComparison, compare_rerankers, split_judged
-from synthir.registry import decide_reranker
+from synthir.lifecycle.gate import Baseline, ProductionScorer, RerankerComparison, compare_rerankers, decide_reranker, split_judged
 
 
 class OverlapScorer:

@@ -23,6 +23,7 @@ from synthir.cpo import (
 from synthir.cpo.preferences import completion
 from synthir.data import load_collection
 from synthir.generation import load_prompt
+from synthir.lifecycle import gate
 
 R, T, S = "reference", "teacher", "student"
 
@@ -168,17 +169,17 @@ def figures(query_eval: float, copy_rate: float) -> dict:
 
 def test_copy_rate_guard_refuses_a_better_scoring_generator_that_copies_more():
     base = figures(0.50, 0.02)
-    ok = registry.decide_generator(figures(0.60, 0.05), base, None, margin=0.005, max_copy_rate_increase=0.05)
+    ok = gate.decide_generator(figures(0.60, 0.05), base, None, margin=0.005, max_copy_rate_increase=0.05)
     assert ok.promoted, ok.reason
-    copier = registry.decide_generator(figures(0.70, 0.20), base, None, margin=0.005, max_copy_rate_increase=0.05)
+    copier = gate.decide_generator(figures(0.70, 0.20), base, None, margin=0.005, max_copy_rate_increase=0.05)
     assert not copier.promoted and "copy rate 0.200 rose beyond 0.020" in copier.reason
     assert copier.guards["copy_rate"] == 0.20
     # production copies less than the base: its rate is the reference
-    against_production = registry.decide_generator(figures(0.70, 0.04), base, figures(0.60, 0.0), margin=0.005,
+    against_production = gate.decide_generator(figures(0.70, 0.04), base, figures(0.60, 0.0), margin=0.005,
                                                    max_copy_rate_increase=0.03)
     assert not against_production.promoted and "rose beyond 0.000" in against_production.reason
     # no copy problem, but no gain over production either: the ordinary gate refuses
-    flat = registry.decide_generator(figures(0.60, 0.0), base, figures(0.60, 0.0), margin=0.005, max_copy_rate_increase=0.05)
+    flat = gate.decide_generator(figures(0.60, 0.0), base, figures(0.60, 0.0), margin=0.005, max_copy_rate_increase=0.05)
     assert not flat.promoted and "does not beat production" in flat.reason
 
 
@@ -199,8 +200,8 @@ def test_refused_generator_keeps_production_where_it_was(client, tmp_path):
     versions = register_adapter_versions(client, tmp_path, 2)
     base = figures(0.5, 0.0)
     registry.apply_decision(registry.GENERATOR_NAME, versions[0],
-                            registry.decide_generator(figures(0.6, 0.0), base, None, 0.005, 0.05), client)
-    refused = registry.decide_generator(figures(0.9, 0.3), base, figures(0.6, 0.0), 0.005, 0.05, previous_production=versions[0])
+                            gate.decide_generator(figures(0.6, 0.0), base, None, 0.005, 0.05), client)
+    refused = gate.decide_generator(figures(0.9, 0.3), base, figures(0.6, 0.0), 0.005, 0.05, previous_production=versions[0])
     registry.apply_decision(registry.GENERATOR_NAME, versions[1], refused, client)
     assert str(registry.production_version(registry.GENERATOR_NAME, client).version) == versions[0]
     tags = client.get_model_version(registry.GENERATOR_NAME, versions[1]).tags

@@ -121,8 +121,8 @@ def test_the_llm_judge_grades_pooled_documents_once_and_caches_them(tmp_path):
 
 def test_compare_rerankers_with_a_judge_scores_every_query_on_its_grades(demo_dir, tmp_path):
     from synthir.data import Qrels, load_collection
-    from synthir.evaluation.comparison import compare_rerankers
     from synthir.judgments.llm_judge import JudgmentCache, LLMJudge
+    from synthir.lifecycle.gate import compare_rerankers
 
     class Overlap:
         def score(self, queries, documents, doc_ids=None):

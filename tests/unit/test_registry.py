@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 
 from synthir import registry
+from synthir.lifecycle import gate
 from synthir.models import resolve_model
 
 
@@ -26,28 +27,28 @@ def new_version(client, model_dir, ndcg: float) -> str:
 
 
 def test_decide_rules():
-    assert registry.decide("ndcg_at_10", 0.45, baseline=0.36, production=None, margin=0.01).promoted
-    refused = registry.decide("ndcg_at_10", 0.365, baseline=0.36, production=None, margin=0.01)
+    assert gate.decide("ndcg_at_10", 0.45, baseline=0.36, production=None, margin=0.01).promoted
+    refused = gate.decide("ndcg_at_10", 0.365, baseline=0.36, production=None, margin=0.01)
     assert not refused.promoted and "does not beat BM25" in refused.reason
-    regression = registry.decide("ndcg_at_10", 0.44, baseline=0.36, production=0.45, margin=0.0)
+    regression = gate.decide("ndcg_at_10", 0.44, baseline=0.36, production=0.45, margin=0.0)
     assert not regression.promoted and "does not beat production 0.4500" in regression.reason
-    assert registry.decide("ndcg_at_10", 0.46, baseline=0.36, production=0.45, margin=0.005).promoted
+    assert gate.decide("ndcg_at_10", 0.46, baseline=0.36, production=0.45, margin=0.005).promoted
 
 
 def test_promote_refuse_and_roll_back(client, model_dir):
     v1 = new_version(client, model_dir, 0.44)
-    registry.apply_decision("inpars-reranker", v1, registry.decide("ndcg_at_10", 0.44, 0.36, None, 0.01), client)
+    registry.apply_decision("inpars-reranker", v1, gate.decide("ndcg_at_10", 0.44, 0.36, None, 0.01), client)
     assert str(registry.production_version("inpars-reranker", client).version) == v1
     assert client.get_model_version("inpars-reranker", v1).tags["promotion.decision"] == "promoted"
 
     v2 = new_version(client, model_dir, 0.43)  # a regression: refused, production unchanged
-    registry.apply_decision("inpars-reranker", v2, registry.decide("ndcg_at_10", 0.43, 0.36, 0.44, 0.01), client)
+    registry.apply_decision("inpars-reranker", v2, gate.decide("ndcg_at_10", 0.43, 0.36, 0.44, 0.01), client)
     tags = client.get_model_version("inpars-reranker", v2).tags
     assert tags["promotion.decision"] == "refused" and tags["promotion.production"] == "0.440000"
     assert str(registry.production_version("inpars-reranker", client).version) == v1
 
     v3 = new_version(client, model_dir, 0.47)
-    registry.apply_decision("inpars-reranker", v3, registry.decide("ndcg_at_10", 0.47, 0.36, 0.44, 0.01), client)
+    registry.apply_decision("inpars-reranker", v3, gate.decide("ndcg_at_10", 0.47, 0.36, 0.44, 0.01), client)
     assert str(registry.production_version("inpars-reranker", client).version) == v3
     assert registry.rollback("inpars-reranker", client) == v1
     assert str(registry.production_version("inpars-reranker", client).version) == v1
@@ -80,13 +81,13 @@ def test_versions_are_strings_on_both_branches_of_the_gate(client, model_dir):
     """MLflow returns alias versions as int and registered versions as str; the registry boundary
     hands out strings only, so a promoted version compares equal to the alias, and a refused one never."""
     promoted = new_version(client, model_dir, 0.44)
-    registry.apply_decision("inpars-reranker", int(promoted), registry.decide("ndcg_at_10", 0.44, 0.36, None, 0.01), client)
+    registry.apply_decision("inpars-reranker", int(promoted), gate.decide("ndcg_at_10", 0.44, 0.36, None, 0.01), client)
     assert registry.alias_versions("inpars-reranker", client) == {"production": promoted}
     assert registry.production_version_id("inpars-reranker", client) == promoted
     assert isinstance(promoted, str)
 
     refused = new_version(client, model_dir, 0.30)
-    registry.apply_decision("inpars-reranker", refused, registry.decide("ndcg_at_10", 0.30, 0.36, 0.44, 0.01), client)
+    registry.apply_decision("inpars-reranker", refused, gate.decide("ndcg_at_10", 0.30, 0.36, 0.44, 0.01), client)
     assert registry.production_version_id("inpars-reranker", client) == promoted != refused
     assert client.get_model_version("inpars-reranker", refused).tags["promotion.decision"] == "refused"
     # promoting the version already in production by hand is a no-op that still answers with a string
@@ -108,20 +109,20 @@ def test_a_registration_cut_short_by_a_kill_is_completed_by_the_next_run(client)
     """A kill between registering a version and recording the gate's decision once left a version with
     lineage but no decision, which the next run called identical and never promoted."""
     identity = {"config_hash": "same"}
-    decision = registry.decide("ndcg_at_10", 0.44, 0.36, None, 0.01)
+    decision = gate.decide("ndcg_at_10", 0.44, 0.36, None, 0.01)
 
     def killed(version, recorded):
         raise KeyboardInterrupt  # the process dies after the version exists, before the decision is applied
 
     with pytest.raises(KeyboardInterrupt):
-        registry.register_gated("inpars-reranker", identity, decision, small_model_uri, {"ndcg_at_10": 0.44},
+        gate.register_gated("inpars-reranker", identity, decision, small_model_uri, {"ndcg_at_10": 0.44},
                                 on_registered=killed, client=client)
     left = client.get_model_version("inpars-reranker", "1")
     assert left.tags["registration"] == "pending" and "promotion.decision" not in left.tags
     assert registry.production_version("inpars-reranker", client) is None
 
     mirrored = []
-    again, duplicate = registry.register_gated("inpars-reranker", identity, registry.decide("ndcg_at_10", 0.43, 0.36, None, 0.01),
+    again, duplicate = gate.register_gated("inpars-reranker", identity, gate.decide("ndcg_at_10", 0.43, 0.36, None, 0.01),
                                                small_model_uri, {}, on_registered=lambda v, d: mirrored.append(v), client=client)
     assert duplicate and again.version == "1" and not again.promoted
     assert "an interrupted run had left its registration incomplete, completed now" in again.reason
@@ -135,8 +136,8 @@ def test_a_registration_cut_short_by_a_kill_is_completed_by_the_next_run(client)
 
 def test_a_version_without_any_recorded_decision_is_never_counted_as_identical(client):
     legacy = registry.register_version(small_model_uri(), "inpars-reranker", {"config_hash": "same"}, client)
-    decision, duplicate = registry.register_gated("inpars-reranker", {"config_hash": "same"},
-                                                  registry.decide("ndcg_at_10", 0.44, 0.36, None, 0.01), small_model_uri,
+    decision, duplicate = gate.register_gated("inpars-reranker", {"config_hash": "same"},
+                                                  gate.decide("ndcg_at_10", 0.44, 0.36, None, 0.01), small_model_uri,
                                                   {}, client=client)
     assert not duplicate and decision.version != legacy and decision.promoted
     assert registry.production_version_id("inpars-reranker", client) == decision.version
@@ -153,8 +154,8 @@ def test_two_identical_runs_at_once_register_one_version(client):
             uri = small_model_uri()
             barrier.wait(timeout=60)  # both have looked for an identical version and found none
             return uri
-        outcomes[name] = registry.register_gated("inpars-reranker", {"config_hash": "same"},
-                                                 registry.decide("ndcg_at_10", 0.44, 0.36, None, 0.01), log_model, {},
+        outcomes[name] = gate.register_gated("inpars-reranker", {"config_hash": "same"},
+                                                 gate.decide("ndcg_at_10", 0.44, 0.36, None, 0.01), log_model, {},
                                                  client=mlflow.MlflowClient(client.tracking_uri))
 
     threads = [threading.Thread(target=run, args=(n,)) for n in ("a", "b")]

@@ -1,0 +1,1 @@
+"""The model lifecycle: the gate (comparison, decisions, the registration transaction)."""
