@@ -62,13 +62,13 @@ def preset(max_generations: int, held_out: int, max_steps: int) -> dict:
 
 def whole_documents_baseline(folder: Path, config: dict) -> str:
     """BM25 against the untrained model on the held-out synthetic queries, documents as read."""
-    from synthir.data.preparation import DocumentsConfig
     from synthir.evaluation.report import comparison_markdown
     from synthir.flow import data
     from synthir.flow.inpars import evaluation_split
     from synthir.inpars_config import InParsConfig
     from synthir.lifecycle.gate import compare_rerankers
     from synthir.models import resolve_model
+    from synthir.preparation import DocumentsConfig
     from synthir.retrieval.reranker import Reranker
 
     inpars = InParsConfig.from_dict(config)

@@ -11,7 +11,6 @@ from steps.data.load_corpus import load_corpus
 from steps.validation.load_synthetic_queries import load_synthetic_queries
 from synthir.config import as_data, named_block
 from synthir.cpo import CPOTrainingConfig, PreferenceConfig, QueryEvalConfig
-from synthir.data.preparation import DocumentsConfig
 from synthir.generation.backends import LocalGenerator, LocalRuntime, generator_block, pin_generator_spec
 from synthir.generation.generate import DecodingConfig
 from synthir.parameters import (
@@ -27,6 +26,7 @@ from synthir.parameters import (
     RegistryName,
     Seed,
 )
+from synthir.preparation import DocumentsConfig
 
 
 @checked_pipeline

@@ -8,12 +8,12 @@ from typing import Annotated, List, Optional, Union
 from pydantic import AfterValidator, Field
 
 from synthir.config import ConfigBlock, ModelName
-from synthir.data.preparation import DocumentsConfig
 from synthir.generation.backends import LocalGenerator, generator_block
 from synthir.generation.dspy_config import DSPyOptions, OptimiseConfig
 from synthir.generation.generate import DecodingConfig
 from synthir.generation.prompts import Prompt
 from synthir.judgments.config import EvaluationConfig
+from synthir.preparation import DocumentsConfig
 from synthir.quality.checks import ChecksConfig
 from synthir.quality.filters import Filters, ScoresFilter
 from synthir.training.config import RerankerTrainingConfig

@@ -37,7 +37,7 @@ class RerankerPyfunc(mlflow.pyfunc.PythonModel):
     """``predict`` takes a frame with ``query`` and ``document`` columns and returns relevance scores."""
 
     def load_context(self, context):
-        from synthir.data.passages import PassageConfig, PassageSplitter
+        from synthir.preparation.passages import PassageConfig, PassageSplitter
         from synthir.retrieval.reranker import Reranker
 
         self.reranker = Reranker(context.artifacts["model"])

@@ -43,11 +43,11 @@ def rerank_run_file(run_path: str | Path, queries_path: str | Path, corpus_path:
                     fusion_weight: float | None = None, use_registry_weight: bool = True,
                     passage_tokens: int = 256) -> Path:
     """Rerank the first stage's top ``depth`` documents of each query. A document longer than
-    ``passage_tokens`` (0: never) is scored by its best passage (``synthir.data.passages``)."""
+    ``passage_tokens`` (0: never) is scored by its best passage (``synthir.preparation.passages``)."""
     from synthir.data import Run
     from synthir.data.errors import DataFormatError
-    from synthir.data.passages import PassageConfig, split_corpus
     from synthir.models import resolve_model
+    from synthir.preparation.passages import PassageConfig, split_corpus
     from synthir.retrieval.rerank import fuse, rerank
     from synthir.retrieval.reranker import Reranker
 

@@ -4,8 +4,8 @@ from zenml import log_metadata, step
 
 from synthir.abandoned import record_process
 from synthir.data import Corpus, Qrels, Queries
-from synthir.data.preparation import DocumentsConfig
 from synthir.flow import data
+from synthir.preparation import DocumentsConfig
 
 
 # Never cached: the parameter is a location, and the files behind it may have changed.

@@ -7,7 +7,7 @@
 - HTML is reduced to its main content by trafilatura (navigation, sidebars and footers left out;
   BeautifulSoup's visible text when trafilatura finds none); PDF text is extracted by pypdf, page by
   page. Line and paragraph breaks are kept (one block per line), so later stages can cut at them
-  (``synthir.data.passages``) and find lines repeated across a folder (``synthir.data.preparation``).
+  (``synthir.preparation.passages``) and find lines repeated across a folder (``synthir.preparation``).
 - Hidden files and folders are ignored; files of other kinds are skipped, counted in
   ``stats.skipped_files`` and named in a warning (a folder of only those is an error).
 - Links are not followed out of the folder: a link that leaves it (``notes -> /etc/passwd``), a
@@ -46,7 +46,7 @@ def looks_like_document_folder(folder: Path) -> bool:
 
 def read_document_folder(folder: str | Path, name: str | None = None, on_bad_line: str = "raise") -> Corpus:
     """Every supported file under ``folder`` as one document (see the module docstring)."""
-    from synthir.data.readers import finish_corpus
+    from synthir.data.building import finish_corpus
 
     check_policy(on_bad_line)
     folder = Path(folder)

@@ -21,30 +21,22 @@ import math
 import re
 from pathlib import Path
 
+from synthir.data.building import (
+    add_document,
+    add_document_record,
+    as_str,
+    check_duplicate,
+    finish_corpus,
+)
 from synthir.data.errors import DataFormatError
 from synthir.data.io import decode_utf8, iter_json_lines, iter_lines, pick_field, require_file
 from synthir.data.records import Corpus, Document, Qrels, Queries, ReadStats, Run
 
 logger = logging.getLogger(__name__)
 
-DOC_ID_FIELDS = ("_id", "id", "doc_id", "docid")
-DOC_TEXT_FIELDS = ("text", "contents", "body")
 QUERY_ID_FIELDS = ("_id", "id", "query_id", "qid")
 QUERY_TEXT_FIELDS = ("text", "query", "title")
 TABLE_SUFFIXES = (".csv", ".parquet")
-
-
-def _as_str(value: object, path: Path | str, line: int | None, what: str) -> str:
-    if isinstance(value, (str, int)) and not isinstance(value, bool):
-        return str(value)
-    raise DataFormatError(path, line, f"{what} must be a string, got {type(value).__name__}")
-
-
-def _check_duplicate(seen: dict[str, int], key: str, path: Path | str, line: int | None, what: str) -> None:
-    if key in seen:
-        first = "" if seen[key] is None else f" (first seen on line {seen[key]})"
-        raise DataFormatError(path, line, f"duplicate {what} {key!r}{first}; ids must be unique")
-    seen[key] = line
 
 
 def read_corpus(path: str | Path, name: str | None = None, on_bad_line: str = "raise") -> Corpus:
@@ -70,7 +62,7 @@ def read_corpus(path: str | Path, name: str | None = None, on_bad_line: str = "r
                 raise DataFormatError(path, line, message)
             doc_id, body = fields[0].strip(), fields[-1].strip()
             title = fields[1].strip() if len(fields) == 3 else ""
-            _add_document(documents, seen, stats, path, line, doc_id, title, body)
+            add_document(documents, seen, stats, path, line, doc_id, title, body)
     elif path.suffix in TABLE_SUFFIXES:
         from synthir.data.tables import read_table_corpus
 
@@ -79,66 +71,6 @@ def read_corpus(path: str | Path, name: str | None = None, on_bad_line: str = "r
         for line, record in iter_json_lines(path, stats, on_bad_line):
             add_document_record(documents, seen, stats, path, line, record)
     return finish_corpus(documents, stats, path, name or _default_name(path))
-
-
-def add_document_record(documents: dict[str, Document], seen: dict[str, int], stats: ReadStats, path: Path | str,
-                        line: int | None, record: dict) -> None:
-    """One BEIR-style record (a JSON line, a table row): an id, an optional title and a text field."""
-    doc_id = _as_str(pick_field(record, DOC_ID_FIELDS, path, line, "document id"), path, line, "document id")
-    body = _as_str(pick_field(record, DOC_TEXT_FIELDS, path, line, "document text"), path, line, "text")
-    title = _as_str(record.get("title") or "", path, line, "title")
-    _add_document(documents, seen, stats, path, line, doc_id.strip(), title.strip(), body.strip())
-
-
-def finish_corpus(documents: dict[str, Document], stats: ReadStats, path: Path | str, name: str,
-                  empty: list[str] | None = None) -> Corpus:
-    """The corpus, refusing an empty one, naming the documents without text (``empty``: their ids,
-    when the reader knows them better than "no title and no text") and counting exact copies."""
-    if not documents:
-        raise DataFormatError(path, None, "the corpus has zero documents; expected at least one")
-    if stats.empty_texts:
-        empty = empty if empty is not None else [d for d, doc in documents.items() if not doc.text and not doc.title]
-        logger.warning("%s: %d document(s) have an empty text (kept, counted; generation skips them): %s%s", path,
-                       stats.empty_texts, empty[:10], " ..." if len(empty) > 10 else "")
-    _count_copies(documents, stats, path)
-    return Corpus(documents, name=name, source=str(path), stats=stats)
-
-
-def _count_copies(documents: dict[str, Document], stats: ReadStats, path: Path | str) -> None:
-    """Count documents whose text repeats an earlier one's exactly, and name a few in a warning."""
-    import hashlib
-
-    first: dict[bytes, str] = {}
-    copies: dict[str, list[str]] = {}
-    for doc_id, doc in documents.items():
-        if doc.text:
-            original = first.setdefault(hashlib.blake2b(doc.text.encode("utf-8"), digest_size=16).digest(), doc_id)
-            if original != doc_id:
-                copies.setdefault(original, []).append(doc_id)
-    stats.duplicate_texts = sum(len(c) for c in copies.values())
-    if copies:
-        examples = "; ".join(" = ".join(repr(d) for d in [original, *c[:3]]) + (" ..." if len(c) > 3 else "")
-                             for original, c in list(copies.items())[:3])
-        logger.warning("%s: %d document(s) repeat the text of another exactly (kept, counted as duplicate_texts): %s%s",
-                       path, stats.duplicate_texts, examples, " ..." if len(copies) > 3 else "")
-
-
-def _add_document(
-    documents: dict[str, Document],
-    seen: dict[str, int],
-    stats: ReadStats,
-    path: Path | str,
-    line: int | None,
-    doc_id: str,
-    title: str,
-    text: str,
-) -> None:
-    if not doc_id:
-        raise DataFormatError(path, line, "empty document id")
-    _check_duplicate(seen, doc_id, path, line, "document id")
-    if not text and not title:
-        stats.empty_texts += 1
-    documents[doc_id] = Document(doc_id=doc_id, title=title, text=text)
 
 
 def read_queries(path: str | Path, name: str | None = None, on_bad_line: str = "raise") -> Queries:
@@ -154,15 +86,15 @@ def read_queries(path: str | Path, name: str | None = None, on_bad_line: str = "
     def add(line: int, qid: str, text: str) -> None:
         if not qid:
             raise DataFormatError(path, line, "empty query id")
-        _check_duplicate(seen, qid, path, line, "query id")
+        check_duplicate(seen, qid, path, line, "query id")
         if not text:
             raise DataFormatError(path, line, f"query {qid!r} has an empty text; expected a non-empty query")
         queries[qid] = text
 
     if path.suffix == ".jsonl" or path.suffix == ".json":
         for line, record in iter_json_lines(path, stats, on_bad_line):
-            qid = _as_str(pick_field(record, QUERY_ID_FIELDS, path, line, "query id"), path, line, "query id")
-            text = _as_str(pick_field(record, QUERY_TEXT_FIELDS, path, line, "query text"), path, line, "text")
+            qid = as_str(pick_field(record, QUERY_ID_FIELDS, path, line, "query id"), path, line, "query id")
+            text = as_str(pick_field(record, QUERY_TEXT_FIELDS, path, line, "query text"), path, line, "text")
             add(line, qid.strip(), " ".join(text.split()))
     elif _looks_like_trec_topics(path):
         for line, qid, text in _iter_trec_topics(path, stats):

@@ -34,6 +34,28 @@ class Document:
         return f"{self.title} {self.text}".strip() if self.title else self.text
 
 
+def passage_number(passage_id: str) -> int:
+    """n of ``<doc_id>#<n>``."""
+    return int(passage_id.rsplit("#", 1)[1])
+
+
+def aggregate_scores(by_passage: dict[str, float], parents: dict[str, str], method: str = "maxp",
+                     top_k: int = 3) -> dict[str, float]:
+    """Document id -> score from one query's passage scores: ``maxp`` the best passage's, ``firstp``
+    the score of the earliest passage retrieved, ``sum_top_k`` the sum of the ``top_k`` best."""
+    grouped: dict[str, list[tuple[str, float]]] = {}
+    for passage_id, score in by_passage.items():
+        grouped.setdefault(parents.get(passage_id, passage_id), []).append((passage_id, score))
+    if method == "maxp":
+        return {d: max(s for _, s in hits) for d, hits in grouped.items()}
+    if method == "firstp":
+        return {d: min(hits, key=lambda hit: passage_number(hit[0]) if hit[0] in parents else 0)[1]
+                for d, hits in grouped.items()}
+    if method == "sum_top_k":
+        return {d: sum(sorted((s for _, s in hits), reverse=True)[:top_k]) for d, hits in grouped.items()}
+    raise ValueError(f"passages.aggregate must be maxp, firstp or sum_top_k, got {method!r}")
+
+
 def content_hash(document: Document) -> str:
     """Hash of what a model sees of a document (title and text), not of its id."""
     return hashlib.sha256(document.contents.encode("utf-8")).hexdigest()[:24]
@@ -64,13 +86,13 @@ class Corpus:
     source: str = ""
     stats: ReadStats = field(default_factory=ReadStats, compare=False)
     parts: list[str] = field(default_factory=list)  # a drop folder: the part files this version is the union of
-    # Passages (``synthir.data.passages``): passage id -> the id of the document it was cut from, for the
+    # Passages (``synthir.preparation.passages``): passage id -> the id of the document it was cut from, for the
     # passages of split documents only (a document kept whole is its own passage), and how passage
     # scores make a document's score (``maxp``, ``firstp`` or ``sum_top_k`` over ``aggregate_top_k``).
     parents: dict[str, str] = field(default_factory=dict, compare=False)
     aggregate: str = "maxp"
     aggregate_top_k: int = 3
-    # Duplicates (``synthir.data.duplicates``): removed document id -> the kept document it copies.
+    # Duplicates (``synthir.preparation.duplicates``): removed document id -> the kept document it copies.
     aliases: dict[str, str] = field(default_factory=dict, compare=False)
 
     def __len__(self) -> int:
@@ -103,8 +125,6 @@ class Corpus:
         for a corpus of whole documents without duplicates."""
         if not self.parents and not self.aliases:
             return run
-        from synthir.data.passages import aggregate_scores
-
         copies: dict[str, list[str]] = {}
         for alias, kept in self.aliases.items():
             copies.setdefault(kept, []).append(alias)

@@ -36,7 +36,7 @@ def read_table_corpus(path: Path, name: str) -> Corpus:
 
 
 def _corpus_from_rows(rows: Iterator[tuple[int, dict[str, Any]]], path: Path, name: str, unit: str) -> Corpus:
-    from synthir.data.readers import add_document_record, finish_corpus
+    from synthir.data.building import add_document_record, finish_corpus
 
     stats = ReadStats()
     documents: dict[str, Document] = {}

@@ -7,7 +7,7 @@ from typing import Any, NamedTuple, Optional
 
 from synthir.data import Corpus, Qrels, Queries
 from synthir.data import load_collection as load
-from synthir.data.preparation import DocumentsConfig, prepare_corpus
+from synthir.preparation import DocumentsConfig, prepare_corpus
 from synthir.tracking import log_metrics, log_params, set_tags
 
 logger = logging.getLogger(__name__)

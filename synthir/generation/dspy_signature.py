@@ -7,9 +7,8 @@ from collections.abc import Sequence
 
 import dspy
 
-from synthir.generation.prompts import FewShotExample
+from synthir.generation.prompts import PROGRAM_KINDS, FewShotExample, program_kind  # noqa: F401 (re-exported)
 
-PROGRAM_KINDS = ("predict", "cot")
 COMPLETED_MARKER = "[[ ## completed ## ]]"
 
 
@@ -28,14 +27,6 @@ def build_program(kind: str) -> dspy.Module:
     if kind == "cot":
         return dspy.ChainOfThought(GenerateQuery)
     raise ValueError(f"DSPy program kind must be one of {PROGRAM_KINDS}, got {kind!r}")
-
-
-def program_kind(prompt: str) -> str:
-    """``dspy-cot`` -> ``cot``, ``dspy-predict`` -> ``predict``."""
-    kind = prompt.removeprefix("dspy-")
-    if not prompt.startswith("dspy-") or kind not in PROGRAM_KINDS:
-        raise ValueError(f"a DSPy prompt is one of {[f'dspy-{k}' for k in PROGRAM_KINDS]}, got {prompt!r}")
-    return kind
 
 
 def the_predictor(program: dspy.Module) -> dspy.Predict:

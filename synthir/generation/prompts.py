@@ -189,10 +189,19 @@ def prepare_template(prompt: str, num_examples: int | None, corpus: Corpus, back
                                     truncate=lambda text: backend.truncate(text, config.max_doc_tokens // 2))
 
 
+PROGRAM_KINDS = ("predict", "cot")  # DSPy query programs: dspy-predict, dspy-cot
+
+
+def program_kind(prompt: str) -> str:
+    """``dspy-cot`` -> ``cot``, ``dspy-predict`` -> ``predict``."""
+    kind = prompt.removeprefix("dspy-")
+    if not prompt.startswith("dspy-") or kind not in PROGRAM_KINDS:
+        raise ValueError(f"a DSPy prompt is one of {[f'dspy-{k}' for k in PROGRAM_KINDS]}, got {prompt!r}")
+    return kind
+
+
 def known_prompt(prompt: str) -> str:
     """A preset id, a template file, or ``dspy-cot`` / ``dspy-predict``; loaded now, so a typo fails the run at once."""
-    from synthir.generation.dspy_signature import program_kind
-
     # both raise ValueError (DataFormatError is one), which pydantic reports under the field's path
     program_kind(prompt) if prompt.startswith("dspy-") else load_prompt(prompt)
     return prompt

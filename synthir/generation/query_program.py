@@ -35,7 +35,7 @@ class CompiledQueryProgram:
         return cls(kind=kind, state=program.dump_state(), **meta)
 
     def to_program(self) -> dspy.Module:
-        from synthir.generation.dspy_programs import build_program
+        from synthir.generation.dspy_signature import build_program
 
         program = build_program(self.kind)
         program.load_state(self.state)
@@ -82,7 +82,7 @@ class CompiledQueryProgram:
         state = json.loads(program_file.read_text(encoding="utf-8"))
         state.pop("metadata", None)
         kind = meta.get("kind") or ("cot" if any("reasoning" in json.dumps(v) for v in state.values()) else "predict")
-        from synthir.generation.dspy_programs import PROGRAM_KINDS, build_program
+        from synthir.generation.dspy_signature import PROGRAM_KINDS, build_program
 
         if kind not in PROGRAM_KINDS:
             raise ValueError(f"{meta_file}: kind must be one of {PROGRAM_KINDS}, got {kind!r}")

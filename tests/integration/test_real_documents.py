@@ -41,8 +41,8 @@ def manuals(tmp_path_factory) -> Path:
 
 
 def test_long_messy_manuals_become_clean_passages_ranked_as_documents(manuals):
-    from synthir.data.passages import load_tokenizer
     from synthir.flow import data
+    from synthir.preparation.passages import load_tokenizer
     from synthir.retrieval import BM25Index
 
     loaded = data.load_collection(str(manuals))

@@ -3,13 +3,15 @@
 import pytest
 
 from synthir.data import Corpus, Document, Qrels, Queries, Run
-from synthir.data.duplicates import DuplicatesConfig, find_duplicates
-from synthir.data.passages import PassageConfig, aggregate_scores, load_tokenizer, split_corpus
-from synthir.data.preparation import BoilerplateConfig, DocumentsConfig, prepare_corpus, remove_boilerplate
+from synthir.data.records import aggregate_scores
 from synthir.data.synthetic import SyntheticQueries, SyntheticQuery
 from synthir.judgments.config import SyntheticJudgmentsConfig
 from synthir.judgments.synthetic import hold_out, one_passage_each
 from synthir.lifecycle.gate import compare_rerankers, document_qrels
+from synthir.preparation import DocumentsConfig, prepare_corpus
+from synthir.preparation.boilerplate import BoilerplateConfig, remove_boilerplate
+from synthir.preparation.duplicates import DuplicatesConfig, find_duplicates
+from synthir.preparation.passages import PassageConfig, load_tokenizer, split_corpus
 from synthir.training.triples import build_triples
 
 WORDS = ("bees make honey from nectar in their hives and the queen lays eggs while workers forage for pollen "

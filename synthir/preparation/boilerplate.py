@@ -1,10 +1,5 @@
-"""A collection's documents made ready for the flow, once, where it is loaded: repeated boilerplate
-lines removed, copies found, long documents split into passages (in that order: copies are judged
-on the cleaned text, and a copy is removed before it is split).
-
-HTML pages are already reduced to their main content by the folder reader (trafilatura); what is
-left of navigation, headers and footers repeats across a folder, line for line, and is dropped here.
-"""
+"""Lines repeated across a collection's documents: menus, page headers and footers, copyright lines,
+PDF running heads (HTML's own navigation is already left out by the folder reader's trafilatura)."""
 
 from __future__ import annotations
 
@@ -15,8 +10,6 @@ from typing import Any
 from pydantic import Field
 
 from synthir.config import ConfigBlock
-from synthir.data.duplicates import DuplicatesConfig, find_duplicates
-from synthir.data.passages import PassageConfig, split_corpus
 from synthir.data.records import Corpus, Document
 
 logger = logging.getLogger(__name__)
@@ -30,42 +23,6 @@ class BoilerplateConfig(ConfigBlock):
     min_share: float = Field(0.3, gt=0, le=1, description="a line in at least this share of the documents is boilerplate")
     min_documents: int = Field(5, ge=2, description="... and in at least this many documents")
     max_line_chars: int = Field(200, ge=1, description="longer lines are never boilerplate")
-
-
-class DocumentsConfig(ConfigBlock):
-    """``documents:``: boilerplate, duplicates and passages, applied when the collection is loaded."""
-
-    yaml_path = "inpars.documents"
-    boilerplate: BoilerplateConfig = Field(default_factory=BoilerplateConfig, description="repeated lines")
-    duplicates: DuplicatesConfig = Field(default_factory=DuplicatesConfig, description="exact and near copies")
-    passages: PassageConfig = Field(default_factory=PassageConfig, description="long documents as passages")
-
-    @classmethod
-    def off(cls) -> DocumentsConfig:
-        """Documents as read: nothing removed, nothing split."""
-        return cls(boilerplate={"enabled": False}, duplicates={"policy": "keep"}, passages={"enabled": False})
-
-
-def prepare_corpus(corpus: Corpus, config: DocumentsConfig | dict | None = None) -> tuple[Corpus, dict[str, Any]]:
-    """The corpus after boilerplate removal, de-duplication and splitting (each as ``config`` says;
-    None: the defaults), and what each did."""
-    config = DocumentsConfig.from_dict(config)
-    figures: dict[str, Any] = {"documents_read": len(corpus)}
-    if config.boilerplate.enabled:
-        corpus, removed = remove_boilerplate(corpus, config.boilerplate)
-        figures.update(removed)
-    if config.duplicates.policy == "alias":
-        aliases, found = find_duplicates(corpus, config.duplicates)
-        figures.update(found)
-        if aliases:
-            kept = {d: doc for d, doc in corpus.documents.items() if d not in aliases}
-            corpus = Corpus(kept, name=corpus.name, source=corpus.source, stats=corpus.stats, parts=list(corpus.parts),
-                            aliases={**corpus.aliases, **aliases})
-    if config.passages.enabled:
-        corpus, split = split_corpus(corpus, config.passages)
-        figures.update(split)
-    figures["passages"] = len(corpus)
-    return corpus, figures
 
 
 def remove_boilerplate(corpus: Corpus, config: BoilerplateConfig) -> tuple[Corpus, dict[str, Any]]:

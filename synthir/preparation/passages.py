@@ -140,25 +140,3 @@ def split_corpus(corpus: Corpus, config: PassageConfig) -> tuple[Corpus, dict]:
 def _normalised(doc: Document) -> Document:
     text, title = " ".join(doc.text.split()), " ".join(doc.title.split())
     return doc if (text, title) == (doc.text, doc.title) else Document(doc.doc_id, text, title)
-
-
-def passage_number(passage_id: str) -> int:
-    """n of ``<doc_id>#<n>``."""
-    return int(passage_id.rsplit("#", 1)[1])
-
-
-def aggregate_scores(by_passage: dict[str, float], parents: dict[str, str], method: str = "maxp",
-                     top_k: int = 3) -> dict[str, float]:
-    """Document id -> score from one query's passage scores: ``maxp`` the best passage's, ``firstp``
-    the score of the earliest passage retrieved, ``sum_top_k`` the sum of the ``top_k`` best."""
-    grouped: dict[str, list[tuple[str, float]]] = {}
-    for passage_id, score in by_passage.items():
-        grouped.setdefault(parents.get(passage_id, passage_id), []).append((passage_id, score))
-    if method == "maxp":
-        return {d: max(s for _, s in hits) for d, hits in grouped.items()}
-    if method == "firstp":
-        return {d: min(hits, key=lambda hit: passage_number(hit[0]) if hit[0] in parents else 0)[1]
-                for d, hits in grouped.items()}
-    if method == "sum_top_k":
-        return {d: sum(sorted((s for _, s in hits), reverse=True)[:top_k]) for d, hits in grouped.items()}
-    raise ValueError(f"passages.aggregate must be maxp, firstp or sum_top_k, got {method!r}")

@@ -1,0 +1,56 @@
+"""A collection's documents made ready for the flow, once, where it is loaded: repeated boilerplate
+lines removed (``boilerplate``), copies found (``duplicates``), long documents split into passages
+(``passages``), in that order: copies are judged on the cleaned text, and a copy is removed before
+it is split. HTML pages are already reduced to their main content by the folder reader (trafilatura).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from pydantic import Field
+
+from synthir.config import ConfigBlock
+from synthir.data.records import Corpus
+from synthir.preparation.boilerplate import BoilerplateConfig, remove_boilerplate
+from synthir.preparation.duplicates import DuplicatesConfig, find_duplicates
+from synthir.preparation.passages import PassageConfig, split_corpus
+
+logger = logging.getLogger(__name__)
+
+
+class DocumentsConfig(ConfigBlock):
+    """``documents:``: boilerplate, duplicates and passages, applied when the collection is loaded."""
+
+    yaml_path = "inpars.documents"
+    boilerplate: BoilerplateConfig = Field(default_factory=BoilerplateConfig, description="repeated lines")
+    duplicates: DuplicatesConfig = Field(default_factory=DuplicatesConfig, description="exact and near copies")
+    passages: PassageConfig = Field(default_factory=PassageConfig, description="long documents as passages")
+
+    @classmethod
+    def off(cls) -> DocumentsConfig:
+        """Documents as read: nothing removed, nothing split."""
+        return cls(boilerplate={"enabled": False}, duplicates={"policy": "keep"}, passages={"enabled": False})
+
+
+def prepare_corpus(corpus: Corpus, config: DocumentsConfig | dict | None = None) -> tuple[Corpus, dict[str, Any]]:
+    """The corpus after boilerplate removal, de-duplication and splitting (each as ``config`` says;
+    None: the defaults), and what each did."""
+    config = DocumentsConfig.from_dict(config)
+    figures: dict[str, Any] = {"documents_read": len(corpus)}
+    if config.boilerplate.enabled:
+        corpus, removed = remove_boilerplate(corpus, config.boilerplate)
+        figures.update(removed)
+    if config.duplicates.policy == "alias":
+        aliases, found = find_duplicates(corpus, config.duplicates)
+        figures.update(found)
+        if aliases:
+            kept = {d: doc for d, doc in corpus.documents.items() if d not in aliases}
+            corpus = Corpus(kept, name=corpus.name, source=corpus.source, stats=corpus.stats, parts=list(corpus.parts),
+                            aliases={**corpus.aliases, **aliases})
+    if config.passages.enabled:
+        corpus, split = split_corpus(corpus, config.passages)
+        figures.update(split)
+    figures["passages"] = len(corpus)
+    return corpus, figures
