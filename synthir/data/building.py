@@ -66,8 +66,9 @@ def count_copies(documents: dict[str, Document], stats: ReadStats, path: Path | 
     if copies:
         examples = "; ".join(" = ".join(repr(d) for d in [original, *c[:3]]) + (" ..." if len(c) > 3 else "")
                              for original, c in list(copies.items())[:3])
-        logger.warning("%s: %d document(s) repeat the text of another exactly (counted as duplicate_texts; documents.duplicates makes them aliases of the first by default): %s%s",
-                       path, stats.duplicate_texts, examples, " ..." if len(copies) > 3 else "")
+        logger.warning("%s: %d document(s) repeat the text of another exactly (counted as duplicate_texts; "
+                       "documents.duplicates makes them aliases of the first by default): %s%s", path,
+                       stats.duplicate_texts, examples, " ..." if len(copies) > 3 else "")
 
 
 def add_document(
