@@ -93,7 +93,8 @@ def inpars_stages(corpus, queries, qrels, config: InParsConfig, collection: str,
     generation = dict(corpus=corpus, prompt=config.prompt, num_examples=config.num_examples,
                       examples_from=config.examples_from, generator=generator, max_generations=config.max_generations,
                       seed=config.seed, decoding=config.decoding, query_program=query_program,
-                      dspy_program=config.dspy_program, dspy=config.dspy, query_store=config.query_store)
+                      dspy_program=config.dspy_program, dspy=config.dspy, query_store=config.query_store,
+                      budget=None if config.generation_budget is None else str(config.generation_budget))
     if config.generation_shards > 1:  # parallel steps (pods, GPUs) on orchestrators that run them so
         shards = config.generation_shards
         parts = [generate_synthetic_queries(**generation, shard=[i, shards], id=f"generate_synthetic_queries_{i}")

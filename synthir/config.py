@@ -19,7 +19,7 @@ import hashlib
 import json
 import re
 from collections.abc import Collection
-from typing import Annotated, Any, ClassVar, TypeVar
+from typing import Annotated, Any, ClassVar, TypeVar, Union
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, WrapValidator, model_validator
 
@@ -74,6 +74,32 @@ def _model_name(value: str) -> str:
 
 
 ModelName = Annotated[str, AfterValidator(_model_name)]
+
+_DURATION = re.compile(r"^(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s)?$")
+
+
+def seconds_of(value: str | float | int | None) -> float | None:
+    """``"30m"``, ``"2h"``, ``"1h30m"``, ``"90s"`` or a number of seconds, in seconds; None stays None."""
+    if value is None or (isinstance(value, (int, float)) and not isinstance(value, bool)):
+        if value is not None and value <= 0:
+            raise ValueError(f"expected a positive duration, got {value}")
+        return None if value is None else float(value)
+    match = _DURATION.match(str(value).strip().replace(" ", ""))
+    if not match or not any(match.groups()):
+        raise ValueError(f"expected a duration such as 90s, 30m, 2h or 1h30m (or seconds as a number), got {value!r}")
+    hours, minutes, seconds = (float(g or 0) for g in match.groups())
+    total = 3600 * hours + 60 * minutes + seconds
+    if total <= 0:
+        raise ValueError(f"expected a positive duration, got {value!r}")
+    return total
+
+
+def _duration(value: Any) -> Any:
+    seconds_of(value)  # checked now, kept as written (``30m`` reads better in a logged config than 1800.0)
+    return value
+
+
+Duration = Annotated[Union[str, float, None], AfterValidator(_duration)]
 
 
 def named_block(type_: Any, yaml_path: str, tags: Collection[str] = ()) -> Any:

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Annotated, List, Optional, Union
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, Field, model_validator
 
-from synthir.config import ConfigBlock, ModelName
+from synthir.config import ConfigBlock, Duration, ModelName
 from synthir.generation.backends import LocalGenerator, generator_block
 from synthir.generation.dspy_config import DSPyOptions, OptimiseConfig
 from synthir.generation.generate import DecodingConfig
@@ -36,6 +36,9 @@ class InParsConfig(ConfigBlock):
                                        "passages, applied when the collection is loaded")
     # generation
     max_generations: Optional[int] = Field(100, ge=1, description="documents to sample (seeded); null: all")
+    generation_budget: Duration = Field(None, description="generate for as many sampled documents as fit in this "
+                                        "time (30m, 2h, 1h30m, seconds), in their stable order; the next run continues "
+                                        "where this one stopped; null: no limit")
     generation_shards: int = Field(1, ge=1, description="parallel generation steps over round-robin shares of the sample")
     prompt: Prompt = Field("inpars", description="inpars | inpars-gbq | promptagator | dspy-cot | dspy-predict | a template file")
     num_examples: Optional[int] = Field(None, ge=0, description="few-shot examples shown; null: the template's own")
@@ -63,3 +66,10 @@ class InParsConfig(ConfigBlock):
                                                                "model and production (never negative)")
     exclude_query_ids: List[str] = Field(default_factory=list, description="judged queries left out of evaluation")
     seed: int = Field(42, description="sampling seed (documents, negatives, dev split)")
+
+    @model_validator(mode="after")
+    def _budget_with_the_template_generator(self) -> InParsConfig:
+        if self.generation_budget is not None and (self.prompt.startswith("dspy-") or self.dspy_program or self.optimise):
+            raise ValueError("generation_budget applies to template prompts (inpars, inpars-gbq, promptagator, a "
+                             "file); a DSPy program generates for max_generations documents: set that instead")
+        return self

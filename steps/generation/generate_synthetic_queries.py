@@ -26,16 +26,19 @@ def generate_synthetic_queries(
     dspy: DSPyOptions = DSPyOptions(),
     shard: Optional[List[int]] = None,
     query_store: Optional[str] = "artifact_store",
+    budget: Optional[str] = None,
 ) -> Annotated[SyntheticQueries, "synthetic_queries"]:
     """``synthir.flow.generation.generate_synthetic_queries``: queries for a seeded sample of the corpus,
     resumed from checkpoint shards. ``generator`` is a mapping (see ``synthir.config.as_data``).
     ``query_store``: where generated queries are kept per document, so a changed corpus generates only
     for its new or changed documents: ``artifact_store`` (a folder of the active stack's artifact
-    store, local or remote), a path or fsspec URL, or null (off)."""
+    store, local or remote), a path or fsspec URL, or null (off). ``budget``: a time budget
+    (``30m``) instead of a sample size."""
     run = get_step_context().pipeline_run
     generated = generation.generate_synthetic_queries(
         corpus, prompt, num_examples, examples_from, generator, max_generations, seed, decoding, checkpoint_root,
-        query_program, dspy_program, dspy, shard, store=open_query_store(query_store), run_label=f"{run.name} ({run.id})")
+        query_program, dspy_program, dspy, shard, store=open_query_store(query_store), run_label=f"{run.name} ({run.id})",
+        budget=budget)
     log_metadata(metadata=generated.metadata)
     return generated.queries
 

@@ -7,6 +7,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, NamedTuple, Optional
 
+from synthir.config import seconds_of
 from synthir.data import Corpus
 from synthir.data.errors import require_output
 from synthir.data.synthetic import SyntheticQueries, write_inpars_jsonl
@@ -45,6 +46,7 @@ def generate_synthetic_queries(
     shard: Optional[list[int]] = None,
     store: Any = None,
     run_label: str = "",
+    budget: str | float | None = None,
 ) -> GeneratedQueries:
     """Queries for a seeded sample of the corpus; resumes from checkpoint shards.
 
@@ -53,14 +55,16 @@ def generate_synthetic_queries(
     with ``num_examples`` InPars examples). ``dspy`` holds ``retries``, ``max_tokens`` and
     ``fallback_prompt``. ``shard: [index, count]`` generates only that round-robin share of the
     sample. ``store``: a ``QueryStore`` keeping queries per document, so a changed corpus generates
-    only for its new or changed documents; ``run_label`` names this run in the checkpoint's lineage."""
+    only for its new or changed documents; ``run_label`` names this run in the checkpoint's lineage.
+    ``budget`` (``30m``, ``2h``, seconds): generate for as many of the sampled documents as fit, in
+    their stable order; the checkpoint and the store let the next run continue where this one stopped."""
     generator = as_generator_spec(generator or LocalGenerator())
     target = corpus
     if shard is not None:
         target = shard_corpus(corpus, max_generations, seed, *shard)
         max_generations = None
     config = QueryGenerationConfig(**DecodingConfig.from_dict(decoding).model_dump(), max_generations=max_generations,
-                                   seed=seed)
+                                   seed=seed, budget_s=seconds_of(budget))
     root = Path(checkpoint_root) if checkpoint_root else default_cache_dir() / "generation"
     metadata: dict[str, Any] = {}
     if prompt.startswith("dspy-") or query_program is not None or dspy_program:

@@ -103,7 +103,7 @@ def _run_inpars(collection: str, config: InParsConfig, query_store: Any, on_regi
             corpus, prompt=config.prompt, num_examples=config.num_examples, examples_from=config.examples_from,
             generator=config.generator, max_generations=config.max_generations, seed=config.seed,
             decoding=config.decoding, query_program=program, dspy_program=config.dspy_program, dspy=config.dspy,
-            store=query_store).queries
+            store=query_store, budget=config.generation_budget).queries
     with clock("checks_and_filters"):
         checked = validation.check_synthetic_queries(synthetic, corpus, config.checks)
         validation.enforce_validation_policy(checked.report)

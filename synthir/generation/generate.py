@@ -50,11 +50,14 @@ class QueryGenerationConfig(DecodingConfig):
 
     max_generations: Optional[int] = Field(100, ge=1, description="documents to generate for; null: all")
     seed: int = Field(42, description="document sampling and decoding seed")
+    budget_s: Optional[float] = Field(None, gt=0, description="stop starting shards after this many seconds; the "
+                                      "checkpoint and the query store let the next run continue")
 
     def output_settings(self) -> dict:
         """Every setting that can change the generated rows: the checkpoint key leaves out
-        ``shard_size``, which only decides how often a checkpoint is written."""
-        return self.model_dump(exclude={"shard_size"})
+        ``shard_size``, which only decides how often a checkpoint is written, and ``budget_s``, which
+        only decides how far this run gets (the next one continues in the same checkpoint)."""
+        return self.model_dump(exclude={"shard_size", "budget_s"})
 
     def decoding(self, stop: list[str]) -> DecodingParams:
         return DecodingParams(max_new_tokens=self.max_new_tokens, do_sample=self.do_sample,
@@ -151,7 +154,8 @@ def generate_queries(
     checkpoint = Path(checkpoint_root) / run_hash if checkpoint_root else None
     earlier = record_writer(checkpoint, run_label) if checkpoint is not None else []
     generated, generated_docs, seconds = run_sharded(to_generate, produce, config.shard_size, checkpoint,
-                                                     show_progress=show_progress, on_shard=on_shard)
+                                                     show_progress=show_progress, on_shard=on_shard,
+                                                     budget_s=config.budget_s)
     if store is not None:
         store.add(key, {d.doc_id: d for d in to_generate}, generated)
     by_doc: dict[str, list[SyntheticQuery]] = {}
@@ -161,7 +165,9 @@ def generate_queries(
                for row in sorted(stored.get(d.doc_id) or by_doc.get(d.doc_id, []), key=lambda r: r.extra.get("index", 0))]
     figures = generation_figures(ordered, generated_docs, seconds, sample)
     figures["documents_reused"] = float(len(stored))
-    figures["documents_resumed"] = float(len(to_generate) - generated_docs)
+    covered = {row.doc_id for row in generated}
+    figures["documents_resumed"] = float(len(covered) - generated_docs)
+    figures["documents_left_for_next_run"] = float(sum(1 for d in to_generate if d.doc_id not in covered))
     queries = SyntheticQueries(
         ordered, generator=backend.name, prompt_id=template.full_id, corpus_fingerprint=corpus.fingerprint(),
         config_hash=run_hash, fewshot_query_ids=fewshot_ids if template.kind == "promptagator" else [],
@@ -198,9 +204,12 @@ def run_sharded(
     show_progress: bool = True,
     on_shard: Callable[[int, int], None] | None = None,
     desc: str = "Generating queries",
+    budget_s: float | None = None,
 ) -> tuple[list[SyntheticQuery], int, float]:
     """Call ``produce(shard_documents, advance)`` shard by shard, writing each shard's rows atomically
-    to ``checkpoint`` and skipping the documents earlier shards there cover.
+    to ``checkpoint`` and skipping the documents earlier shards there cover. With ``budget_s``, no
+    shard starts after that many seconds: the documents in order up to there get queries, and the
+    rest are left to the next run (which resumes from the checkpoint).
 
     Returns the rows in document order, the number of documents generated now, and the seconds taken."""
     done = _read_shards(checkpoint) if checkpoint else {}
@@ -211,8 +220,20 @@ def run_sharded(
     next_shard = _next_shard_index(checkpoint) if checkpoint else 0
     with tqdm(total=len(documents), initial=len(documents) - len(todo), desc=desc, unit="doc",
               disable=not show_progress) as bar:
+        generated_now = 0
         for start in range(0, len(todo), shard_size):
+            elapsed = time.perf_counter() - started
+            if budget_s is not None and elapsed >= budget_s:
+                logger.warning("Generation budget of %.0f s spent: %d of %d document(s) have queries, %d left for the "
+                               "next run (it continues from this checkpoint and the query store)", budget_s,
+                               len(documents) - len(todo) + generated_now, len(documents), len(todo) - generated_now)
+                break
+            if budget_s is not None and generated_now:  # the measured rate says how far the budget goes
+                rate = generated_now / max(elapsed, 1e-9)
+                logger.info("Generation budget: %.0f of %.0f s spent at %.2f documents/s; about %d more document(s) fit",
+                            elapsed, budget_s, rate, int(rate * (budget_s - elapsed)))
             rows = produce(todo[start : start + shard_size], bar.update)
+            generated_now += len(todo[start : start + shard_size])
             if checkpoint:
                 _write_shard(checkpoint, next_shard, rows)
                 next_shard += 1
@@ -222,7 +243,7 @@ def run_sharded(
                 on_shard(len(done), len(documents))
     seconds = time.perf_counter() - started
     ordered = [row for d in documents for row in sorted(done.get(d.doc_id, []), key=lambda r: r.extra.get("index", 0))]
-    return ordered, len(todo), seconds
+    return ordered, generated_now, seconds
 
 
 def generation_figures(rows: list[SyntheticQuery], generated_docs: int, seconds: float, sample: SampledDocuments) -> dict[str, float]:

@@ -197,3 +197,53 @@ def test_imported_promptagator_queries_keep_their_example_query_ids(tmp_path):
     static = generate_queries(CORPUS, EchoBackend(), load_prompt("inpars"), QueryGenerationConfig(max_generations=2),
                               show_progress=False)
     assert read_inpars_jsonl(write_inpars_jsonl(static.queries, tmp_path / "static.jsonl")).fewshot_query_ids == []
+
+
+class SlowBackend(EchoBackend):
+    """Each document takes ``seconds`` of (fake) generation time."""
+
+    def __init__(self, clock, seconds: float):
+        super().__init__()
+        self.clock, self.seconds = clock, seconds
+
+    def generate(self, prefix, targets, params, on_batch=None):
+        self.clock.now += self.seconds * len(targets)
+        return super().generate(prefix, targets, params, on_batch)
+
+
+def test_a_time_budget_generates_what_fits_in_stable_order_and_the_next_run_continues(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    import synthir.generation.generate as generate_module
+
+    clock = SimpleNamespace(now=0.0)
+    monkeypatch.setattr(generate_module.time, "perf_counter", lambda: clock.now)
+    config = QueryGenerationConfig(max_generations=None, shard_size=4, budget_s=10.0)
+    # 1 s a document: shards start at 0, 4 and 8 s; the one due at 12 s does not
+    first = generate_queries(CORPUS, SlowBackend(clock, 1.0), load_prompt("inpars"), config, checkpoint_root=tmp_path,
+                             show_progress=False)
+    order = [d.doc_id for d in sample_documents(CORPUS, None, seed=42).documents]
+    assert [q.doc_id for q in first.queries] == order[:12]  # the first of the stable order, not any 12
+    assert first.figures["documents_left_for_next_run"] == 8 and first.figures["documents_generated_now"] == 12
+    # the next run resumes the checkpoint (the budget is not part of its key) and spends its budget on the rest
+    backend = SlowBackend(clock, 1.0)
+    second = generate_queries(CORPUS, backend, load_prompt("inpars"), config, checkpoint_root=tmp_path,
+                              show_progress=False)
+    assert [q.doc_id for q in second.queries] == order and len(backend.seen) == 8
+    assert second.figures["documents_resumed"] == 12 and second.figures["documents_left_for_next_run"] == 0
+    # without a budget, the same queries
+    whole = generate_queries(CORPUS, EchoBackend(), load_prompt("inpars"), QueryGenerationConfig(max_generations=None),
+                             show_progress=False)
+    assert [(q.doc_id, q.query) for q in whole.queries] == [(q.doc_id, q.query) for q in second.queries]
+
+
+def test_a_budget_is_a_duration_and_applies_to_template_prompts():
+    from synthir.config import ConfigError, seconds_of
+    from synthir.inpars_config import InParsConfig
+
+    assert [seconds_of(v) for v in ("90s", "30m", "2h", "1h30m", 45, None)] == [90, 1800, 7200, 5400, 45, None]
+    assert InParsConfig.from_dict({"generation_budget": "30m", "max_generations": None}).generation_budget == "30m"
+    with pytest.raises(ConfigError, match="generation_budget.*such as 90s, 30m"):
+        InParsConfig.from_dict({"generation_budget": "half an hour"})
+    with pytest.raises(ValueError, match="generation_budget applies to template prompts"):
+        InParsConfig.from_dict({"generation_budget": "30m", "prompt": "dspy-cot"})
