@@ -9,7 +9,7 @@ Each size runs in a fresh process (its own peak resident memory), through the pr
 (``synthir.flow.inpars.run_inpars``): loading a parquet corpus, boilerplate, duplicates (1% exact
 copies are planted) and passages (a tenth of the documents are long), the held-out split, generation
 (``--generations`` documents), checks and filters, triples (a BM25 index of the training passages),
-the teacher and training (``--max-steps``), and the label-free evaluation (``--held-out`` documents,
+the teacher and training (``--max-steps``; the teacher's pool bounded to BM25's top 20 per query by ``training.teacher_depth``), and the label-free evaluation (``--held-out`` documents,
 a BM25 index of every passage). Printed: seconds per stage and passages per second, and the peak
 resident memory, with its growth per million passages.
 """
@@ -60,7 +60,7 @@ def write_corpus(path: Path, passages: int, seed: int = 0) -> int:
     return documents
 
 
-def one_size(passages: int, generations: int, held_out: int, max_steps: int, work: Path) -> dict:
+def one_size(passages: int, generations: int, held_out: int, max_steps: int, work: Path, teacher_depth: int = 20) -> dict:
     """The flow on a corpus of about ``passages`` passages, in this process; its figures."""
     import mlflow
 
@@ -77,8 +77,8 @@ def one_size(passages: int, generations: int, held_out: int, max_steps: int, wor
     with StandInGenerator() as url:
         served = {"backend": "served", "base_url": url, "model": "stand-in", "concurrency": 16}
         config = {"max_generations": generations, "generator": served, "query_store": None,
-                  "training": {"max_steps": max_steps, "batch_size": 16},
-                  "evaluation": {"source": "synthetic", "min_queries": 10,
+                  "training": {"max_steps": max_steps, "batch_size": 16, "teacher_depth": teacher_depth},
+                  "evaluation": {"source": "synthetic", "min_queries": 20,
                                  "synthetic": {"held_out_documents": held_out, "generator": served}}}
         started = time.perf_counter()
         result = run_inpars(str(corpus), config)

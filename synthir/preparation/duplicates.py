@@ -56,26 +56,27 @@ def find_duplicates(corpus: Corpus, config: DuplicatesConfig) -> tuple[dict[str,
     return aliases, figures
 
 
-def _near_duplicates(corpus: Corpus, config: DuplicatesConfig, exact: dict[str, str]) -> dict[str, str]:
+def _near_duplicates(corpus: Corpus, config: DuplicatesConfig, exact: dict[str, str], chunk: int = 2000) -> dict[str, str]:
+    """Near copies by MinHash LSH, ``chunk`` documents' shingles at a time (a million documents' shingle
+    sets at once would take gigabytes); each document is compared with the kept ones before it."""
     from datasketch import MinHash, MinHashLSH
 
-    candidates = []
-    for doc in corpus:
-        words = doc.text.lower().split()
-        if doc.doc_id in exact or len(words) < config.min_words:
-            continue
-        n = config.shingle_words
-        candidates.append((doc.doc_id, {" ".join(words[i:i + n]).encode("utf-8") for i in range(len(words) - n + 1)}))
-    if len(candidates) < 2:
-        return {}
     lsh = MinHashLSH(threshold=config.threshold, num_perm=config.num_perm)
-    hashes = MinHash.bulk([list(shingles) for _, shingles in candidates], num_perm=config.num_perm, seed=1)
-    position = {doc_id: i for i, (doc_id, _) in enumerate(candidates)}
+    position: dict[str, int] = {}
     near: dict[str, str] = {}
-    for (doc_id, _), minhash in zip(candidates, hashes):
-        matches = lsh.query(minhash)
-        if matches:  # the earliest kept document it matches
-            near[doc_id] = min(matches, key=position.__getitem__)
-            continue
-        lsh.insert(doc_id, minhash)
+    candidates = [doc for doc in corpus if doc.doc_id not in exact and len(doc.text.split()) >= config.min_words]
+    n = config.shingle_words
+    for start in range(0, len(candidates), chunk):
+        batch = candidates[start:start + chunk]
+        shingles = []
+        for doc in batch:
+            words = doc.text.lower().split()
+            shingles.append(list({" ".join(words[i:i + n]).encode("utf-8") for i in range(len(words) - n + 1)}))
+        for doc, minhash in zip(batch, MinHash.bulk(shingles, num_perm=config.num_perm, seed=1)):
+            position[doc.doc_id] = len(position)
+            matches = lsh.query(minhash)
+            if matches:  # the earliest kept document it matches
+                near[doc.doc_id] = min(matches, key=position.__getitem__)
+                continue
+            lsh.insert(doc.doc_id, minhash)
     return near

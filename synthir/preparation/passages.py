@@ -81,8 +81,10 @@ class PassageSplitter:
         self.tokenizer = load_tokenizer(config.tokenizer)
         self._splitters: dict[int, object] = {}
 
-    def token_counts(self, texts: list[str]) -> list[int]:
-        return [len(e.ids) for e in self.tokenizer.encode_batch(texts, add_special_tokens=False)]
+    def token_counts(self, texts: list[str], chunk: int = 2048) -> list[int]:
+        """Tokens per text, ``chunk`` texts at a time (a million encodings at once would take gigabytes)."""
+        return [len(e.ids) for start in range(0, len(texts), chunk)
+                for e in self.tokenizer.encode_batch(texts[start:start + chunk], add_special_tokens=False)]
 
     def split(self, text: str, title: str = "", tokens: int | None = None) -> list[str]:
         """The passages of ``text`` (white space normalised); ``[text]`` when it fits whole.
@@ -104,17 +106,23 @@ class PassageSplitter:
         return [chunk for chunk in (" ".join(c.split()) for c in splitter.chunks(text)) if chunk] or [" ".join(text.split())]
 
 
-def split_corpus(corpus: Corpus, config: PassageConfig) -> tuple[Corpus, dict]:
+PARALLEL_FROM = 200  # long documents: below this, threads are not worth starting
+
+
+def split_corpus(corpus: Corpus, config: PassageConfig, workers: int | None = None) -> tuple[Corpus, dict]:
     """The corpus with every document longer than ``config.max_tokens`` cut into passages (see the
-    module docstring); texts are whitespace-normalised. Returns the corpus and its figures."""
+    module docstring); texts are whitespace-normalised. Returns the corpus and its figures. Many
+    long documents are split by ``workers`` threads (default: one per core), in order."""
     splitter = PassageSplitter(config)
     docs = list(corpus)
     lengths = splitter.token_counts([d.contents for d in docs])
+    long = [(doc.text, doc.title, n) for doc, n in zip(docs, lengths) if n > config.max_tokens]
+    cut = iter(_split_all(splitter, long, workers))
     documents: dict[str, Document] = {}
     parents: dict[str, str] = {}
     split = 0
     for doc, length in zip(docs, lengths):
-        chunks = splitter.split(doc.text, doc.title, length)
+        chunks = next(cut) if length > config.max_tokens else [" ".join(doc.text.split())]
         if len(chunks) == 1:
             documents[doc.doc_id] = _normalised(doc)
             continue
@@ -140,3 +148,16 @@ def split_corpus(corpus: Corpus, config: PassageConfig) -> tuple[Corpus, dict]:
 def _normalised(doc: Document) -> Document:
     text, title = " ".join(doc.text.split()), " ".join(doc.title.split())
     return doc if (text, title) == (doc.text, doc.title) else Document(doc.doc_id, text, title)
+
+
+def _split_all(splitter: PassageSplitter, long: list[tuple[str, str, int]], workers: int | None) -> list[list[str]]:
+    """Each long document's passages, in order, by ``workers`` threads (the Rust splitter releases
+    the GIL, so threads use every core without processes and their start-up hazards)."""
+    import os
+    from concurrent.futures import ThreadPoolExecutor
+
+    workers = workers or os.cpu_count() or 1
+    if workers < 2 or len(long) < PARALLEL_FROM:
+        return [splitter.split(text, title, tokens) for text, title, tokens in long]
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(lambda document: splitter.split(*document), long))

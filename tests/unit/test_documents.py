@@ -191,3 +191,13 @@ def test_batch_rerank_and_the_served_model_score_a_long_document_by_its_best_pas
     manual, other = served.predict(None, frame)
     cut = served.reranker.score(["how do bees make honey"], [documents["manual"]])[0]  # the page cut to one window
     assert manual > other and manual > cut + 0.1, (manual, other, cut)
+
+
+def test_worker_threads_cut_the_same_passages(long_corpus, monkeypatch):
+    import synthir.preparation.passages as passages
+
+    config = PassageConfig(max_tokens=64, overlap_tokens=8)
+    alone, _ = split_corpus(long_corpus, config, workers=1)
+    monkeypatch.setattr(passages, "PARALLEL_FROM", 1)
+    together, _ = split_corpus(long_corpus, config, workers=2)
+    assert together.documents == alone.documents and together.parents == alone.parents
