@@ -9,7 +9,8 @@ Each size runs in a fresh process (its own peak resident memory), through the pr
 (``synthir.flow.inpars.run_inpars``): loading a parquet corpus, boilerplate, duplicates (1% exact
 copies are planted) and passages (a tenth of the documents are long), the held-out split, generation
 (``--generations`` documents), checks and filters, triples (a BM25 index of the training passages),
-the teacher and training (``--max-steps``; the teacher's pool bounded to BM25's top 20 per query by ``training.teacher_depth``), and the label-free evaluation (``--held-out`` documents,
+the teacher and training (``--max-steps``; the teacher's pool bounded to BM25's top 20 per query by
+``training.teacher_depth``), and the label-free evaluation (``--held-out`` documents,
 a BM25 index of every passage). Printed: seconds per stage and passages per second, and the peak
 resident memory, with its growth per million passages.
 """
