@@ -133,8 +133,13 @@ def main(argv: list[str] | None = None) -> None:
     if len(rows) > 1:
         first, last = rows[0], rows[-1]
         growth = (last["peak_rss_gb"] - first["peak_rss_gb"]) / ((last["passages"] - first["passages"]) / 1e6)
-        print(f"\nPeak memory grows {growth:.2f} GB per million passages ({first['peak_rss_gb']:.2f} GB at "
-              f"{first['passages']:,}); planned for 10M passages: {first['peak_rss_gb'] + growth * 10:.1f} GB.")
+        if growth > 0.05:
+            print(f"\nPeak memory grows {growth:.2f} GB per million passages ({first['peak_rss_gb']:.2f} GB at "
+                  f"{first['passages']:,}); planned for 10M passages: {first['peak_rss_gb'] + growth * 10:.1f} GB.")
+        else:  # the peak is the models' and the JVM's fixed cost at these sizes, not the data's
+            print(f"\nPeak memory does not grow measurably between {first['passages']:,} and {last['passages']:,} "
+                  f"passages ({first['peak_rss_gb']:.2f} and {last['peak_rss_gb']:.2f} GB): the peak is fixed cost "
+                  "(models, JVM) at these sizes; measure a larger size for the growth per million.")
 
 
 if __name__ == "__main__":
