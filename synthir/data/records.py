@@ -71,7 +71,7 @@ class ReadStats:
     dropped_judgments: int = 0
     skipped_files: int = 0  # a folder of documents: files of other kinds
     skipped_links: int = 0  # a folder of documents: links leaving the folder, broken, looping, or to folders
-    duplicate_texts: int = 0  # documents whose text repeats an earlier document's exactly (kept, counted)
+    duplicate_texts: int = 0  # documents whose text repeats an earlier one exactly (counted here; aliased when prepared)
     html_pages: int = 0  # a folder of documents: HTML pages read
     main_content_chars_removed: int = 0  # ... and the characters of their visible text main-content extraction left out
 
