@@ -70,9 +70,7 @@ def rerank_run_file(run_path: str | Path, queries_path: str | Path, corpus_path:
         passages, _ = split_corpus(corpus, PassageConfig(max_tokens=passage_tokens))
     pool, pool_depth = first_stage, depth
     if passages.parents:  # each of the top documents by all of its passages
-        of_document: dict[str, list[str]] = {}
-        for passage_id in passages.documents:
-            of_document.setdefault(passages.document_of(passage_id), []).append(passage_id)
+        of_document = passages.passages_by_document()
         pool = Run({qid: {p: score for d, score in first_stage.ranked(qid)[:depth] for p in of_document[d]}
                     for qid in first_stage.scores})
         pool_depth = max((len(hits) for hits in pool.scores.values()), default=0)

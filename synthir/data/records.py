@@ -111,6 +111,13 @@ class Corpus:
         """The document a passage was cut from (a document kept whole: itself)."""
         return self.parents.get(passage_id, passage_id)
 
+    def passages_by_document(self) -> dict[str, list[str]]:
+        """document id -> its passage ids in corpus order (a document kept whole: itself alone)."""
+        grouped: dict[str, list[str]] = {}
+        for passage_id in self.documents:
+            grouped.setdefault(self.document_of(passage_id), []).append(passage_id)
+        return grouped
+
     def subset(self, ids, name: str | None = None) -> Corpus:
         """The passages ``ids`` (in corpus order), keeping the passage map, aggregation and aliases."""
         wanted = set(ids)

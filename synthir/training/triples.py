@@ -106,13 +106,11 @@ def build_triples(
     rng = random.Random(seed)
     train_rows = [(qid, q) for qid, q in zip(ids, rows) if q.doc_id not in dev_documents]
     mined = miner.mine(train_rows, corpus, negatives_per_query, depth, seed) if miner else None
-    passages_of: dict[str, set[str]] = {}  # a passage's document's other passages are never its negatives
-    for passage_id, doc_id in corpus.parents.items():
-        passages_of.setdefault(doc_id, set()).add(passage_id)
+    passages_of = corpus.passages_by_document()  # a passage's document's other passages are never its negatives
     records, dev_records = [], []
     for qid, q in zip(ids, rows):
         ranked = [d for d, _ in run.ranked(qid)]
-        own = passages_of.get(corpus.document_of(q.doc_id), set()) | {q.doc_id}
+        own = set(passages_of[corpus.document_of(q.doc_id)])
         if q.doc_id in dev_documents:
             candidates = [q.doc_id] + [d for d in ranked[:dev_depth] if d not in own]
             dev_records += [(qid, q.query, d, corpus[d].contents, d == q.doc_id) for d in candidates]
