@@ -119,10 +119,10 @@ class Corpus:
         return grouped
 
     def subset(self, ids, name: str | None = None) -> Corpus:
-        """The passages ``ids`` (in corpus order), keeping the passage map, aggregation and aliases."""
+        """The passages ``ids`` (in corpus order), keeping the read figures, passage map, aggregation and aliases."""
         wanted = set(ids)
         return Corpus({d: doc for d, doc in self.documents.items() if d in wanted}, name=name or self.name,
-                      source=self.source, parents={p: d for p, d in self.parents.items() if p in wanted},
+                      source=self.source, stats=self.stats, parents={p: d for p, d in self.parents.items() if p in wanted},
                       aggregate=self.aggregate, aggregate_top_k=self.aggregate_top_k, aliases=dict(self.aliases))
 
     def document_run(self, run: Run) -> Run:

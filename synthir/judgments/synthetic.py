@@ -29,14 +29,14 @@ def held_out_count(corpus_size: int, config: SyntheticJudgmentsConfig) -> int:
 def hold_out(corpus: Corpus, config: SyntheticJudgmentsConfig) -> tuple[Corpus, Corpus]:
     """(training corpus, held-out corpus): the held-out documents are the non-empty ones with the
     smallest hash of (seed, id), ``held_out_count`` of them, each held out whole (all its passages)."""
-    documents = {corpus.document_of(p) for p in corpus.documents}
+    documents = corpus.passages_by_document()
     if len(documents) < 2:
         raise ValueError(f"corpus {corpus.name!r} has {len(documents)} document(s); holding documents out for a "
                          "label-free evaluation needs at least 2")
     non_empty = list(dict.fromkeys(corpus.document_of(d.doc_id) for d in corpus if d.text.strip() or d.title.strip()))
     held = set(stable_order(non_empty, config.seed)[: held_out_count(len(documents), config)])
-    training = corpus.subset([p for p in corpus.documents if corpus.document_of(p) not in held])
-    held_out = corpus.subset([p for p in corpus.documents if corpus.document_of(p) in held], name=f"{corpus.name}-held-out")
+    training = corpus.subset([p for d, passages in documents.items() if d not in held for p in passages])
+    held_out = corpus.subset([p for d in held for p in documents[d]], name=f"{corpus.name}-held-out")
     return training, held_out
 
 
