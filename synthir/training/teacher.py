@@ -94,24 +94,21 @@ def add_teacher_margins(triples: Triples, corpus: Corpus, base_model: str, weigh
 
 
 def encode_with_estimate(model, texts: list[str], batch_size: int, label: str):
-    """``model.encode(texts)``, saying first how long it will take: the first batches are timed and
-    the rest estimated from them, before the long part starts."""
+    """``model.encode(texts)``, saying first how long it will take: the first batches are timed and the
+    rest estimated from them. The texts are then encoded in one call, as without the estimate (a
+    split call batches and pads them differently, which moves the embeddings in the last digits)."""
     import time
 
-    import numpy as np
-
+    encode = dict(batch_size=batch_size, normalize_embeddings=False, convert_to_numpy=True)
     head = min(len(texts), 4 * batch_size)
     started = time.perf_counter()
-    first = model.encode(texts[:head], batch_size=batch_size, normalize_embeddings=False, convert_to_numpy=True,
-                         show_progress_bar=False)
+    first = model.encode(texts[:head], show_progress_bar=False, **encode)
+    if len(texts) == head:
+        return first
     rate = head / max(time.perf_counter() - started, 1e-9)
-    if len(texts) > head:
-        logger.info("%s: encoding %d documents, about %.0f s more at %.0f documents/s (measured on the first %d)",
-                    label, len(texts) - head, (len(texts) - head) / rate, rate, head)
-        rest = model.encode(texts[head:], batch_size=batch_size, normalize_embeddings=False, convert_to_numpy=True,
-                            show_progress_bar=True)
-        return np.concatenate([first, rest])
-    return first
+    logger.info("%s: encoding %d documents, about %.0f s at %.0f documents/s (measured on the first %d)",
+                label, len(texts), len(texts) / rate, rate, head)
+    return model.encode(texts, show_progress_bar=True, **encode)
 
 
 def add_cross_encoder_margins(triples: Triples, corpus: Corpus, teacher_model: str, base_model: str,
