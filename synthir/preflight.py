@@ -23,7 +23,7 @@ from synthir.config import ConfigError, describe_errors
 
 def pipeline_parameters(pipeline: Any) -> dict[str, inspect.Parameter]:
     """The entrypoint's parameters with their resolved annotations."""
-    function = getattr(pipeline, "entrypoint", pipeline)
+    function = inspect.unwrap(getattr(pipeline, "entrypoint", pipeline))  # behind @checked_pipeline's check
     hints = typing.get_type_hints(function, include_extras=True)
     return {name: parameter.replace(annotation=hints.get(name, Any))
             for name, parameter in inspect.signature(function).parameters.items()}

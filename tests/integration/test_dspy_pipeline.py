@@ -8,12 +8,11 @@ pytestmark = pytest.mark.integration
 def test_generation_pipeline_optimises_a_dspy_program_then_generates_with_it(zenml_stack, demo_dir, tmp_path):
     """The inpars_plus_dspy preset's generation part, made offline and tiny: SmolLM2, 2 train / 2 dev
     documents, 4 queries (the preset runs the inpars pipeline; its generation keys are the generation pipeline's)."""
-    import inspect
-
     from pipelines.generation import generation_pipeline
+    from synthir.preflight import pipeline_parameters
 
     config = yaml.safe_load((PROJECT_ROOT / "configs" / "inpars" / "inpars_plus_dspy.yaml").read_text())
-    accepted = set(inspect.signature(generation_pipeline.entrypoint).parameters)
+    accepted = set(pipeline_parameters(generation_pipeline))
     config["parameters"] = {k: v for k, v in config["parameters"]["inpars"].items() if k in accepted}
     config["parameters"].update({
         "collection": str(demo_dir), "max_generations": 4,
