@@ -81,6 +81,7 @@ class Recipe:
 
 
 SMOLLM2, GEMMA = "package:smollm2-135m-instruct", "package:gemma3-270m"
+MPNET = "package:all-mpnet-base-v2"
 CPO_TUNED = "cpo-tuned SmolLM2-135M"  # built by tune_generator (InPars+), in --work
 QUERY_KINDS = {  # name: (training generator, decoding over QueryGenerationConfig's defaults)
     "greedy": (SMOLLM2, {}),  # one query per document
@@ -141,6 +142,13 @@ RECIPES = {
                                            "teacher as in all-mnrl-margin-mse-ql",
                                            training={"loss": "mnrl_margin_mse", "negative_miner": "base_model",
                                                      "teacher_likelihood_model": SMOLLM2}),
+    "all-mnrl-margin-mse-ensemble": Recipe("as all-mnrl-margin-mse, the teacher an ensemble: all-MiniLM-L6-v2 and "
+                                           "all-mpnet-base-v2 averaged (min-max per query), then fused with BM25 "
+                                           "(training.teacher_encoders)",
+                                           training={"loss": "mnrl_margin_mse", "teacher_encoders": [MPNET]}),
+    "all-mnrl-margin-mse-ensemble-2ep": Recipe("as all-mnrl-margin-mse-ensemble, 2 epochs",
+                                               training={"loss": "mnrl_margin_mse", "teacher_encoders": [MPNET],
+                                                         "epochs": 2}),
     "multi-mnrl-margin-mse": Recipe("every training document, 3 sampled queries each, MNRL + MarginMSE", queries="multi",
                                     training={"loss": "mnrl_margin_mse"}),
 }

@@ -58,7 +58,9 @@ def gate(model, training_queries, eval_set, config: EvaluationConfig, source: st
                                        exclude_query_ids=list(exclude_query_ids), source=source,
                                        significance_test=config.significance_test,
                                        llm_judge=config.llm_judge if source == "llm_judge" else None,
-                                       untrained_bias=config.synthetic.untrained_bias if source == "synthetic" else 0.0)
+                                       untrained_bias=config.synthetic.untrained_bias if source == "synthetic" else 0.0,
+                                       calibration=config.calibration if source == "synthetic" else None,
+                                       alpha=config.alpha)
     return register_reranker(model, comparison, registry_name=registry_name, margin=margin, alpha=config.alpha,
                              min_queries=config.min_queries, allow_weak_gate=config.allow_weak_gate,
                              collection_corpus=collection_corpus,

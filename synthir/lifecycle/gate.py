@@ -27,6 +27,7 @@ from pydantic import BaseModel, Field
 from synthir.data import Corpus, Qrels, Queries, Run
 from synthir.evaluation.metrics import HEADLINE, EvaluationResult, evaluate
 from synthir.evaluation.significance import paired_p_value
+from synthir.judgments.calibration import CalibratedGain, ppi_gain
 from synthir.registry import PromotionHook, apply_decision, register_version, versions_tagged
 
 logger = logging.getLogger(__name__)
@@ -64,6 +65,10 @@ class RerankerComparison(BaseModel):
     baselines: dict[str, Baseline] = Field(default_factory=dict, description="bm25, untrained, production")
     per_query: dict[str, dict[str, float]] = Field(default_factory=dict,
                                                    description="system -> query id -> headline figure (reports, win/loss plots)")
+    calibrated: Optional[CalibratedGain] = Field(
+        None, description="synthetic source with evaluation.calibration: the gain over the untrained model on real "
+                          "queries, by PPI++ from the golden queries and the synthetic ones; the untrained baseline's "
+                          "test is then this one")
 
 
 @dataclass
@@ -191,6 +196,37 @@ def compare_rerankers(
     return comparison, list(results.values()), candidate
 
 
+def calibrate(comparison: RerankerComparison, corpus: Corpus, queries: Queries, golden_queries: Queries,
+              golden_qrels: Qrels, trained: Any, zero_shot: Any, judge: Callable[[dict[str, Run], dict[str, str], Corpus], Qrels],
+              depth: int = 100, seed: int = 42, alpha: float = 0.05) -> RerankerComparison:
+    """A synthetic comparison calibrated by a few judged (golden) queries. The candidate's gain over the
+    untrained model, per query and on the comparison's footing, is measured on the golden queries under
+    their judgments (Y) and under ``judge`` (the proxy f, e.g. ``GeneratorJudge``), and under ``judge`` on
+    the comparison's own synthetic queries (f, label-free); PPI++ (``ppi_gain``) estimates the gain on real
+    queries. The untrained baseline is then tested by it: its p-value, and as its shift the difference
+    between the synthetic gain and the estimate (the synthetic judgments' bias, as the golden queries see it)."""
+    candidate_row = comparison.candidate_system
+    untrained_row = "zero-shot-fused" if comparison.fusion_weight is not None else "zero-shot"
+
+    def gains(on: Queries, qrels: Qrels, by=None) -> dict[str, float]:
+        rows = compare_rerankers(corpus, on, qrels, trained, zero_shot, depth=depth, fusion_weight=comparison.fusion_weight,
+                                 seed=seed, judge=by)[0].per_query
+        return {q: rows[candidate_row][q] - rows[untrained_row][q] for q in rows[candidate_row]}
+
+    human = gains(golden_queries, golden_qrels)
+    golden_proxy = gains(golden_queries.subset(list(human)), golden_qrels, judge)
+    synthetic_proxy = gains(queries.subset(list(comparison.per_query[candidate_row])), Qrels({}), judge)
+    shared = [q for q in human if q in golden_proxy]
+    calibrated = ppi_gain([human[q] for q in shared], [golden_proxy[q] for q in shared], list(synthetic_proxy.values()),
+                          alpha=alpha)
+    logger.info("Calibrated gain over the untrained model: %s", calibrated.line())
+    untrained = comparison.baselines["untrained"]
+    bias = comparison.candidate - untrained.figure - calibrated.estimate
+    baselines = {**comparison.baselines,
+                 "untrained": untrained.model_copy(update={"shift": bias, "p_value": calibrated.p_value})}
+    return comparison.model_copy(update={"calibrated": calibrated, "baselines": baselines})
+
+
 # The decisions
 
 class PromotionDecision(BaseModel):
@@ -268,6 +304,8 @@ def decide_reranker(comparison, margin: float, alpha: float = 0.05, min_queries:
         label = BASELINE_NAMES.get(name, name)
         gain = comparison.candidate - baseline.figure - baseline.shift  # less a known bias for the candidate
         bias = f", {baseline.shift:g} of it taken off as {comparison.source} judgments' bias" if baseline.shift else ""
+        if name == "untrained" and comparison.calibrated is not None:
+            bias = f", calibrated by {comparison.calibrated.golden_queries} golden queries to {gain:+.4f}"
         line = f"{label} {baseline.figure:.4f} ({comparison.candidate - baseline.figure:+.4f}{bias}, p={baseline.p_value:.3g})"
         verdicts[name] = False
         if gain < margin:

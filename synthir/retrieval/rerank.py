@@ -48,6 +48,18 @@ def fuse(model_run: Run, first_stage: Run, weight: float, name: str = "fused") -
     return Run(fused, name=name)
 
 
+def average(runs: list[Run], name: str = "average") -> Run:
+    """An ensemble of equals: each run min-max per query, averaged over the first run's documents (a
+    document another run did not score counts 0 there)."""
+    first, *others = runs
+    averaged: dict[str, dict[str, float]] = {}
+    for qid, scores in first.scores.items():
+        normalised = [_minmax(scores)] + [_minmax({d: s for d, s in run.scores.get(qid, {}).items() if d in scores})
+                                          for run in others]
+        averaged[qid] = {d: sum(n.get(d, 0.0) for n in normalised) / len(normalised) for d in scores}
+    return Run(averaged, name=name)
+
+
 def tune_fusion_weight(model_run: Run, first_stage: Run, dev_qrels: Qrels, measure: str = "nDCG@10",
                        grid: tuple[float, ...] = tuple(i / 10 for i in range(11))) -> tuple[float, dict[float, float]]:
     """The grid weight with the best ``measure`` on the dev judgments (ties: the smaller weight)."""

@@ -18,6 +18,11 @@ Where a cross-encoder is at hand (``training.teacher_model``; GPL's recipe, e.g.
 triples' own pairs with it instead. Its logits are rescaled to the base model's margins (the same
 standard deviation over the triples), so MarginMSE keeps one scale for every teacher.
 
+The fused teacher can be an ensemble (``training.teacher_encoders``, e.g. all-mpnet-base-v2 beside
+all-MiniLM-L6-v2): every encoder grades the same pool, their cosines are averaged min-max per query
+(``average``), then BM25 is fused in. Two encoders that know different things rank better than either,
+which is GPL's condition for distillation to teach the student something it did not know.
+
 The fused teacher can take query likelihood under a causal LM (``training.teacher_likelihood_model``,
 UPR) as a third opinion. It is costly, a forward pass of the LM per pair, so it grades each query's pool
 only: the teacher's top ``teacher_likelihood_depth`` plus the triples' own documents. There it is fused
@@ -31,7 +36,7 @@ import logging
 
 from synthir.data.records import Corpus, Queries, Run
 from synthir.retrieval import BM25Index
-from synthir.retrieval.rerank import fuse
+from synthir.retrieval.rerank import average, fuse
 from synthir.training.config import RerankerTrainingConfig
 from synthir.training.triples import Triples
 
@@ -40,18 +45,15 @@ logger = logging.getLogger(__name__)
 def add_teacher_margins(triples: Triples, corpus: Corpus, base_model: str, weight: float = 0.5, depth: int = 100,
                         anchor_positive: bool = True, index: BM25Index | None = None, batch_size: int = 32,
                         likelihood_model: str | None = None, likelihood_share: float = 0.5,
-                        likelihood_depth: int = 10) -> Triples:
+                        likelihood_depth: int = 10, encoders: list[str] = ()) -> Triples:
     """``triples`` with ``pos_teacher``, ``neg_teacher`` and ``teacher_margin`` columns.
 
     ``weight`` is the base model's share of the fused teacher (as ``fusion_weight`` in evaluation);
     ``base_model`` is a model reference (``package:``, ``hf:``, a folder). With ``likelihood_model`` (a causal
     LM), query likelihood grades each query's pool, the teacher's top ``likelihood_depth`` plus the triples'
-    own documents, and is fused into the teacher there at ``likelihood_share`` (min-max per query)."""
-    from sentence_transformers import SentenceTransformer
-
-    from synthir.models import resolve_model
-    from synthir.runtime import pick_device
-
+    own documents, and is fused into the teacher there at ``likelihood_share`` (min-max per query). With
+    ``encoders`` (more bi-encoders), each grades the same pool and their cosines are averaged with the base
+    model's, min-max per query, before BM25 is fused in."""
     if not 0.0 <= weight <= 1.0:
         raise ValueError(f"training.teacher_weight must be in [0, 1], got {weight}")
     if likelihood_model and not (0.0 < likelihood_share <= 1.0 and likelihood_depth >= 0):
@@ -66,17 +68,14 @@ def add_teacher_margins(triples: Triples, corpus: Corpus, base_model: str, weigh
     candidates = {qid: list(dict.fromkeys([*bm25.scores.get(qid, {}), *group["pos_id"], *group["neg_id"]]))
                   for qid, group in frame.groupby("query_id", sort=False)}
     doc_ids = sorted({d for ids in candidates.values() for d in ids})
-    model = SentenceTransformer(str(resolve_model(base_model)), device=pick_device("auto"))
     logger.info("Teacher: %s fused with BM25 (weight %.2f) over %d queries and %d documents (BM25 top %d each)",
-                base_model, weight, len(queries), len(doc_ids), depth)
-    doc_vectors = encode_with_estimate(model, [corpus[d].contents for d in doc_ids], batch_size, "Teacher")
-    row_of = {d: i for i, d in enumerate(doc_ids)}
-    query_ids = list(candidates)
-    query_vectors = model.encode([queries[q] for q in query_ids], batch_size=batch_size, normalize_embeddings=False,
-                                 convert_to_numpy=True, show_progress_bar=False)
-    cosines = {qid: dict(zip(candidates[qid], (doc_vectors[[row_of[d] for d in candidates[qid]]] @ vector).tolist()))
-               for qid, vector in zip(query_ids, query_vectors)}
-    fused = fuse(Run(cosines), bm25, weight).scores  # evaluation's own fusion: min-max per query, weighted sum
+                " + ".join([base_model, *encoders]), weight, len(queries), len(doc_ids), depth)
+    cosines = _encoder_cosines(base_model, candidates, queries, doc_ids, corpus, batch_size)
+    neural = Run(cosines)
+    if encoders:  # an ensemble of equals: each encoder's cosines min-max per query, averaged
+        neural = average([neural, *(Run(_encoder_cosines(ref, candidates, queries, doc_ids, corpus, batch_size))
+                                    for ref in encoders)])
+    fused = fuse(neural, bm25, weight).scores  # evaluation's own fusion: min-max per query, weighted sum
     if likelihood_model:
         pools = {qid: list(dict.fromkeys([*sorted(fused[qid], key=fused[qid].get, reverse=True)[:likelihood_depth],
                                           *group["pos_id"], *group["neg_id"]]))
@@ -91,6 +90,24 @@ def add_teacher_margins(triples: Triples, corpus: Corpus, base_model: str, weigh
     frame["neg_teacher"] = [teacher[q][n] for q, n in zip(frame["query_id"], frame["neg_id"])]
     frame["teacher_margin"] = frame["pos_teacher"] - frame["neg_teacher"]
     return triples.with_frame(frame)
+
+
+def _encoder_cosines(model_ref: str, candidates: dict[str, list[str]], queries: dict[str, str], doc_ids: list[str],
+                     corpus: Corpus, batch_size: int) -> dict[str, dict[str, float]]:
+    """query id -> {document id: dot product} under the bi-encoder ``model_ref`` (each document encoded once)."""
+    from sentence_transformers import SentenceTransformer
+
+    from synthir.models import resolve_model
+    from synthir.runtime import pick_device
+
+    model = SentenceTransformer(str(resolve_model(model_ref)), device=pick_device("auto"))
+    doc_vectors = encode_with_estimate(model, [corpus[d].contents for d in doc_ids], batch_size, f"Teacher ({model_ref})")
+    row_of = {d: i for i, d in enumerate(doc_ids)}
+    query_ids = list(candidates)
+    query_vectors = model.encode([queries[q] for q in query_ids], batch_size=batch_size, normalize_embeddings=False,
+                                 convert_to_numpy=True, show_progress_bar=False)
+    return {qid: dict(zip(candidates[qid], (doc_vectors[[row_of[d] for d in candidates[qid]]] @ vector).tolist()))
+            for qid, vector in zip(query_ids, query_vectors)}
 
 
 def encode_with_estimate(model, texts: list[str], batch_size: int, label: str):
@@ -176,8 +193,10 @@ def teach(triples: Triples, corpus: Corpus, training: RerankerTrainingConfig, de
                                  anchor_positive=training.teacher_anchor_positive, index=index,
                                  likelihood_model=training.teacher_likelihood_model,
                                  likelihood_share=training.teacher_likelihood_share,
-                                 likelihood_depth=training.teacher_likelihood_depth)
-    teacher = f"{training.base_model} fused with BM25 (weight {training.teacher_weight})"
+                                 likelihood_depth=training.teacher_likelihood_depth,
+                                 encoders=training.teacher_encoders)
+    teacher = " + ".join([training.base_model, *training.teacher_encoders])
+    teacher = f"{teacher} fused with BM25 (weight {training.teacher_weight})"
     if training.teacher_likelihood_model:
         teacher += (f" and query likelihood under {training.teacher_likelihood_model} (share "
                     f"{training.teacher_likelihood_share}, top {training.teacher_likelihood_depth})")

@@ -46,3 +46,28 @@ def test_label_free_gate_calls_the_products_gate(client, demo_dir, tmp_path, cap
 def test_the_benchmarks_hold_no_copy_of_the_gate(name):
     source = (ROOT / "benchmarks" / f"{name}.py").read_text()
     assert "paired_p_value" not in source and "def score_splits" not in source
+
+
+def test_calibrated_gate_measures_coverage_through_the_products_judge_and_comparison(demo_dir, tmp_path, capsys):
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    from synthir.models import resolve_model, write_reranker_marker
+
+    calibrated_gate = benchmark("calibrated_gate")
+    trained = SentenceTransformer(str(resolve_model("package:all-minilm-l6-v2")), device="cpu")
+    torch.manual_seed(0)
+    with torch.no_grad():  # a "trained" model that differs from the untrained one per query
+        for parameter in trained.parameters():
+            parameter.add_(torch.randn_like(parameter) * 0.02)
+    trained.save(str(tmp_path / "trained"))
+    write_reranker_marker(tmp_path / "trained", "bi-encoder", 256)
+    calibrated_gate.main(["--collection", str(demo_dir), "--model", str(tmp_path / "trained"), "--held-out", "16",
+                          "--sizes", "5", "--trials", "20", "--judge-depth", "1",
+                          "--checkpoint-root", str(tmp_path / "generation")])
+    out = capsys.readouterr().out
+    rows = [line.split("|") for line in out.splitlines() if line.startswith("| 5 |")]
+    assert [row[2].strip() for row in rows] == ["golden alone", "PPI++, synthetic queries",
+                                                "PPI++, the other judged queries"] * 2, out
+    assert all(0.0 <= float(row[3]) <= 1.0 and float(row[4]) >= 0.0 for row in rows)
+    assert "## alone: gain on all 40 judged queries" in out and "## fused:" in out

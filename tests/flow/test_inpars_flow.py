@@ -53,6 +53,15 @@ def test_a_folder_of_text_files_gets_a_label_free_gate(client, demo_dir, tmp_pat
     inpars["training"].update({"max_steps": 3})
     inpars["evaluation"]["synthetic"].update({"held_out_documents": 16})
     inpars["evaluation"].update({"min_queries": 5, "allow_weak_gate": True})
+    # a dozen judged queries of the folder calibrate the synthetic gate (PPI++, the generator's judgment as the proxy)
+    golden = [line.split("\t") for line in (demo_dir / "qrels" / "test.tsv").read_text().splitlines()[1:]]
+    golden_ids = sorted({qid for qid, _, _ in golden})[:12]
+    (tmp_path / "golden.tsv").write_text("".join(f"{qid}\t0\t{doc}.md\t{grade}\n" for qid, doc, grade in golden
+                                                if qid in golden_ids))
+    (tmp_path / "golden.jsonl").write_text("".join(line + "\n" for line in (demo_dir / "queries.jsonl").read_text()
+                                                   .splitlines() if json.loads(line)["_id"] in golden_ids))
+    inpars["evaluation"]["calibration"] = {"queries": str(tmp_path / "golden.jsonl"), "qrels": str(tmp_path / "golden.tsv"),
+                                           "judge_depth": 2}
     result = run_inpars(str(docs), inpars)
     assert mlflow.active_run() is None  # the flow's own run is closed (registration once left one open)
     (run,) = client.search_runs([mlflow.get_experiment_by_name("t").experiment_id])
@@ -73,6 +82,10 @@ def test_a_folder_of_text_files_gets_a_label_free_gate(client, demo_dir, tmp_pat
     assert comparison.baselines["untrained"].system == "zero-shot-fused"
     promotion = result.decision
     assert promotion.source == "synthetic" and set(promotion.p_values) == {"bm25", "untrained"}
+    calibrated = comparison.calibrated
+    assert calibrated.golden_queries == 12 and calibrated.unlabelled_queries == comparison.eval_queries
+    assert promotion.p_values["untrained"] == calibrated.p_value and calibrated.low <= calibrated.estimate <= calibrated.high
+    assert {"evaluation.calibrated.estimate", "evaluation.calibrated.lower_bound"} <= set(run.data.metrics)
     assert "GATE WEAKENED on purpose" in promotion.reason
     version = client.get_model_version("own-documents-reranker", promotion.version)
     assert version.tags["evaluation_source"] == "synthetic"
@@ -83,6 +96,8 @@ def test_a_folder_of_text_files_gets_a_label_free_gate(client, demo_dir, tmp_pat
     # what `synthir run` prints last: the table with the untrained model and the decision
     summary = gate_table(comparison, promotion)
     assert f"{comparison.eval_queries} synthetic evaluation queries" in summary and "| zero-shot-fused |" in summary
+    assert "calibrated by 12 golden queries (PPI++)" in summary
+    assert version.tags["calibrated_gain"] == calibrated.line()  # the interval on the version
     assert summary.splitlines()[-1].startswith(("PROMOTED", "REFUSED")) and promotion.reason in summary
 
 

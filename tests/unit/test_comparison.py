@@ -152,3 +152,37 @@ def test_reports_show_paired_significance_and_win_loss_against_bm25_and_the_untr
 
     gains, wins, ties, losses = win_loss(pd.Series({"a": 0.5, "b": 0.2, "c": 0.1}), pd.Series({"a": 0.1, "b": 0.2, "c": 0.4, "d": 1}))
     assert (wins, ties, losses) == (1, 1, 1) and list(gains.index) == ["a", "b", "c"]  # shared queries, best first
+
+
+def test_golden_queries_calibrate_the_synthetic_gain_over_the_untrained_model(demo):
+    from synthir.data import Qrels
+    from synthir.lifecycle.gate import calibrate
+
+    ids = sorted(demo.qrels.query_ids)
+    golden, synthetic = ids[:15], ids[15:]
+    synthetic_qrels = Qrels({q: demo.qrels.judgments[q] for q in synthetic})
+    comparison, _, _ = compare_rerankers(demo.corpus, demo.queries.subset(synthetic), synthetic_qrels, OverlapScorer(),
+                                         zero_shot=ReversedScorer(), depth=20, fusion_weight=0.7, source="synthetic")
+    judged = []
+
+    def people(runs, queries, corpus):  # a judge that judges as people did: the proxy is the human gain itself
+        judged.append(sorted(queries))
+        return Qrels({q: demo.qrels.judgments[q] for q in queries})
+
+    calibrated = calibrate(comparison, demo.corpus, demo.queries, demo.queries.subset(golden),
+                           Qrels({q: demo.qrels.judgments[q] for q in golden}), OverlapScorer(), ReversedScorer(), people,
+                           depth=20, alpha=0.05)
+    gain = calibrated.calibrated
+    assert judged == [golden, synthetic]  # the judge reads the golden queries, then the comparison's own
+    assert gain.golden_queries == 15 and gain.unlabelled_queries == 25 and gain.proxy_correlation == pytest.approx(1.0)
+    assert gain.high - gain.low < gain.golden_high - gain.golden_low  # narrower than the golden queries alone
+    untrained = calibrated.baselines["untrained"]
+    assert untrained.p_value == gain.p_value and calibrated.baselines["bm25"] == comparison.baselines["bm25"]
+    assert calibrated.candidate - untrained.figure - untrained.shift == pytest.approx(gain.estimate)
+    decision = decide_reranker(calibrated, margin=0.0, min_queries=20)
+    assert decision.verdicts["untrained"] == (gain.estimate >= 0 and gain.p_value < 0.05) and decision.verdicts["untrained"]
+    refused = decide_reranker(calibrated, margin=gain.estimate + 0.01, min_queries=20)
+    assert "calibrated by 15 golden queries to" in refused.reason and not refused.verdicts["untrained"]
+    from synthir.evaluation.report import comparison_markdown
+
+    assert "calibrated by golden queries (PPI++)" in comparison_markdown(calibrated)

@@ -9,7 +9,8 @@ def test_packaged_encoder_resolves_to_a_transformers_folder():
 
 
 @pytest.mark.parametrize("ref, message", [
-    ("package:nope", r"unknown packaged model 'nope'; known: \['all-minilm-l6-v2', 'gemma3-270m', 'smollm2-135m-instruct'\]"),
+    ("package:nope", r"unknown packaged model 'nope'; known: \['all-minilm-l6-v2', 'all-mpnet-base-v2', 'gemma3-270m', "
+                     r"'smollm2-135m-instruct'\]"),
     ("/no/such/folder", "unknown model reference '/no/such/folder'"),
     ("hf:org/definitely-not-here", "could not fetch 'hf:org/definitely-not-here' from the Hugging Face Hub"),
 ])
@@ -24,3 +25,39 @@ def test_converted_gguf_is_cached(session_dir):
     assert resolve_model("package:smollm2-135m-instruct") == first
     assert (first / "model.safetensors").stat().st_mtime_ns == stamp
     assert str(first).startswith(str(session_dir))
+
+
+def test_a_model_zipped_over_several_packages_is_joined_and_extracted_once(tmp_path, monkeypatch):
+    """all-mpnet-base-v2's layout (a zip cut into parts, one PyPI package each), made tiny."""
+    import io
+    import sys
+    import zipfile
+
+    from synthir import models
+
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as zipped:
+        zipped.writestr("tiny-encoder/modules.json", "[]")
+        zipped.writestr("tiny-encoder/model.safetensors", b"weights" * 1000)
+        zipped.writestr("tiny-encoder/1_Pooling/config.json", "{}")
+        zipped.writestr("tiny-encoder/desktop.ini", "junk")
+    data = archive.getvalue()
+    cut = len(data) // 3
+    for n, chunk in enumerate((data[:cut], data[cut:2 * cut], data[2 * cut:]), start=1):
+        (tmp_path / "site" / f"tiny_part_{n:03d}" / "input").mkdir(parents=True)
+        (tmp_path / "site" / f"tiny_part_{n:03d}" / "__init__.py").write_text("")
+        (tmp_path / "site" / f"tiny_part_{n:03d}" / "input" / f"tiny-encoder.zip.{n:03d}").write_bytes(chunk)
+    monkeypatch.setattr(sys, "path", [str(tmp_path / "site"), *sys.path])
+    monkeypatch.setitem(models.PACKAGED_MODELS, "tiny-encoder",
+                        models.PackagedModel("tiny_part_001", zip_parts=("tiny_part_001", "tiny_part_002", "tiny_part_003")))
+    folder = resolve_model("package:tiny-encoder", cache_dir=tmp_path / "cache")
+    assert folder == tmp_path / "cache" / "models" / "tiny-encoder"
+    assert sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()) == [
+        "1_Pooling/config.json", "model.safetensors", "modules.json"]
+    stamp = (folder / "model.safetensors").stat().st_mtime_ns
+    assert resolve_model("package:tiny-encoder", cache_dir=tmp_path / "cache") == folder
+    assert (folder / "model.safetensors").stat().st_mtime_ns == stamp  # extracted once
+    monkeypatch.setitem(models.PACKAGED_MODELS, "tiny-encoder",
+                        models.PackagedModel("tiny_part_001", zip_parts=("tiny_part_001", "missing_part_002")))
+    with pytest.raises(ModelNotAvailableError, match="package 'missing_part_002' is not installed; run `make setup`"):
+        resolve_model("package:tiny-encoder", cache_dir=tmp_path / "other-cache")

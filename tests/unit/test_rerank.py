@@ -1,7 +1,7 @@
 import pytest
 
 from synthir.data import Corpus, Document, Qrels, Queries, Run
-from synthir.retrieval.rerank import fuse, rerank, tune_fusion_weight
+from synthir.retrieval.rerank import average, fuse, rerank, tune_fusion_weight
 
 
 class LengthReranker:
@@ -35,6 +35,14 @@ def test_fusion_normalises_and_interpolates():
     assert fuse(model, bm25, 1.0).ranked("q")[0][0] == "a" and fuse(model, bm25, 0.0).ranked("q")[0][0] == "b"
     with pytest.raises(ValueError, match=r"fusion weight must be in \[0, 1\]"):
         fuse(model, bm25, 1.5)
+
+
+def test_average_is_an_ensemble_of_equals_over_the_first_runs_documents():
+    first = Run({"q": {"a": 10.0, "b": 0.0, "c": 5.0}})
+    second = Run({"q": {"a": 0.2, "b": 0.4, "d": 9.0}})  # c unscored here; d is not in the first run's pool
+    averaged = average([first, second]).scores["q"]
+    assert averaged == pytest.approx({"a": (1.0 + 0.0) / 2, "b": (0.0 + 1.0) / 2, "c": (0.5 + 0.0) / 2})
+    assert average([first]).scores == fuse(first, first, 1.0).scores  # alone: its own min-max
 
 
 def test_tuning_picks_the_weight_that_ranks_dev_judgments_best():

@@ -190,6 +190,52 @@ def test_teacher_margins_follow_the_base_model_and_bm25_and_anchor_the_positive(
             assert spearmanr(bm25, group["neg_teacher"]).statistic == pytest.approx(1.0)
 
 
+def test_an_ensemble_teacher_averages_its_encoders_before_bm25(demo, tmp_path):
+    import numpy as np
+    import torch
+    from pydantic import ValidationError
+    from sentence_transformers import SentenceTransformer
+
+    from synthir.models import resolve_model
+    from synthir.training import add_teacher_margins
+
+    base = "package:all-minilm-l6-v2"
+    triples = build_triples(judged_pairs(demo), demo.corpus, negatives_per_query=3, seed=0)
+    triples = triples.with_frame(triples.frame.head(24))
+    alone = add_teacher_margins(triples, demo.corpus, base, weight=0.5).frame
+    twin = add_teacher_margins(triples, demo.corpus, base, weight=0.5, encoders=[str(resolve_model(base))]).frame
+    assert np.allclose(twin["teacher_margin"], alone["teacher_margin"])  # an encoder beside itself changes nothing
+
+    other = SentenceTransformer(str(resolve_model(base)), device="cpu")  # a second opinion: the base model, perturbed
+    torch.manual_seed(0)
+    with torch.no_grad():
+        for parameter in other.parameters():
+            parameter.add_(torch.randn_like(parameter) * 0.05)
+    other.save(str(tmp_path / "other"))
+    # weight 1 and a pool of the triples' own documents: the grades are the two encoders' min-max average,
+    # put back on the base model's cosine range of the pool
+    pair = add_teacher_margins(triples, demo.corpus, base, weight=1.0, depth=0, anchor_positive=False,
+                               encoders=[str(tmp_path / "other")]).frame
+    base_only = add_teacher_margins(triples, demo.corpus, base, weight=1.0, depth=0, anchor_positive=False).frame
+    assert not np.allclose(pair["neg_teacher"], base_only["neg_teacher"], atol=1e-3)  # the second opinion counts
+    encoders = [SentenceTransformer(str(resolve_model(base)), device="cpu"), other]
+    for _, group in pair.groupby("query_id"):
+        documents = [group["positive"].iloc[0], *group["negative"]]
+        cosines = []
+        for encoder in encoders:
+            query, *docs = encoder.encode([group["query"].iloc[0], *documents])
+            cosines.append(np.asarray(docs) @ query)
+        normalised = [(c - c.min()) / (c.max() - c.min()) for c in cosines]
+        mean = (normalised[0] + normalised[1]) / 2
+        expected = cosines[0].min() + (cosines[0].max() - cosines[0].min()) * (mean - mean.min()) / (mean.max() - mean.min())
+        assert np.allclose([group["pos_teacher"].iloc[0], *group["neg_teacher"]], expected, atol=1e-4)
+
+    with pytest.raises(ValidationError, match="teacher_encoders grades pairs for a distilling loss"):
+        RerankerTrainingConfig(loss="mnrl", teacher_encoders=["package:all-mpnet-base-v2"])
+    with pytest.raises(ValidationError, match="teacher_encoders joins the offline teacher"):
+        RerankerTrainingConfig(loss="margin_mse", teacher_encoders=["package:all-mpnet-base-v2"], teacher_model="x")
+
+
 @pytest.mark.parametrize("loss", ["cached_mnrl", "gist", "margin_mse", "mnrl_margin_mse"])
 def test_each_bi_encoder_loss_trains(demo, tmp_path, loss):
     from synthir.training import add_teacher_margins
@@ -397,5 +443,5 @@ def test_query_likelihood_is_fused_into_the_teacher_over_each_querys_pool(demo, 
 
     with pytest.raises(ValidationError, match="teacher_likelihood_model grades pairs for a distilling loss"):
         RerankerTrainingConfig(loss="mnrl", teacher_likelihood_model=model)
-    with pytest.raises(ValidationError, match="leave one of them null"):
+    with pytest.raises(ValidationError, match="leave one of them empty"):
         RerankerTrainingConfig(teacher_model="hf:cross-encoder/ms-marco-MiniLM-L6-v2", teacher_likelihood_model=model)
