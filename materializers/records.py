@@ -113,13 +113,14 @@ class CorpusMaterializer(FrameMaterializer):
     def to_parts(self, data: Corpus):
         return data.to_frame(), {"name": data.name, "source": data.source, "fingerprint": data.fingerprint(),
                                  "parts": data.parts, "aliases": data.aliases, "aggregate": data.aggregate,
-                                 "aggregate_top_k": data.aggregate_top_k}
+                                 "aggregate_top_k": data.aggregate_top_k, "passage_config": data.passage_config}
 
     def from_parts(self, frame, meta):
         corpus = Corpus.from_frame(frame, name=meta["name"], source=meta["source"])
         corpus.parts = list(meta.get("parts", []))
         corpus.aliases = dict(meta.get("aliases", {}))
         corpus.aggregate, corpus.aggregate_top_k = meta.get("aggregate", "maxp"), int(meta.get("aggregate_top_k", 3))
+        corpus.passage_config = meta.get("passage_config")
         return corpus
 
     def extract_metadata(self, data: Corpus) -> dict[str, MetadataType]:

@@ -3,8 +3,11 @@ model type, and a model card with its lineage.
 
 One MLflow model, two flavors over one copy of the weights:
 - ``python_function`` (``RerankerPyfunc``): ``predict`` takes a frame with ``query`` and ``document``
-  columns and returns one relevance score per row. It is what ``mlflow models serve`` serves and what
-  ``mlflow.pyfunc.load_model`` returns; its signature says so, so the server checks requests.
+  columns and returns one relevance score per row: a long document is cut into passages as the
+  version's training corpus was (its ``PassageConfig``, stored as the model's ``model_config``) and
+  scores as its best one; with the parameter ``return_passage: true`` each row also gets that passage.
+  It is what ``mlflow models serve`` serves and what ``mlflow.pyfunc.load_model`` returns; its
+  signature says so, so the server checks requests.
 - the native flavor: ``sentence_transformers`` for a bi-encoder (``mlflow.sentence_transformers.load_model``
   returns a ``SentenceTransformer``), ``transformers`` for a cross-encoder (task text-classification)
   and monoT5 (text2text-generation) (``mlflow.transformers.load_model`` returns a pipeline).
@@ -41,29 +44,40 @@ class RerankerPyfunc(mlflow.pyfunc.PythonModel):
         from synthir.retrieval.reranker import Reranker
 
         self.reranker = Reranker(context.artifacts["model"])
-        self.splitter = PassageSplitter(PassageConfig())  # the passages the reranker was trained and gated on
+        # the passages the reranker was trained and gated on: its corpus's PassageConfig; None: documents as
+        # read; absent (a version registered before the config was stored): the defaults it was trained with
+        config = (context.model_config or {}).get("passages", PassageConfig().model_dump())
+        self.splitter = PassageSplitter(PassageConfig.model_validate(config)) if config else None
 
     def predict(self, context, model_input, params=None):
-        """A long document scores as its best passage (MaxP), as in evaluation."""
+        """A long document scores as its best passage (MaxP), as in evaluation; with ``return_passage``,
+        a frame of ``score`` and the ``passage`` that scored it."""
         rows, queries, passages = [], [], []
         for row, (query, document) in enumerate(zip(model_input["query"], model_input["document"])):
-            for passage in self.splitter.split(document):
+            for passage in self.splitter.split(document) if self.splitter is not None else [document]:
                 rows.append(row)
                 queries.append(query)
                 passages.append(passage)
-        best = [float("-inf")] * len(model_input)
-        for row, score in zip(rows, self.reranker.score(queries, passages)):
-            best[row] = max(best[row], float(score))
+        best, best_passage = [float("-inf")] * len(model_input), [""] * len(model_input)
+        for row, passage, score in zip(rows, passages, self.reranker.score(queries, passages)):
+            if float(score) > best[row]:
+                best[row], best_passage[row] = float(score), passage
+        if (params or {}).get("return_passage"):
+            import pandas as pd
+
+            return pd.DataFrame({"score": best, "passage": best_passage})
         return best
 
 
 def scoring_signature():
-    """(query: string, document: string) -> score: double, for the server's request checks."""
+    """(query: string, document: string) -> score: double, for the server's request checks; the
+    parameter ``return_passage`` (default false) adds the best passage to each score."""
     from mlflow.models.signature import ModelSignature
-    from mlflow.types.schema import ColSpec, Schema
+    from mlflow.types.schema import ColSpec, ParamSchema, ParamSpec, Schema
 
     return ModelSignature(inputs=Schema([ColSpec("string", "query"), ColSpec("string", "document")]),
-                          outputs=Schema([ColSpec("double")]))
+                          outputs=Schema([ColSpec("double")]),
+                          params=ParamSchema([ParamSpec("return_passage", "boolean", False)]))
 
 
 def model_card(model_type: str, card: dict[str, Any]) -> str:
@@ -85,14 +99,16 @@ class RerankerFlavor:
     __name__ = "synthir.reranker"
 
     @staticmethod
-    def save_model(path, mlflow_model, model_dir: str, reranker_type: str, card: dict[str, Any], pip_requirements):
+    def save_model(path, mlflow_model, model_dir: str, reranker_type: str, card: dict[str, Any], pip_requirements,
+                   model_config: dict[str, Any] | None = None):
         from mlflow.models import Model
 
         model_type = reranker_type
         path = Path(path)
         mlflow.pyfunc.save_model(str(path), python_model=RerankerPyfunc(), artifacts={"model": str(model_dir)},
                                  mlflow_model=mlflow_model, signature=scoring_signature(),
-                                 pip_requirements=pip_requirements, metadata={"synthir": card})
+                                 pip_requirements=pip_requirements, metadata={"synthir": card},
+                                 model_config=model_config)
         native = SENTENCE_TRANSFORMERS_DIR if model_type == "bi-encoder" else TRANSFORMERS_DIR
         pyfunc_conf = mlflow_model.flavors["python_function"]
         (path / pyfunc_conf["artifacts"]["model"]["path"]).rename(path / native)  # one copy of the weights

@@ -78,9 +78,11 @@ def log_generator(model_dir: str | Path) -> str:
     return info.model_uri
 
 
-def log_reranker(model_dir: str | Path, card: dict[str, Any] | None = None) -> str:
+def log_reranker(model_dir: str | Path, card: dict[str, Any] | None = None, passages: Any = "defaults") -> str:
     """Log a trained reranker into the active MLflow run, the scoring pyfunc beside its native flavor
-    (``synthir.model_flavors``), with ``card`` (lineage and figures) as its model card; returns its model URI."""
+    (``synthir.model_flavors``), with ``card`` (lineage and figures) as its model card; returns its model URI.
+    ``passages``: how its training corpus cut documents (``Corpus.passage_config``; None: not at all),
+    which the served model repeats; ``"defaults"``: the default ``PassageConfig``."""
     import sentence_transformers
     import transformers
     from mlflow.models import Model
@@ -94,6 +96,7 @@ def log_reranker(model_dir: str | Path, card: dict[str, Any] | None = None) -> s
         reranker_type=marker.model_type if marker else "bi-encoder",  # not model_type: Model.log takes that name
         pip_requirements=[f"sentence-transformers=={sentence_transformers.__version__}",
                           f"transformers=={transformers.__version__}", "synthir"],
+        model_config=None if passages == "defaults" else {"passages": passages},
     )
     return info.model_uri
 

@@ -92,6 +92,8 @@ class Corpus:
     parents: dict[str, str] = field(default_factory=dict, compare=False)
     aggregate: str = "maxp"
     aggregate_top_k: int = 3
+    # how it was cut (``PassageConfig`` as a mapping; None: documents as read): a served model cuts alike
+    passage_config: dict | None = field(default=None, compare=False)
     # Duplicates (``synthir.preparation.duplicates``): removed document id -> the kept document it copies.
     aliases: dict[str, str] = field(default_factory=dict, compare=False)
 
@@ -123,7 +125,8 @@ class Corpus:
         wanted = set(ids)
         return Corpus({d: doc for d, doc in self.documents.items() if d in wanted}, name=name or self.name,
                       source=self.source, stats=self.stats, parents={p: d for p, d in self.parents.items() if p in wanted},
-                      aggregate=self.aggregate, aggregate_top_k=self.aggregate_top_k, aliases=dict(self.aliases))
+                      aggregate=self.aggregate, aggregate_top_k=self.aggregate_top_k, aliases=dict(self.aliases),
+                      passage_config=self.passage_config)
 
     def document_run(self, run: Run) -> Run:
         """A run over passages as a run over documents: each document scored from its passages'

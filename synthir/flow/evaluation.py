@@ -186,7 +186,9 @@ def register_reranker(
                 from synthir.retraining import log_manifest
 
                 log_manifest(collection_corpus.manifest())
-            return registry.log_reranker(reranker.model_dir, card=card)  # the lineage is its model card too
+            # the lineage is its model card too; the served model cuts documents as the corpus was cut
+            passages = collection_corpus.passage_config if collection_corpus is not None else "defaults"
+            return registry.log_reranker(reranker.model_dir, card=card, passages=passages)
 
         decision, duplicate = gate.register_gated(registry_name, {"config_hash": reranker.lineage.get("config_hash")},
                                                       decision, log_model, tags, on_registered=on_registered,

@@ -141,7 +141,7 @@ def split_corpus(corpus: Corpus, config: PassageConfig, workers: int | None = No
                 figures["longest_document_tokens"])
     prepared = Corpus(documents, name=corpus.name, source=corpus.source, stats=corpus.stats, parts=list(corpus.parts),
                       parents=parents, aggregate=config.aggregate, aggregate_top_k=config.top_k,
-                      aliases=dict(corpus.aliases))
+                      aliases=dict(corpus.aliases), passage_config=config.model_dump())
     return prepared, figures
 
 

@@ -52,6 +52,13 @@ def test_long_documents_become_passages_within_the_window_and_short_ones_stay_wh
     # the passage map survives the artifact's frame
     again = Corpus.from_frame(corpus.to_frame())
     assert again.parents == corpus.parents and again.fingerprint() == corpus.fingerprint()
+    # how it was cut travels with it (the served model cuts alike), through subsets and the artifact
+    assert corpus.passage_config == config.model_dump() == corpus.subset(solar).passage_config
+    assert long_corpus.passage_config is None
+    from materializers.records import CorpusMaterializer
+
+    frame, meta = CorpusMaterializer.to_parts(None, corpus)
+    assert CorpusMaterializer.from_parts(None, frame, meta).passage_config == config.model_dump()
 
 
 def test_the_splitter_cuts_at_headings_first(long_corpus):

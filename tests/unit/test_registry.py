@@ -170,3 +170,27 @@ def test_two_identical_runs_at_once_register_one_version(client):
     loser = first if first_duplicate else second
     assert "registered by a concurrent run" in loser.reason and f"v{kept[0]}" in loser.reason
     assert registry.production_version_id("inpars-reranker", client) == kept[0]
+
+
+def test_the_served_model_cuts_documents_as_its_corpus_was_cut_and_can_name_the_best_passage(client, model_dir):
+    from synthir.preparation.passages import PassageConfig, PassageSplitter
+    from synthir.retrieval.reranker import Reranker
+
+    manual = " ".join(f"Section {n}. " + ("Installing the package needs root rights and a network. " * 3
+                                          if n == 7 else f"Unrelated chapter {n} about colours and fonts. " * 3)
+                      for n in range(1, 13))
+    pairs = pd.DataFrame({"query": ["how do I install the package", "which fonts"], "document": [manual, "Fonts."]})
+    passages = PassageConfig(max_tokens=48, overlap_tokens=0)
+    with mlflow.start_run():
+        cut = mlflow.pyfunc.load_model(registry.log_reranker(model_dir, passages=passages.model_dump()))
+        whole = mlflow.pyfunc.load_model(registry.log_reranker(model_dir, passages=None))
+    pieces = PassageSplitter(passages).split(manual)
+    scorer = Reranker(model_dir)
+    expected = max(scorer.score([pairs["query"][0]] * len(pieces), pieces))
+    best = cut.predict(pairs, params={"return_passage": True})
+    assert len(pieces) > 3 and best["score"][0] == pytest.approx(expected, abs=0.01)  # bf16 batches round apart
+    assert best["passage"][0] in pieces and "Installing the package" in best["passage"][0]
+    assert cut.predict(pairs)[0] == pytest.approx(best["score"][0])  # scores alone by default
+    # a corpus read whole: the served model scores the whole document, as training saw it
+    assert whole.predict(pairs, params={"return_passage": True})["passage"][0] == manual
+    assert whole.predict(pairs)[0] == pytest.approx(scorer.score([pairs["query"][0]], [manual])[0], abs=0.01)
