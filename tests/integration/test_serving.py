@@ -45,7 +45,11 @@ def test_the_production_reranker_is_served_over_http_with_the_in_process_scores(
     with ModelServer(f"models:/{registry.DEFAULT_NAME}@production") as server:
         served = server.invoke({"dataframe_split": PAIRS.to_dict(orient="split")})["predictions"]
         one = server.invoke({"dataframe_records": PAIRS.head(1).to_dict(orient="records")})["predictions"]
+        named = server.invoke({"dataframe_split": PAIRS.to_dict(orient="split"),
+                               "params": {"return_passage": True}})["predictions"]
     np.testing.assert_allclose(served, expected, atol=1e-4)
+    assert [row["passage"] for row in named] == list(PAIRS["document"])  # short documents: their one passage
+    np.testing.assert_allclose([row["score"] for row in named], expected, atol=1e-4)
     np.testing.assert_allclose(one, expected[:1], atol=1e-4)
     assert served[0] > served[1]  # the honey document answers the honey query
     assert readme_serve_command_answers(PAIRS) == pytest.approx(list(expected), abs=1e-4)
