@@ -12,9 +12,12 @@
      plus ``replay_ratio`` x as many replayed ones (``synthir.warm_start``);
    - **full** (``init_from: base``): every document's queries and the base model trained on all triples.
      Its generation time is stage A's plus stage B's (the same documents, generated once each here).
-4. nDCG@10 on the whole corpus, BM25 top 100 re-scored, under human judgments and under the synthetic
-   ones, alone and fused with BM25 (weight 0.7, the pipeline default); and each path's wall time
-   (generation, checks and filter, triples, training) as a ratio of the full run's.
+   Every stage is the flow's (``synthir.flow``: checks, filters, triples, teacher, training) and the
+   incremental triples are ``synthir.warm_start``'s (what ``plan_warm_start`` does with the registry).
+4. The product's comparison (``compare_rerankers``) on the whole corpus, BM25 top 100 re-scored and ranked
+   as documents, under human judgments and under the synthetic ones, alone and fused with BM25 (weight
+   0.7, the pipeline default); and each path's wall time (generation, checks and filter, triples,
+   teacher and training) as a ratio of the full run's.
 Target: the incremental run costs <= 40% of the full run, with quality within 0.01 nDCG@10.
 """
 
@@ -25,19 +28,19 @@ import tempfile
 import time
 from pathlib import Path
 
-from synthir.data import Corpus, load_collection
-from synthir.evaluation import evaluate
+from synthir.data import load_collection
+from synthir.flow import training as training_stages
+from synthir.flow import validation
 from synthir.generation import QueryGenerationConfig, generate_queries, load_prompt, make_backend
 from synthir.generation.backends import LocalGenerator
 from synthir.generation.query_store import QueryStore
 from synthir.judgments.config import SyntheticJudgmentsConfig
 from synthir.judgments.synthetic import hold_out, synthetic_judgments
+from synthir.lifecycle.gate import compare_rerankers
 from synthir.models import resolve_model
-from synthir.quality import ChecksConfig, check_queries, filter_queries
-from synthir.retrieval import BM25Index
-from synthir.retrieval.rerank import fuse, rerank
+from synthir.quality import ChecksConfig
 from synthir.retrieval.reranker import Reranker
-from synthir.training import RerankerTrainingConfig, build_triples, train_reranker
+from synthir.training import RerankerTrainingConfig
 from synthir.warm_start import incremental_triples
 
 DEFAULT_COLLECTION = Path(__file__).resolve().parents[2] / "shared" / "data" / "cisi"
@@ -54,66 +57,83 @@ class Stopwatch(dict):
         return result
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--collection", default=str(DEFAULT_COLLECTION))
     parser.add_argument("--first", type=float, default=0.7, help="share of the documents (in corpus order) in stage A")
     parser.add_argument("--replay-ratio", type=float, default=1.0)
     parser.add_argument("--epochs", type=float, default=1.0)
     parser.add_argument("--fusion-weight", type=float, default=0.7)
-    args = parser.parse_args()
+    parser.add_argument("--depth", type=int, default=100, help="BM25 hits each model re-scores")
+    parser.add_argument("--held-out", type=int, default=200, help="documents held out for the synthetic judgments")
+    parser.add_argument("--documents", type=int, help="at most this many training documents (a smoke run)")
+    parser.add_argument("--max-steps", type=int, help="training steps per model (a smoke run)")
+    args = parser.parse_args(argv)
 
     started = time.perf_counter()
     work = Path(tempfile.mkdtemp(prefix="warm-start-"))  # fresh checkpoints and store: every figure is real work
     collection = load_collection(args.collection)
     corpus = collection.corpus
-    judgments_config = SyntheticJudgmentsConfig()
+    judgments_config = SyntheticJudgmentsConfig(held_out_documents=args.held_out)
     training_all, held = hold_out(corpus, judgments_config)
     judgments = synthetic_judgments(held, judgments_config, checkpoint_root=work / "eval-generation")
-    ids = list(corpus.documents)
-    first = set(ids[: round(args.first * len(ids))])
-    training_first = Corpus({d: doc for d, doc in training_all.documents.items() if d in first}, name="first")
+    if args.documents is not None:
+        training_all = training_all.subset(list(training_all.documents)[: args.documents])
+    ids = list(training_all.documents)
+    training_first = training_all.subset(ids[: round(args.first * len(ids))], name="first")
 
     backend = make_backend(LocalGenerator(model="package:smollm2-135m-instruct", batch_size=8))
     template = load_prompt("inpars", num_examples=2)
     generation = QueryGenerationConfig(max_generations=None, max_new_tokens=48, max_doc_tokens=256)
     store = QueryStore(str(work / "query-store"))
-    training = RerankerTrainingConfig(model_type="bi-encoder", epochs=args.epochs, batch_size=16, save_steps=10_000)
+    training = RerankerTrainingConfig(model_type="bi-encoder", epochs=args.epochs, batch_size=16, save_steps=10_000,
+                                      **({"max_steps": args.max_steps} if args.max_steps else {}))
 
-    def prepare(stage: Corpus, clock: Stopwatch):
+    def prepare(stage, clock: Stopwatch):
+        """The flow's stages: generation through the store, checks, the scores filter, BM25 triples."""
         generated = clock.time("generation", generate_queries, stage, backend, template, generation,
                                checkpoint_root=work / "generation", store=store, show_progress=False).queries
-        kept, _, report = clock.time("checks+filter", check_queries, generated, ChecksConfig())
-        filtered, _ = clock.time("checks+filter", filter_queries, kept, [{"name": "scores", "keep": 0.8}], stage, report)
-        triples = clock.time("triples", build_triples, filtered, stage, negatives_per_query=1, depth=100, seed=42,
-                             index=BM25Index.build(stage))
+        checked = clock.time("checks+filter", validation.check_synthetic_queries, generated, stage, ChecksConfig())
+        filtered = clock.time("checks+filter", validation.filter_synthetic_queries, checked.checked, stage,
+                              checked.report, [{"name": "scores", "keep": 0.8}]).filtered
+        triples = clock.time("triples", training_stages.build_training_triples, filtered, stage, 1, 100, 42).value
         return filtered, triples
 
+    def train(triples, filtered, stage, clock: Stopwatch, name: str, init_model=None):
+        """The flow's teacher and training stages (``init_model``: where a warm start begins)."""
+        if training.uses_teacher:
+            triples = clock.time("training", training_stages.add_teacher_margins, triples, stage, training).value
+        return clock.time("training", training_stages.train_reranker_model, triples, filtered, training,
+                          work / name, init_model).value.model_dir
+
     stage_a = Stopwatch()
-    _, triples_a = prepare(training_first, stage_a)
-    production = stage_a.time("training", train_reranker, triples_a, training, work / "stage-a").model_dir
+    filtered_a, triples_a = prepare(training_first, stage_a)
+    production = train(triples_a, filtered_a, training_first, stage_a, "stage-a")
     incremental = Stopwatch()
     filtered_b, triples_b = prepare(training_all, incremental)
     full = Stopwatch({"generation": stage_a["generation"] + incremental["generation"],
                       "checks+filter": incremental["checks+filter"], "triples": incremental["triples"]})
     added = set(training_all.documents) - set(training_first.documents)
+    # the product's plan (plan_warm_start) without the registry: production's documents are stage A's
     warm_triples, new, replayed = incremental_triples(triples_b, added, args.replay_ratio, training.seed)
-    warm = incremental.time("training", train_reranker, warm_triples, training, work / "incremental",
-                            init_model=str(production)).model_dir
-    retrained = full.time("training", train_reranker, triples_b, training, work / "full").model_dir
+    warm = train(warm_triples, filtered_b, training_all, incremental, "incremental", init_model=str(production))
+    retrained = train(triples_b, filtered_b, training_all, full, "full")
 
-    index = BM25Index.build(corpus)
-    scorers = {"untrained": Reranker(resolve_model(training.base_model)), "production (first 70%)": Reranker(production),
-               "incremental": Reranker(warm), "full retrain": Reranker(retrained)}
+    # the product's comparison: BM25 top 100 re-scored, alone and fused, ranked as documents
+    untrained = Reranker(resolve_model(training.base_model))
+    scorers = {"untrained": None, "production (first 70%)": Reranker(production), "incremental": Reranker(warm),
+               "full retrain": Reranker(retrained)}
     sources = {"judged": (collection.judged_queries(), collection.qrels), "synthetic": (judgments.queries, judgments.qrels)}
     scores: dict[str, dict[str, float]] = {}
     for source, (queries, qrels) in sources.items():
-        bm25 = index.search(queries, k=1000, show_progress=False)
-        scores.setdefault("bm25", {})[source] = evaluate(bm25, qrels, measures=[HEADLINE]).aggregate[HEADLINE]
-        for name, scorer in scorers.items():
-            run = rerank(bm25, queries, corpus, scorer, depth=100, name=name)
-            for label, system in ((name, run), (f"{name}, fused", fuse(run, bm25, args.fusion_weight))):
-                scores.setdefault(label, {})[source] = evaluate(system, qrels, measures=[HEADLINE]).aggregate[HEADLINE]
+        for n, (name, scorer) in enumerate((name, scorer) for name, scorer in scorers.items() if scorer is not None):
+            comparison = compare_rerankers(corpus, queries, qrels, scorer, zero_shot=untrained if n == 0 else None,
+                                           depth=args.depth, seed=42, fusion_weight=args.fusion_weight, source=source)[0]
+            rows = {name: "trained", f"{name}, fused": "fused"}
+            if n == 0:  # BM25 and the untrained model once per source
+                rows = {"bm25": "bm25", "untrained": "zero-shot", "untrained, fused": "zero-shot-fused", **rows}
+            for label, system in rows.items():
+                scores.setdefault(label, {})[source] = comparison.systems[system]["ndcg_at_10"]
 
     print(f"{collection.name}: {len(corpus)} documents, {len(held)} held out ({len(judgments.queries)} synthetic "
           f"queries by {judgments.generator}); stage A: {len(training_first)} training documents, stage B: "

@@ -131,12 +131,28 @@ def calibrated(comparison: RerankerComparison, corpus: Corpus, queries: Queries,
     from synthir.lifecycle.gate import calibrate
 
     golden_queries, golden_qrels = read_queries(calibration.queries), read_qrels(calibration.qrels)
+    require_golden(golden_queries, golden_qrels, corpus, calibration)
     judge = GeneratorJudge(calibration.judge_model, depth=calibration.judge_depth)
     comparison = calibrate(comparison, corpus, queries, golden_queries, golden_qrels, trained, zero_shot, judge,
                            depth=depth, seed=seed, alpha=alpha)
     log_metrics({k: v for k, v in comparison.calibrated.model_dump().items() if isinstance(v, (int, float))},
                 prefix="evaluation.calibrated.")
     return comparison
+
+
+def require_golden(queries: Queries, qrels: Qrels, corpus: Corpus, calibration: CalibrationConfig) -> None:
+    """Golden files that can calibrate: at least 2 judged queries, judging documents of this collection."""
+    from synthir.config import ConfigError
+
+    judged = [q for q in qrels.query_ids if q in queries]
+    if len(judged) < 2:
+        raise ConfigError(f"evaluation.calibration: {calibration.qrels} judges {len(judged)} of the {len(queries)} queries "
+                          f"in {calibration.queries} (query ids must match); calibration needs at least 2 judged queries")
+    known = {corpus.document_of(d) for d in corpus.documents} | set(corpus.aliases)
+    unknown = sorted({d for q in judged for d in qrels.judgments[q] if d not in known})
+    if unknown:
+        raise ConfigError(f"evaluation.calibration.qrels: {calibration.qrels} judges {len(unknown)} documents that are "
+                          f"not in the collection (e.g. {unknown[:3]}); judge documents by this collection's ids")
 
 
 class Registered(NamedTuple):

@@ -42,7 +42,7 @@ def test_label_free_gate_calls_the_products_gate(client, demo_dir, tmp_path, cap
     assert "Kendall's tau, synthetic vs judged" in out
 
 
-@pytest.mark.parametrize("name", ["reranker_quality", "label_free_gate"])
+@pytest.mark.parametrize("name", ["reranker_quality", "label_free_gate", "warm_start", "calibrated_gate"])
 def test_the_benchmarks_hold_no_copy_of_the_gate(name):
     source = (ROOT / "benchmarks" / f"{name}.py").read_text()
     assert "paired_p_value" not in source and "def score_splits" not in source
@@ -71,3 +71,15 @@ def test_calibrated_gate_measures_coverage_through_the_products_judge_and_compar
                                                 "PPI++, the other judged queries"] * 2, out
     assert all(0.0 <= float(row[3]) <= 1.0 and float(row[4]) >= 0.0 for row in rows)
     assert "## alone: gain on all 40 judged queries" in out and "## fused:" in out
+
+
+def test_warm_start_trains_through_the_flow_and_scores_through_the_comparison(client, demo_dir, capsys):
+    warm_start = benchmark("warm_start")
+    warm_start.main(["--collection", str(demo_dir), "--held-out", "16", "--documents", "30", "--max-steps", "2",
+                     "--depth", "20"])
+    out = capsys.readouterr().out
+    rows = {line.split("|")[1].strip() for line in out.splitlines() if line.startswith("| ") and "nDCG" not in line}
+    assert {"bm25", "untrained", "untrained, fused", "incremental", "incremental, fused", "full retrain",
+            "production (first 70%)"} <= rows, out
+    assert "stage A: 21 training documents, stage B: 30 (9 added)" in out
+    assert "incremental / full wall time:" in out and out.count("quality, ") == 4

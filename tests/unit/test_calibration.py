@@ -79,3 +79,19 @@ def test_calibration_needs_golden_queries_with_judgments_and_a_synthetic_gate():
         InParsConfig.from_dict({"evaluation": {"source": "judged", "calibration": {"queries": "q.jsonl", "qrels": "q.tsv"}}})
     calibration = InParsConfig.from_dict({"evaluation": {"calibration": {"queries": "q.jsonl", "qrels": "q.tsv"}}})
     assert calibration.evaluation.calibration.enabled and not InParsConfig().evaluation.calibration.enabled
+
+
+def test_golden_files_that_cannot_calibrate_are_named(tmp_path):
+    from synthir.config import ConfigError
+    from synthir.data import Corpus, Document, Qrels, Queries
+    from synthir.flow.evaluation import require_golden
+    from synthir.judgments.config import CalibrationConfig
+
+    corpus = Corpus({"a": Document("a", "text"), "b": Document("b", "text")}, aliases={"c": "a"})
+    calibration = CalibrationConfig(queries="golden.jsonl", qrels="golden.tsv")
+    queries = Queries({"q1": "one", "q2": "two", "q3": "three"})
+    with pytest.raises(ConfigError, match=r"golden\.tsv judges 1 of the 3 queries in golden\.jsonl"):
+        require_golden(queries, Qrels({"q1": {"a": 1}, "x9": {"b": 1}}), corpus, calibration)
+    with pytest.raises(ConfigError, match=r"judges 1 documents that are not in the collection \(e\.g\. \['d'\]\)"):
+        require_golden(queries, Qrels({"q1": {"a": 1}, "q2": {"d": 1}}), corpus, calibration)
+    require_golden(queries, Qrels({"q1": {"a": 1}, "q2": {"c": 1}}), corpus, calibration)  # an alias is a document
