@@ -1,7 +1,7 @@
 """``@checked_pipeline``: ZenML's ``@pipeline`` whose parameters are checked by ``synthir.preflight``
 first, so a misspelt top-level key (``max_generation:``) ends the run with one line naming it and
 the closest real key, instead of ZenML's "Only JSON serializable inputs are allowed". It also marks
-earlier runs of the pipeline abandoned by a dead process as failed (``synthir.abandoned``).
+earlier runs of the pipeline abandoned by a dead process as failed (``synthir.orchestration.abandoned``).
 
 Only ZenML's public interface is used: the pipeline's entrypoint is wrapped in a function whose
 signature takes every parameter as ``Any`` plus ``**unknown``, so ZenML's own argument check lets
@@ -42,7 +42,7 @@ def checked_entrypoint(function):
 
 def _mark_abandoned_runs(pipeline_name: str) -> None:
     """Earlier runs of this pipeline left ``running`` by a dead process are marked failed first."""
-    from synthir.abandoned import mark_abandoned_runs
+    from synthir.orchestration.abandoned import mark_abandoned_runs
 
     try:
         mark_abandoned_runs(pipeline_name)

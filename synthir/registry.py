@@ -26,7 +26,7 @@ import mlflow.pyfunc
 
 from synthir.model_flavors import RerankerFlavor, RerankerPyfunc  # noqa: F401  (RerankerPyfunc: older pickles name it here)
 
-# An orchestrator's mirror of the production alias (ZenML's model view: synthir.zenml_models.mirror_production),
+# An orchestrator's mirror of the production alias (ZenML's model view: synthir.orchestration.zenml_models.mirror_production),
 # called as on_promoted(name, version) after the alias moved; the library itself knows no orchestrator.
 PromotionHook = Callable[[str, str], Any]
 
@@ -195,7 +195,7 @@ def apply_decision(name: str, version: str, decision: Any, client: mlflow.Mlflow
 def promote(name: str, version: str, reason: str = "by hand", client: mlflow.MlflowClient | None = None,
             on_promoted: PromotionHook | None = None) -> str | None:
     """Point ``production`` at ``version``; remembers the previous one for rollback. ``on_promoted``:
-    the orchestrator's mirror (ZenML's model stage, ``synthir.zenml_models.mirror_production``)."""
+    the orchestrator's mirror (ZenML's model stage, ``synthir.orchestration.zenml_models.mirror_production``)."""
     client = client or mlflow.MlflowClient()
     version = str(version)
     client.get_model_version(name, version)  # fails clearly on an unknown version
@@ -235,8 +235,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.action == "promote" and not args.version:
         parser.error("promote needs --version")
+    from synthir.orchestration.zenml_models import mirror_production  # the command line mirrors into ZenML's model view
     from synthir.tracking import find_tracking_uri
-    from synthir.zenml_models import mirror_production  # the command line mirrors into ZenML's model view
 
     try:
         uri = find_tracking_uri(args.tracking_uri)

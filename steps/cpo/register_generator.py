@@ -7,9 +7,9 @@ from zenml.logger import get_logger
 from synthir import registry
 from synthir.cpo.evaluation import GeneratorComparison
 from synthir.lifecycle import gate
+from synthir.orchestration.zenml_models import mirror_production, record_version
 from synthir.tracking import set_tags
 from synthir.training.artifacts import GeneratorModel
-from synthir.zenml_models import mirror_production, record_version
 
 logger = get_logger(__name__)
 

@@ -2,9 +2,9 @@ from typing import Annotated, Optional, Tuple
 
 from zenml import log_metadata, step
 
-from synthir.abandoned import record_process
 from synthir.data import Corpus, Qrels, Queries
 from synthir.flow import data
+from synthir.orchestration.abandoned import record_process
 from synthir.preparation import DocumentsConfig
 
 

@@ -7,8 +7,8 @@ from synthir.data import Corpus
 from synthir.flow import evaluation
 from synthir.lifecycle import gate
 from synthir.lifecycle.gate import RerankerComparison
+from synthir.orchestration.zenml_models import mirror_production, record_version
 from synthir.training.artifacts import RerankerModel
-from synthir.zenml_models import mirror_production, record_version
 
 
 # Never cached: the outcome depends on the registry's current production version, not only on the inputs.

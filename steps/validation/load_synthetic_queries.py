@@ -4,8 +4,8 @@ from zenml import step
 from zenml.client import Client
 from zenml.logger import get_logger
 
-from synthir.abandoned import record_process
 from synthir.data.synthetic import SyntheticQueries
+from synthir.orchestration.abandoned import record_process
 
 logger = get_logger(__name__)
 

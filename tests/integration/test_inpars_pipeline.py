@@ -103,7 +103,7 @@ def test_retraining_skips_retrains_incrementally_then_remembers_a_refusal(zenml_
     assert not promotion.promoted  # the margin
     mlflow.set_tracking_uri(zenml_stack)
     client = mlflow.MlflowClient(zenml_stack)
-    from synthir.zenml_models import mirror_production
+    from synthir.orchestration.zenml_models import mirror_production
 
     registry.promote("retraining-test-reranker", promotion.version, reason="test", client=client,
                      on_promoted=mirror_production)
