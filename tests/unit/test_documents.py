@@ -193,7 +193,9 @@ def test_batch_rerank_and_the_served_model_score_a_long_document_by_its_best_pas
     assert scores[256]["manual"] > scores[256]["other"]  # its last passage answers the query
     assert scores[256]["manual"] > scores[0]["manual"]  # cut to its first window, it does not
     served = RerankerPyfunc()
-    served.load_context(SimpleNamespace(artifacts={"model": str(resolve_model("package:all-minilm-l6-v2"))}))
+    # a version registered before its passage settings were stored (no "passages" in model_config): the defaults
+    served.load_context(SimpleNamespace(artifacts={"model": str(resolve_model("package:all-minilm-l6-v2"))},
+                                        model_config={}))
     frame = pd.DataFrame({"query": ["how do bees make honey"] * 2, "document": [documents["manual"], documents["other"]]})
     manual, other = served.predict(None, frame)
     cut = served.reranker.score(["how do bees make honey"], [documents["manual"]])[0]  # the page cut to one window
