@@ -45,7 +45,7 @@ logger = logging.getLogger(__name__)
 def add_teacher_margins(triples: Triples, corpus: Corpus, base_model: str, weight: float = 0.5, depth: int = 100,
                         anchor_positive: bool = True, index: BM25Index | None = None, batch_size: int = 32,
                         likelihood_model: str | None = None, likelihood_share: float = 0.5,
-                        likelihood_depth: int = 10, encoders: list[str] = ()) -> Triples:
+                        likelihood_depth: int = 10, encoders: tuple[str, ...] | list[str] = ()) -> Triples:
     """``triples`` with ``pos_teacher``, ``neg_teacher`` and ``teacher_margin`` columns.
 
     ``weight`` is the base model's share of the fused teacher (as ``fusion_weight`` in evaluation);
