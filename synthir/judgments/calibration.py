@@ -48,6 +48,7 @@ class CalibratedGain(BaseModel):
     golden_mean: float = Field(description="the gain on the golden queries alone (the classical estimate)")
     golden_low: float = Field(description="the golden-only (classical) two-sided interval's lower end")
     golden_high: float = Field(description="the golden-only (classical) two-sided interval's upper end")
+    golden_lower_bound: float = Field(description="the golden-only (classical) one-sided (1 - alpha) lower bound")
     proxy_mean: float = Field(description="the proxy gain averaged over the label-free queries")
     proxy_correlation: float = Field(description="Pearson correlation of the proxy with the human gain on the golden "
                                                  "queries (what makes the interval narrower)")
@@ -80,10 +81,12 @@ def ppi_gain(golden_gain, golden_proxy, unlabelled_proxy, alpha: float = 0.05, s
     se = (upper - bound) / (2 * stats.norm.ppf(1 - alpha))
     p_value = float(stats.norm.sf((estimate - shift) / se)) if se > 0 else float(estimate <= shift)
     golden_low, golden_high = (float(np.ravel(v)[0]) for v in classical_mean_ci(y, alpha=alpha))
+    golden_bound = float(np.ravel(classical_mean_ci(y, alpha=2 * alpha)[0])[0])  # one-sided, as the PPI bound
     correlation = float(np.corrcoef(y, f_golden)[0, 1]) if np.std(y) > 0 and np.std(f_golden) > 0 else 0.0
     return CalibratedGain(estimate=estimate, low=low, high=high, lower_bound=bound, p_value=p_value, shift=shift,
                           alpha=alpha, golden_queries=len(y), unlabelled_queries=len(f_unlabelled),
                           golden_mean=float(y.mean()), golden_low=golden_low, golden_high=golden_high,
+                          golden_lower_bound=golden_bound,
                           proxy_mean=float(f_unlabelled.mean()), proxy_correlation=correlation)
 
 

@@ -23,6 +23,7 @@ def test_a_proxy_that_tracks_the_gain_narrows_the_interval_and_its_bias_is_corre
     assert calibrated.low < 0.02 < calibrated.high  # the proxy's +0.05 bias is taken off by the golden queries
     assert calibrated.proxy_mean == pytest.approx(0.07, abs=0.02) and calibrated.low <= calibrated.lower_bound
     assert (calibrated.lower_bound > 0) == (calibrated.p_value < 0.05)
+    assert calibrated.golden_low < calibrated.golden_lower_bound < calibrated.golden_mean
 
 
 def test_a_useless_proxy_leaves_about_the_golden_interval():
@@ -55,9 +56,15 @@ def test_bad_input_is_named():
         GeneratorJudge(depth=0)
 
 
-def test_the_generator_judges_the_demo_queries_mostly_as_people_did(demo_dir):
+def test_the_generator_judges_the_demo_queries_mostly_as_people_did(demo_dir, monkeypatch):
+    import torch
+
     from synthir.data import Queries, load_collection
     from synthir.retrieval import BM25Index
+    from synthir.training import query_likelihood
+
+    # fp32 on every CPU: which document wins must not hang on bf16 rounding
+    monkeypatch.setattr(query_likelihood, "pick_dtype", lambda dtype, device: torch.float32)
 
     demo = load_collection(demo_dir)
     queries = Queries(dict(list(demo.queries.queries.items())[:8]))
