@@ -3,6 +3,7 @@ from pipelines.generation import optimise_if_configured
 from steps.data.load_collection import load_collection
 from steps.evaluation.hold_out_documents import hold_out_documents
 from steps.evaluation.write_synthetic_judgments import write_synthetic_judgments
+from steps.generation.expand_documents import expand_documents
 from steps.generation.generate_synthetic_queries import generate_synthetic_queries
 from steps.generation.merge_synthetic_queries import merge_synthetic_queries
 from steps.training.add_teacher_margins import add_teacher_margins
@@ -108,6 +109,12 @@ def inpars_stages(corpus, queries, qrels, config: InParsConfig, collection: str,
     enforce_validation_policy(check_report)
     filtered, _ = filter_synthetic_queries(queries=checked, corpus=corpus, check_report=check_report, filters=as_data(config.filters),
                                            after=None if in_dynamic_pipeline() else "enforce_validation_policy")
+    if config.expansion.enabled:  # the first stage indexes each passage with its filtered synthetic queries
+        corpus, evaluation_corpus = expand_documents(
+            corpus, eval_set[1], separate=source == "golden", expansion=config.expansion, prompt=config.prompt,
+            num_examples=config.num_examples, examples_from=config.examples_from, generator=generator,
+            decoding=config.decoding, seed=config.seed, query_store=config.query_store)
+        eval_set = (corpus, evaluation_corpus, *eval_set[2:])
     triples = build_training_triples(filtered, corpus, negatives_per_query=config.negatives_per_query,
                                      depth=config.negative_depth, seed=config.seed, **config.training.triples_options())
     model = train(triples, filtered, corpus, config.training, config.registry_name, config.negative_depth)

@@ -16,6 +16,7 @@ from synthir.judgments.config import EvaluationConfig
 from synthir.preparation import DocumentsConfig
 from synthir.quality.checks import ChecksConfig
 from synthir.quality.filters import Filters, ScoresFilter
+from synthir.retrieval.expansion import ExpansionConfig
 from synthir.training.config import RerankerTrainingConfig
 
 
@@ -53,6 +54,8 @@ class InParsConfig(ConfigBlock):
     # validation
     checks: ChecksConfig = Field(default_factory=ChecksConfig, description="the data checks and their policies")
     filters: Filters = Field(default_factory=lambda: [ScoresFilter(keep=0.8)], description="filters, applied in order")
+    expansion: ExpansionConfig = Field(default_factory=ExpansionConfig, description="document expansion (doc2query--) "
+                                       "of the first stage: training negatives, the teacher and the gate")
     # training, evaluation, promotion
     negatives_per_query: int = Field(1, ge=1, description="hard negatives sampled per query")
     negative_depth: int = Field(100, ge=1, description="BM25 depth the negatives are sampled from")

@@ -67,6 +67,19 @@ def run_of_its_own(name: str):
         yield run
 
 
+@contextlib.contextmanager
+def child_run(name: str):
+    """Inside an active MLflow run: a nested run ``name`` (a stage that logs the same parameter names
+    with other values, e.g. the expansion's generation); outside one: nothing is logged, as elsewhere."""
+    import mlflow
+
+    if _active_run() is None:
+        yield None
+        return
+    with mlflow.start_run(run_name=name, nested=True) as run:
+        yield run
+
+
 def record_figures(figures: Mapping[str, float], prefix: str = "", **metadata: Any) -> None:
     """One call for a step's figures: MLflow metrics (``<prefix><name>``) and the ZenML step's
     metadata (the figures under their plain names, plus ``metadata``), so the dashboard and MLflow

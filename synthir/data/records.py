@@ -96,6 +96,9 @@ class Corpus:
     passage_config: dict | None = field(default=None, compare=False)
     # Duplicates (``synthir.preparation.duplicates``): removed document id -> the kept document it copies.
     aliases: dict[str, str] = field(default_factory=dict, compare=False)
+    # Document expansion (``synthir.retrieval.expansion``): passage id -> text the first stage indexes with it
+    # (its filtered synthetic queries); rerankers and generators never read it.
+    expansions: dict[str, str] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.documents)
@@ -126,7 +129,20 @@ class Corpus:
         return Corpus({d: doc for d, doc in self.documents.items() if d in wanted}, name=name or self.name,
                       source=self.source, stats=self.stats, parents={p: d for p, d in self.parents.items() if p in wanted},
                       aggregate=self.aggregate, aggregate_top_k=self.aggregate_top_k, aliases=dict(self.aliases),
-                      passage_config=self.passage_config)
+                      passage_config=self.passage_config,
+                      expansions={p: text for p, text in self.expansions.items() if p in wanted})
+
+    def with_expansions(self, expansions: Mapping[str, str]) -> Corpus:
+        """This corpus with the first stage's expansion text of its passages in ``expansions`` (others: none)."""
+        expanded = self.subset(self.documents)
+        expanded.expansions = {p: text for p, text in expansions.items() if p in self.documents and text}
+        return expanded
+
+    def index_contents(self, doc: Document, include_title: bool = True) -> str:
+        """What the first stage indexes for ``doc``: its contents (or text) and its expansion, if any."""
+        contents = doc.contents if include_title else doc.text
+        expansion = self.expansions.get(doc.doc_id)
+        return f"{contents} {expansion}" if expansion else contents
 
     def document_run(self, run: Run) -> Run:
         """A run over passages as a run over documents: each document scored from its passages'
@@ -161,6 +177,10 @@ class Corpus:
                 # Length-prefix each field so ("ab", "c") and ("a", "bc") differ.
                 digest.update(len(encoded).to_bytes(8, "little"))
                 digest.update(encoded)
+        for doc_id in sorted(self.expansions):  # an expanded corpus is indexed differently (none: as before)
+            encoded = f"{doc_id}\t{self.expansions[doc_id]}".encode("utf-8")
+            digest.update(b"expansion" + len(encoded).to_bytes(8, "little"))
+            digest.update(encoded)
         return digest.hexdigest()[:16]
 
     def to_frame(self) -> pd.DataFrame:
@@ -169,6 +189,8 @@ class Corpus:
         columns = {"doc_id": [d.doc_id for d in docs], "title": [d.title for d in docs], "text": [d.text for d in docs]}
         if self.parents:
             columns["document_id"] = [self.document_of(d.doc_id) for d in docs]
+        if self.expansions:
+            columns["expansion"] = [self.expansions.get(d.doc_id, "") for d in docs]
         return pd.DataFrame(columns)
 
     @classmethod
@@ -180,7 +202,10 @@ class Corpus:
         parents = {}
         if "document_id" in frame.columns:
             parents = {p: d for p, d in zip(frame["doc_id"], frame["document_id"]) if p != d}
-        return cls(documents=documents, name=name, source=source, parents=parents)
+        expansions = {}
+        if "expansion" in frame.columns:
+            expansions = {p: text for p, text in zip(frame["doc_id"], frame["expansion"]) if text}
+        return cls(documents=documents, name=name, source=source, parents=parents, expansions=expansions)
 
 
 @dataclass

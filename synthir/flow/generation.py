@@ -165,3 +165,62 @@ def optimise_query_program(corpus: Corpus, generator: Any = None, optimisation: 
                 result.figures.get("dev_zero_shot_metric", float("nan")), result.figures["dev_selected_copy_rate"],
                 result.figures["dev_selected_self_retrieval_at_10"])
     return OptimisedProgram(program, {**result.figures, "prompt_id": program.prompt_id})
+
+
+class Expanded(NamedTuple):
+    corpus: Corpus  # the corpus with ``expansions``
+    metadata: dict[str, Any]
+
+
+def expand_documents(corpus: Corpus, expansion: Any = None, prompt: str = "inpars", num_examples: Optional[int] = None,
+                     examples_from: Optional[str] = None, generator: Any = None, decoding: DecodingConfig | dict | None = None,
+                     seed: int = 42, store: Any = None) -> Expanded:
+    """``corpus`` with every passage's first-stage expansion (``synthir.retrieval.expansion``): the run's
+    generator writes ``expansion.queries_per_document`` queries for each passage (its template prompt; a
+    DSPy run's expansions use ``inpars``), checkpointed and kept in ``store`` like the training queries,
+    and the least relevant share is dropped. Logged to a nested MLflow run ``expansion`` (its generation
+    parameters differ from the training sample's); its figures and the expansions
+    (``expansion/expansions.jsonl``, what a production index adds to each passage) go to the active run."""
+    from synthir.retrieval.expansion import ExpansionConfig, select_expansions, write_expansions
+    from synthir.tracking import child_run
+
+    config = ExpansionConfig.from_dict(expansion)
+    many = config.queries_per_document > 1
+    decoding = DecodingConfig.from_dict(decoding).model_copy(update={
+        "queries_per_doc": config.queries_per_document, "do_sample": many or DecodingConfig.from_dict(decoding).do_sample,
+        **({"temperature": config.temperature} if many else {})})
+    template_prompt = "inpars" if prompt.startswith("dspy-") else prompt
+    with child_run("expansion"):
+        generated = generate_synthetic_queries(corpus, prompt=template_prompt, num_examples=num_examples,
+                                               examples_from=examples_from, generator=generator, max_generations=None,
+                                               seed=seed, decoding=decoding, store=store, run_label="expansion")
+    expansions, figures = select_expansions(generated.queries, corpus, config)
+    require_output("expand_documents", len(expansions), len(corpus), "expanded passages",
+                   "no expansion query was kept; check the generator, or raise expansion.keep")
+    log_params(config.model_dump(), prefix="expansion.")
+    log_metrics(figures, prefix="expansion.")
+    with tempfile.TemporaryDirectory() as tmp:
+        log_artifact(write_expansions(expansions, Path(tmp) / "expansions.jsonl"), "expansion")
+    return Expanded(corpus.with_expansions(expansions), figures)
+
+
+class ExpandedCorpora(NamedTuple):
+    training_corpus: Corpus
+    evaluation_corpus: Corpus
+    metadata: dict[str, Any]
+
+
+def expand_corpora(training_corpus: Corpus, evaluation_corpus: Corpus, separate: bool = False, **options) -> ExpandedCorpora:
+    """The training and evaluation corpora with their first-stage expansions (``expand_documents``, ``options``
+    its parameters): every system of the gate re-ranks the same expanded BM25 run. One generation covers both
+    when training's passages are the evaluation corpus's (judged and synthetic sources: held-out documents are
+    expanded too, by the training generator, which never trains on them); ``separate`` (a golden collection):
+    each is expanded on its own."""
+    evaluation = expand_documents(evaluation_corpus, **options)
+    if separate:
+        training = expand_documents(training_corpus, **options)
+        training_corpus, metadata = training.corpus, {**evaluation.metadata,
+                                                      **{f"training_{k}": v for k, v in training.metadata.items()}}
+    else:
+        training_corpus, metadata = training_corpus.with_expansions(evaluation.corpus.expansions), evaluation.metadata
+    return ExpandedCorpora(training_corpus, evaluation.corpus, metadata)

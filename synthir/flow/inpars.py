@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from synthir.config import config_hash
@@ -108,6 +108,9 @@ def _run_inpars(collection: str, config: InParsConfig, query_store: Any, on_regi
         checked = validation.check_synthetic_queries(synthetic, corpus, config.checks)
         validation.enforce_validation_policy(checked.report)
         filtered = validation.filter_synthetic_queries(checked.checked, corpus, checked.report, config.filters).filtered
+    if config.expansion.enabled:
+        with clock("expansion"):
+            split, corpus = expand_split(split, corpus, config, source, query_store)
     with clock("triples"):
         triples = training.build_training_triples(filtered, corpus, negatives_per_query=config.negatives_per_query,
                                                   depth=config.negative_depth, seed=config.seed,
@@ -132,6 +135,17 @@ def _run_inpars(collection: str, config: InParsConfig, query_store: Any, on_regi
     log_metrics(clock.seconds, prefix="flow.seconds.")
     return InParsResult(loaded.corpus, split, synthetic, checked.report, filtered, triples, model, comparison, decision,
                         clock.seconds, loaded.metadata)
+
+
+def expand_split(split: EvaluationSplit, corpus: Corpus, config: InParsConfig, source: str, query_store: Any = None
+                 ) -> tuple[EvaluationSplit, Corpus]:
+    """``generation.expand_corpora`` on the training and evaluation corpora (a golden collection is its own)."""
+    expanded = generation.expand_corpora(
+        corpus, split.corpus, separate=source == "golden", expansion=config.expansion, prompt=config.prompt,
+        num_examples=config.num_examples, examples_from=config.examples_from, generator=config.generator,
+        decoding=config.decoding, seed=config.seed, store=query_store)
+    return replace(split, training_corpus=expanded.training_corpus, corpus=expanded.evaluation_corpus), \
+        expanded.training_corpus
 
 
 class StageClock:

@@ -175,7 +175,7 @@ def _build_index(corpus: Corpus, index_path: Path, config: BM25Config) -> float:
         handles = [open(docs_dir / f"part-{i:03d}.jsonl", "w", encoding="utf-8") for i in range(shards)]
         try:
             for i, doc in enumerate(tqdm(corpus, desc="BM25 prepare", unit="doc", total=len(corpus))):
-                contents = doc.contents if config.include_title else doc.text
+                contents = corpus.index_contents(doc, config.include_title)
                 handles[i % shards].write(json.dumps({"id": lucene_id(doc.doc_id), "contents": contents}) + "\n")
         finally:
             for handle in handles:

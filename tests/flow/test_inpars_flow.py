@@ -106,3 +106,31 @@ def test_a_bad_config_fails_before_any_stage(demo_dir):
 
     with pytest.raises(ConfigError, match=r"training\.epochs: Input should be a valid number"):
         run_inpars(str(demo_dir), {"training": {"epochs": "one"}})
+
+
+def test_document_expansion_indexes_each_passage_with_its_kept_queries(client, demo_dir):
+    """inpars.expansion (Doc2Query--): the run's generator writes queries for every passage, the least
+    relevant are dropped, and BM25 (the first stage of triples, the gate and serving) indexes the rest."""
+    import sys
+
+    sys.path.insert(0, str(ROOT / "tests"))
+    from fixtures.stand_in_generator import StandInGenerator
+
+    with StandInGenerator() as url:
+        config = quickstart(max_generations=48, registry_name="expanded-reranker", training={"max_steps": 2},
+                            expansion={"enabled": True, "queries_per_document": 2, "keep": 0.5, "filter_model": None})
+        config["generator"] = {"backend": "served", "base_url": url, "model": "stand-in", "concurrency": 16}
+        with mlflow.start_run() as run:
+            result = run_inpars(str(demo_dir), config)
+    corpus = result.split.corpus
+    assert corpus.expansions and set(corpus.expansions) <= set(corpus.documents)
+    # at most the kept half of 2 distinct queries per passage, each a query the generator wrote for that passage
+    assert 0.3 * len(corpus) <= len(corpus.expansions) <= len(corpus)
+    assert all(text.startswith("what about ") for text in corpus.expansions.values())
+    assert result.split.training_corpus.expansions == corpus.expansions  # one generation serves both (judged source)
+    assert corpus.fingerprint() != corpus.with_expansions({}).fingerprint()
+    metrics = client.get_run(run.info.run_id).data.metrics
+    assert metrics["expansion.candidates"] <= 2 * len(corpus) and metrics["expansion.passages_expanded"] == len(corpus.expansions)
+    assert "eval.bm25.ndcg_at_10" in metrics and result.model.training["steps"] == 2
+    artifacts = [a.path for a in client.list_artifacts(run.info.run_id, "expansion")]
+    assert artifacts == ["expansion/expansions.jsonl"]
