@@ -34,14 +34,15 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from synthir.data import load_collection
+from synthir.data import Corpus, load_collection
+from synthir.flow import generation, validation
 from synthir.flow import training as training_stages
-from synthir.flow import validation
 from synthir.generation import QueryGenerationConfig, generate_queries, load_prompt, make_backend
 from synthir.generation.backends import LocalGenerator
 from synthir.generation.query_store import QueryStore
@@ -72,11 +73,13 @@ class Recipe:
     queries: str = "greedy"  # a key of QUERY_KINDS: who writes the training queries, and how
     training: dict = field(default_factory=dict)  # RerankerTrainingConfig fields over BASE_TRAINING
     filters: list = field(default_factory=lambda: [{"name": "scores", "keep": 0.8}])
+    expansion: dict = field(default_factory=dict)  # inpars.expansion (ExpansionConfig): the first stage's documents
+
 
     def config(self) -> InParsConfig:
         """The recipe in the product's typed schema (``inpars:``), checked like a pipeline config."""
         return InParsConfig.from_dict({"max_generations": self.documents, "filters": self.filters, "seed": 42,
-                                       "negatives_per_query": 1, "negative_depth": 100,
+                                       "negatives_per_query": 1, "negative_depth": 100, "expansion": self.expansion,
                                        "training": {**BASE_TRAINING, **self.training}})
 
 
@@ -149,6 +152,15 @@ RECIPES = {
     "all-mnrl-margin-mse-ensemble-2ep": Recipe("as all-mnrl-margin-mse-ensemble, 2 epochs",
                                                training={"loss": "mnrl_margin_mse", "teacher_encoders": [MPNET],
                                                          "epochs": 2}),
+    "all-mnrl-margin-mse-expanded": Recipe("as all-mnrl-margin-mse, every document expanded for BM25 with its kept "
+                                           "SmolLM2 query (Doc2Query--: 1 greedy query per document, the 30% least "
+                                           "similar to their document by MiniLM dropped; inpars.expansion)",
+                                           training={"loss": "mnrl_margin_mse"},
+                                           expansion={"enabled": True, "queries_per_document": 1, "keep": 0.7}),
+    "all-mnrl-margin-mse-expanded-3": Recipe("as all-mnrl-margin-mse-expanded, 3 sampled queries per document "
+                                             "(temperature 1.0), the 30% least similar dropped",
+                                             training={"loss": "mnrl_margin_mse"},
+                                             expansion={"enabled": True, "queries_per_document": 3, "keep": 0.7}),
     "multi-mnrl-margin-mse": Recipe("every training document, 3 sampled queries each, MNRL + MarginMSE", queries="multi",
                                     training={"loss": "mnrl_margin_mse"}),
 }
@@ -215,9 +227,24 @@ def main(argv: list[str] | None = None) -> None:
     dev_bm25 = BM25Index.build(corpus).search(dev.queries, k=1000, show_progress=False)
     weight, _ = tune_fusion_weight(rerank(dev_bm25, dev.queries, corpus, untrained, depth=100), dev_bm25, dev.qrels)
 
-    def score(model_dir):
+    expanded: dict[str, Corpus] = {}  # ExpansionConfig as JSON -> the corpus with its expansions
+
+    def first_stage(config: InParsConfig) -> Corpus:
+        """The corpus BM25 indexes for ``config``: with the product's expansions (``expand_documents``,
+        SmolLM2 as the training generator; kept in the query store) when ``inpars.expansion`` is on."""
+        if not config.expansion.enabled:
+            return corpus
+        key = config.expansion.model_dump_json()
+        if key not in expanded:
+            expanded[key] = generation.expand_documents(
+                corpus, expansion=config.expansion, prompt="inpars", num_examples=2,
+                generator=LocalGenerator(model=SMOLLM2, batch_size=8), decoding={"max_new_tokens": 48}, seed=42,
+                store=store).corpus
+        return expanded[key]
+
+    def score(model_dir, corpus: Corpus = corpus):
         """The product's comparison (``compare_rerankers``) of a trained model with the untrained one on
-        dev and test, alone and fused at the dev-chosen weight."""
+        dev and test, alone and fused at the dev-chosen weight, over ``corpus``'s BM25 top 100."""
         scorer = Reranker(model_dir)
         return {split: {footing: compare_rerankers(corpus, queries, qrels, scorer, untrained, depth=100, seed=42,
                                                    fusion_weight=weight if footing == "fused" else None, source=source)[0]
@@ -228,22 +255,27 @@ def main(argv: list[str] | None = None) -> None:
     for name in names:
         recipe = recipes[name]
         config = recipe.config()
-        queries = _of_documents(generated[recipe.queries], training_corpus, recipe.documents)
-        checked = validation.check_synthetic_queries(queries, training_corpus, config.checks)
-        filtered = validation.filter_synthetic_queries(checked.checked, training_corpus, checked.report,
+        evaluation_corpus = first_stage(config)
+        training_documents = training_corpus.with_expansions(evaluation_corpus.expansions)
+        queries = _of_documents(generated[recipe.queries], training_documents, recipe.documents)
+        checked = validation.check_synthetic_queries(queries, training_documents, config.checks)
+        filtered = validation.filter_synthetic_queries(checked.checked, training_documents, checked.report,
                                                        config.filters).filtered
         t0 = time.perf_counter()
-        triples = training_stages.build_training_triples(filtered, training_corpus, config.negatives_per_query,
+        triples = training_stages.build_training_triples(filtered, training_documents, config.negatives_per_query,
                                                          config.negative_depth, config.seed,
                                                          **config.training.triples_options()).value
-        model, triples = training_stages.train(triples, filtered, training_corpus, config.training, "reranker-quality",
-                                               config.negative_depth, checkpoint_root=Path(args.work) / name)
+        model, triples = training_stages.train(triples, filtered, training_documents, config.training,
+                                               "reranker-quality", config.negative_depth,
+                                               checkpoint_root=Path(args.work) / name)
         train_seconds = time.perf_counter() - t0
-        rows.append((name, recipe, len(filtered), len(triples), train_seconds, score(model.model_dir), model.training))
+        rows.append((name, recipe, len(filtered), len(triples), train_seconds, score(model.model_dir, evaluation_corpus),
+                     model.training))
         for share in shares:
             merged = interpolate(model.model_dir, resolve_model("package:all-minilm-l6-v2"), share,
                                  Path(args.work) / f"{name}-wise-{share}")
-            rows.append((f"{name}, WiSE-FT {share}", recipe, len(filtered), len(triples), train_seconds, score(merged), {}))
+            rows.append((f"{name}, WiSE-FT {share}", recipe, len(filtered), len(triples), train_seconds,
+                         score(merged, evaluation_corpus), {}))
 
     elapsed = time.perf_counter() - started
     print(f"{collection.name}: {len(corpus)} documents, {len(held)} held out -> {len(dev.queries)} dev queries "
@@ -252,14 +284,20 @@ def main(argv: list[str] | None = None) -> None:
           + ", ".join(f"{k} ({QUERY_KINDS[k][0]}) {len(generated[k])} queries in {seconds[k]:.0f} s" for k in generated))
     print(f"fusion weight {weight:.1f}, chosen on dev for the untrained model; the same for every system")
     print(f"total {elapsed:.0f} s\n")
-    print("| recipe | queries | triples | train s | dev alone | dev fused | test alone | gain | p | test fused | gain | p |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
-    first = rows[0][5] if rows else None
-    if first:
-        untrained_figure = {(split, footing): first[split][footing].baselines["untrained"].figure
+    print("Gains are over the untrained model on the same first stage (an expanded recipe: its expanded BM25).")
+    print("| recipe | queries | triples | train s | test bm25 | dev alone | dev fused | test alone | gain | p | test fused | "
+          "gain | p |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    untrained_rows = {}  # one untrained row per first stage (plain, each expansion)
+    for name, recipe, *_, figures, _ in rows:
+        label = "untrained" + (f", BM25 expanded as {name}" if recipe.expansion.get("enabled") else "")
+        untrained_rows.setdefault(json.dumps(recipe.expansion, sort_keys=True), (label, figures))
+    for label, figures in untrained_rows.values():
+        untrained_figure = {(split, footing): figures[split][footing].baselines["untrained"].figure
                             for split in sets for footing in ("alone", "fused")}
-        print(f"| untrained | | | | {untrained_figure['dev', 'alone']:.4f} | {untrained_figure['dev', 'fused']:.4f} | "
-              f"{untrained_figure['test', 'alone']:.4f} | | | {untrained_figure['test', 'fused']:.4f} | | |")
+        print(f"| {label} | | | | {figures['test']['alone'].bm25:.4f} | {untrained_figure['dev', 'alone']:.4f} | "
+              f"{untrained_figure['dev', 'fused']:.4f} | {untrained_figure['test', 'alone']:.4f} | | | "
+              f"{untrained_figure['test', 'fused']:.4f} | | |")
     for name, recipe, queries, triples, train_seconds, figures, _ in rows:
         cells = []
         for footing in ("alone", "fused"):
@@ -267,7 +305,8 @@ def main(argv: list[str] | None = None) -> None:
             untrained_baseline = comparison.baselines["untrained"]
             cells.append(f"{comparison.candidate:.4f} | {comparison.candidate - untrained_baseline.figure:+.4f} | "
                          f"{untrained_baseline.p_value:.3g}")
-        print(f"| {name} | {queries} | {triples} | {train_seconds:.0f} | {figures['dev']['alone'].candidate:.4f} | "
+        print(f"| {name} | {queries} | {triples} | {train_seconds:.0f} | {figures['test']['alone'].bm25:.4f} | "
+              f"{figures['dev']['alone'].candidate:.4f} | "
               f"{figures['dev']['fused'].candidate:.4f} | " + " | ".join(cells) + " |")
     print()
     for name in names:

@@ -25,7 +25,7 @@ def test_reranker_quality_runs_a_recipe_through_the_flow_and_the_comparison(clie
                            "--checkpoint-root", str(tmp_path / "generation")])
     out = capsys.readouterr().out
     rows = [line for line in out.splitlines() if line.startswith("| all-mnrl-margin-mse |")]
-    assert len(rows) == 1 and len(rows[0].split("|")) == 14, out
+    assert len(rows) == 1 and len(rows[0].split("|")) == 15, out
     assert "| untrained |" in out and "fusion weight" in out
 
 
