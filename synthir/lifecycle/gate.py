@@ -423,3 +423,21 @@ def register_gated(name: str, identity: dict[str, str | None], decision: Promoti
     reason = (f"identical to {name} v{counted.version} ({how}; {'/'.join(f'{k} {v}' for k, v in identity.items())}): not "
               f"registered again; that version was {recorded or 'registered'}. This evaluation: {decision.reason}")
     return decision.model_copy(update={"version": str(counted.version), "promoted": False, "reason": reason}), True
+
+
+def gate_table(comparison, decision) -> str:
+    """Every system on the evaluation queries with the candidate's gain and paired test, then the decision."""
+    p_values = {b.system: b.p_value for b in comparison.baselines.values()}
+    rows = [f"| {system} | {figures['ndcg_at_10']:.4f} | "
+            + (f"{comparison.candidate - figures['ndcg_at_10']:+.4f} | p={p_values[system]:.3g}"
+               if system in p_values else " | ") + " |"
+            for system, figures in comparison.systems.items()]
+    verdict = "PROMOTED" if decision.promoted else "REFUSED"
+    calibrated = getattr(comparison, "calibrated", None)
+    if calibrated is not None:
+        rows.append(f"\nGain over the untrained model, calibrated by {calibrated.golden_queries} golden queries (PPI++): "
+                    f"{calibrated.line()}; p={calibrated.p_value:.3g}")
+    return "\n".join([f"\nThe gate: {comparison.eval_queries} {comparison.source} evaluation queries "
+                      f"({comparison.judgments} judgments); candidate: {comparison.candidate_system}",
+                      "| system | nDCG@10 | candidate's gain | paired test |", "|---|---|---|---|", *rows,
+                      f"{verdict} v{decision.version}: {decision.reason}"])

@@ -40,7 +40,7 @@ def test_a_folder_of_text_files_gets_a_label_free_gate(client, demo_dir, tmp_pat
     """configs/inpars/own_documents.yaml, made small, on the demo as a folder of Markdown files."""
     import json
 
-    from synthir.cli import gate_table
+    from synthir.lifecycle.gate import gate_table
 
     docs = tmp_path / "docs"
     for line in (demo_dir / "corpus.jsonl").read_text().splitlines():

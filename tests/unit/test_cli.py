@@ -4,7 +4,7 @@ import mlflow
 import pytest
 import yaml
 
-from synthir import cli
+from commands import main as cli
 from synthir.config import ConfigError
 
 

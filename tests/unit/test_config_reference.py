@@ -1,10 +1,10 @@
 """docs/CONFIG.md is generated from the typed parameters and must not drift from them."""
 
-from synthir.config_reference import DOC, reference
+from commands.config_reference import DOC, reference
 
 
 def test_config_reference_is_in_sync_with_the_schema():
-    assert DOC.read_text() == reference(), "regenerate it: python -m synthir.config_reference"
+    assert DOC.read_text() == reference(), "regenerate it: python -m commands.config_reference"
 
 
 def test_every_block_and_field_is_documented():

@@ -1,6 +1,5 @@
 """Every YAML config names a pipeline that exists and only parameters that pipeline takes."""
 
-import importlib
 from pathlib import Path
 
 import pytest
@@ -17,11 +16,18 @@ STEP_NAMES = {p.stem for p in (ROOT / "steps").glob("*/*.py") if p.stem != "__in
 
 def pipeline_for(path: Path):
     """A config's pipeline is its folder's (configs/<pipeline>/<preset>.yaml)."""
-    from synthir.cli import PIPELINES
+    from pipelines.catalog import PIPELINES
 
     assert path.parent.name in PIPELINES, f"{path}: configs/{path.parent.name}/ is no pipeline's folder"
-    module, name = PIPELINES[path.parent.name]
-    return getattr(importlib.import_module(module), name)
+    return PIPELINES[path.parent.name]
+
+
+def test_the_command_line_knows_every_pipelines_folder():
+    from commands.main import PIPELINE_FOLDERS
+    from pipelines.catalog import PIPELINES
+
+    assert list(PIPELINE_FOLDERS) == list(PIPELINES)
+    assert sorted(p.name for p in (ROOT / "configs").iterdir() if p.is_dir() and p.name != "stacks") == sorted(PIPELINES)
 
 
 def test_configs_live_in_their_pipelines_folders():

@@ -85,8 +85,8 @@ def test_export_and_import_commands_go_through_the_zenml_store(demo, demo_dir, t
     from zenml import save_artifact
     from zenml.client import Client
 
+    from commands.main import main
     from materializers.records import SyntheticQueriesMaterializer
-    from synthir.cli import main
 
     save_artifact(some_queries(demo), name="exchange_test_queries", materializer=SyntheticQueriesMaterializer)
     assert main(["export", "exchange_test_queries", "--to", str(tmp_path / "hf")]) == 0

@@ -9,7 +9,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_importing_steps_and_pipelines_loads_no_model_library():
     code = ("import sys, steps, pipelines.inpars, pipelines.retraining, pipelines.generation, pipelines.validation, "
-            "pipelines.training, pipelines.evaluation, pipelines.optimise_prompt, pipelines.cpo, synthir.cli; "
+            "pipelines.training, pipelines.evaluation, pipelines.optimise_prompt, pipelines.cpo, commands.main; "
             "print(sorted(m for m in ('torch', 'dspy', 'transformers', 'trl', 'peft', 'sentence_transformers') "
             "if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)

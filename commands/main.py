@@ -22,7 +22,6 @@ pipelines.<module>.<pipeline> -c <file>`` keeps working for any single file.
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 import tempfile
 from pathlib import Path
@@ -35,15 +34,17 @@ from synthir.config import ConfigError
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = PROJECT_ROOT / "configs"
 STACKS = CONFIGS / "stacks"
-# config folder -> (module, pipeline)
-PIPELINES = {"inpars": ("pipelines.inpars", "inpars_pipeline"),
-             "retraining": ("pipelines.retraining", "retraining_pipeline"),
-             "generation": ("pipelines.generation", "generation_pipeline"),
-             "optimise_prompt": ("pipelines.optimise_prompt", "optimise_prompt_pipeline"),
-             "validation": ("pipelines.validation", "validation_pipeline"),
-             "training": ("pipelines.training", "training_pipeline"),
-             "evaluation": ("pipelines.evaluation", "evaluation_pipeline"),
-             "cpo": ("pipelines.cpo", "cpo_pipeline")}
+# the config folders (configs/<folder>/), one per pipeline of pipelines.catalog (a test keeps them equal);
+# written here so that `synthir --help`, `rerank` and `eval` start without importing ZenML
+PIPELINE_FOLDERS = ("inpars", "retraining", "generation", "optimise_prompt", "validation", "training", "evaluation",
+                    "cpo")
+
+
+def pipeline_of(folder: str):
+    """The pipeline whose configs live in ``configs/<folder>/``."""
+    from pipelines.catalog import PIPELINES
+
+    return PIPELINES[folder]
 
 
 def merge(base: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:
@@ -56,8 +57,8 @@ def merge(base: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:
 
 def config_path(pipeline: str, preset: str) -> Path:
     """``preset``: a name in ``configs/<pipeline>/`` or a path to a YAML file."""
-    if pipeline not in PIPELINES:
-        raise ConfigError(f"pipeline {pipeline!r}: choose one of {sorted(PIPELINES)}")
+    if pipeline not in PIPELINE_FOLDERS:
+        raise ConfigError(f"pipeline {pipeline!r}: choose one of {sorted(PIPELINE_FOLDERS)}")
     path = Path(preset)
     if path.suffix in (".yaml", ".yml"):
         if not path.is_file():
@@ -99,8 +100,7 @@ def compose(pipeline: str, preset: str, stack: str | None, collection: str | Non
         config = merge(config, overlay)
     if collection is not None:
         config = merge(config, {"parameters": {"collection": collection}})
-    module, name = PIPELINES[pipeline]
-    validate_pipeline_parameters(getattr(importlib.import_module(module), name), config.get("parameters"))
+    validate_pipeline_parameters(pipeline_of(pipeline), config.get("parameters"))
     return config
 
 
@@ -110,7 +110,7 @@ class RunFailed(Exception):
 
 def run(pipeline: str, preset: str, stack: str | None, collection: str | None = None) -> None:
     config = compose(pipeline, preset, stack, collection)
-    module, name = PIPELINES[pipeline]
+    runnable = pipeline_of(pipeline)
     from synthir.tracking import require_writable_store, use_stack_tracking_uri
 
     try:
@@ -121,12 +121,12 @@ def run(pipeline: str, preset: str, stack: str | None, collection: str | None = 
         merged = Path(tmp) / f"{pipeline}-{Path(preset).stem}.yaml"
         merged.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
         try:
-            getattr(importlib.import_module(module), name).with_options(config_path=str(merged))()
+            runnable.with_options(config_path=str(merged))()
         except ConfigError:
             raise
         except Exception as err:  # ZenML has printed the traceback; end with the cause
-            raise RunFailed(root_cause(name) or f"{type(err).__name__}: {err}") from None
-    summary = gate_summary(name)
+            raise RunFailed(root_cause(runnable.name) or f"{type(err).__name__}: {err}") from None
+    summary = gate_summary(runnable.name)
     if summary:
         print(summary)
 
@@ -136,6 +136,8 @@ def gate_summary(pipeline_name: str) -> str | None:
     queries (the untrained model among them) and the decision with its reason."""
     from zenml.client import Client
 
+    from synthir.lifecycle.gate import gate_table
+
     try:
         steps = Client().get_pipeline(pipeline_name).last_run.steps
         comparison = steps["evaluate_rerankers"].outputs["comparison"][0].load()
@@ -143,24 +145,6 @@ def gate_summary(pipeline_name: str) -> str | None:
     except (KeyError, IndexError):  # no gate in this pipeline, or it did not get that far
         return None
     return gate_table(comparison, decision)
-
-
-def gate_table(comparison, decision) -> str:
-    """Every system on the evaluation queries with the candidate's gain and paired test, then the decision."""
-    p_values = {b.system: b.p_value for b in comparison.baselines.values()}
-    rows = [f"| {system} | {figures['ndcg_at_10']:.4f} | "
-            + (f"{comparison.candidate - figures['ndcg_at_10']:+.4f} | p={p_values[system]:.3g}"
-               if system in p_values else " | ") + " |"
-            for system, figures in comparison.systems.items()]
-    verdict = "PROMOTED" if decision.promoted else "REFUSED"
-    calibrated = getattr(comparison, "calibrated", None)
-    if calibrated is not None:
-        rows.append(f"\nGain over the untrained model, calibrated by {calibrated.golden_queries} golden queries (PPI++): "
-                    f"{calibrated.line()}; p={calibrated.p_value:.3g}")
-    return "\n".join([f"\nThe gate: {comparison.eval_queries} {comparison.source} evaluation queries "
-                      f"({comparison.judgments} judgments); candidate: {comparison.candidate_system}",
-                      "| system | nDCG@10 | candidate's gain | paired test |", "|---|---|---|---|", *rows,
-                      f"{verdict} v{decision.version}: {decision.reason}"])
 
 
 def root_cause(pipeline_name: str) -> str | None:
@@ -181,10 +165,12 @@ def root_cause(pipeline_name: str) -> str | None:
 
 
 def list_configs() -> str:
+    from pipelines.catalog import PIPELINES, source
+
     lines = []
-    for folder, (module, name) in PIPELINES.items():
+    for folder, pipeline in PIPELINES.items():
         presets = sorted(p.stem for p in (CONFIGS / folder).glob("*.yaml"))
-        lines.append(f"{folder:16s} {module}.{name}: {', '.join(presets)}")
+        lines.append(f"{folder:16s} {source(pipeline)}: {', '.join(presets)}")
     lines.append(f"{'stacks':16s} overlays: {', '.join(sorted(p.stem for p in STACKS.glob('*.yaml')))}")
     return "\n".join(lines)
 
@@ -194,14 +180,14 @@ def main(argv: list[str] | None = None) -> int:
     if argv and argv[0] in ("registry", "rerank", "eval", "serve"):  # the module command lines, as they are
         return _delegate(argv[0], argv[1:])
     if argv and argv[0] in ("export", "import"):
-        from synthir.exchange_cli import main as exchange
+        from commands.exchange import main as exchange
 
         return exchange(argv)
     parser = argparse.ArgumentParser(prog="synthir", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
     for command in ("run", "check"):
         sub = commands.add_parser(command, help=f"{command} a pipeline config (preset name or .yaml path)")
-        sub.add_argument("pipeline", choices=sorted(PIPELINES))
+        sub.add_argument("pipeline", choices=sorted(PIPELINE_FOLDERS))
         sub.add_argument("preset", help="a file name in configs/<pipeline>/ (without .yaml) or a path")
         sub.add_argument("--stack", help="a stack overlay in configs/stacks/ (e.g. k8s_gpu)")
         sub.add_argument("--collection", help="the collection, over the preset's: a folder of documents, a corpus "
@@ -230,9 +216,16 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _delegate(command: str, argv: list[str]) -> int:
-    name = {"registry": "synthir.registry", "rerank": "synthir.rerank_run", "eval": "synthir.trec_eval",
-            "serve": "synthir.serving"}[command]
-    return importlib.import_module(name).main(argv) or 0
+    """The library's own command lines, imported only for their command (``rerank`` and ``eval`` start fast)."""
+    if command == "registry":
+        from synthir.registry import main
+    elif command == "rerank":
+        from synthir.rerank_run import main
+    elif command == "eval":
+        from synthir.trec_eval import main
+    else:
+        from synthir.serving import main
+    return main(argv) or 0
 
 
 if __name__ == "__main__":

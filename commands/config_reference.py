@@ -1,13 +1,12 @@
 """Write the configuration reference (``docs/CONFIG.md``) from the typed pipeline parameters.
 
-    python -m synthir.config_reference          # rewrites docs/CONFIG.md
+    python -m commands.config_reference          # rewrites docs/CONFIG.md
 
 ``tests/unit/test_config_reference.py`` fails when the file and the schema disagree.
 """
 
 from __future__ import annotations
 
-import importlib
 import inspect
 import typing
 from pathlib import Path
@@ -17,12 +16,8 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
+from pipelines.catalog import PIPELINES, source
 from synthir.preflight import pipeline_parameters
-
-PIPELINES = ["pipelines.inpars:inpars_pipeline", "pipelines.retraining:retraining_pipeline",
-             "pipelines.generation:generation_pipeline", "pipelines.optimise_prompt:optimise_prompt_pipeline",
-             "pipelines.validation:validation_pipeline", "pipelines.training:training_pipeline",
-             "pipelines.evaluation:evaluation_pipeline", "pipelines.cpo:cpo_pipeline"]
 
 
 def _models_in(annotation: Any) -> list[type[BaseModel]]:
@@ -82,7 +77,7 @@ def _model_section(model: type[BaseModel]) -> list[str]:
 
 def reference() -> str:
     out = ["# Configuration reference", "",
-           "Generated from the typed parameters by `python -m synthir.config_reference`; "
+           "Generated from the typed parameters by `python -m commands.config_reference`; "
            "a test keeps it in sync. Every block refuses unknown keys, and a bad value fails the run before "
            "any step, naming the YAML path, the value and what is allowed.", ""]
     models: dict[str, type[BaseModel]] = {}
@@ -95,11 +90,10 @@ def reference() -> str:
             for nested in _models_in(field.annotation):
                 collect(nested)
 
-    for ref in PIPELINES:
-        module, name = ref.split(":")
-        pipeline = getattr(importlib.import_module(module), name)
+    for pipeline in PIPELINES.values():
+        name = pipeline.name
         out += [f"## `{name}`", "", (inspect.getdoc(pipeline.entrypoint) or "").split("\n\n")[0].replace("\n", " "), "",
-                f"`zenml pipeline run {module}.{name} -c <config>.yaml`, keys under `parameters:`", "",
+                f"`zenml pipeline run {source(pipeline)} -c <config>.yaml`, keys under `parameters:`", "",
                 "| key | type | default | meaning |", "|---|---|---|---|"]
         for key, parameter in pipeline_parameters(pipeline).items():
             found = _models_in(parameter.annotation)

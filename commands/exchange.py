@@ -23,14 +23,6 @@ import sys
 from pathlib import Path
 
 
-def queries_materializer():
-    """The project's materializer for queries, loaded by name: the materializers package sits above
-    the library (its import contract), and ZenML 0.98's save_artifact fails on a materializer source string."""
-    import importlib
-
-    return importlib.import_module("materializers.records").SyntheticQueriesMaterializer
-
-
 def load_artifact(name: str, version: str | None):
     from zenml.client import Client
 
@@ -86,6 +78,7 @@ def export(args) -> int:
 def import_queries(args) -> int:
     from zenml import save_artifact
 
+    from materializers.records import SyntheticQueriesMaterializer  # ZenML 0.98's save_artifact needs the class
     from synthir.data.errors import DataFormatError
     from synthir.data.exchange import attach_to_corpus, read_published_queries
     from synthir.flow.data import load_collection  # documents prepared as the pipelines prepare them
@@ -100,7 +93,7 @@ def import_queries(args) -> int:
     if missing_text:
         raise SystemExit(f"synthir import: {args.path}: {missing_text} queries have no document text; give the "
                          "collection they were written for with --collection")
-    version = save_artifact(queries, name=args.name, materializer=queries_materializer(),
+    version = save_artifact(queries, name=args.name, materializer=SyntheticQueriesMaterializer,
                             user_metadata={"imported_from": str(args.path), "queries": len(queries)})
     print(f"{args.path}: {len(queries)} queries for {len({q.doc_id for q in queries})} documents -> ZenML artifact "
           f"{args.name} v{version.version}. Train on it: training_pipeline with artifact: {args.name}")
