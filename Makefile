@@ -37,7 +37,7 @@ quickstart: stack
 test: setup
 	$(BIN)/ruff check .   # lint and import order
 	$(BIN)/lint-imports   # imports point one way (contracts in pyproject.toml)
-	$(BIN)/python -m pytest tests
+	$(BIN)/python -m pytest -n logical --maxprocesses 4 --dist loadfile tests   # a worker per core (tests/conftest.py shares the cores out)
 
 benchmark: setup
 	$(BIN)/python benchmarks/bm25_throughput.py

@@ -18,7 +18,7 @@
 3. Each recipe trains all-MiniLM-L6-v2 (1 epoch, batch 32, lr 2e-5, max length 256) on its queries
    after the checks and the scores filter (top 80% by log-probability), BM25 negatives from the
    training documents (positives excluded).
-   Each recipe is an ``inpars:`` config in the product's typed schema (``Recipe.config``), run through
+   Each recipe is an ``inpars:`` config in the product's typed schema (``recipes/reranker_quality.yaml``), run through
    the flow's stage functions (``synthir.flow``: checks, filters, triples, teacher, training).
 4. The product's comparison (``compare_rerankers``): BM25 top 100 re-scored by the untrained model
    and by each trained one, alone and fused with BM25; nDCG@10 on dev and test, the gain over the
@@ -40,6 +40,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from commands.main import load_yaml, merge
 from synthir.data import Corpus, load_collection
 from synthir.flow import generation, validation
 from synthir.flow import training as training_stages
@@ -61,26 +62,33 @@ DEFAULT_COLLECTION = Path(__file__).resolve().parents[2] / "shared" / "data" / "
 HEADLINE = "nDCG@10"
 
 
-# Every recipe trains with these, then its own ``training`` over them (RerankerTrainingConfig fields).
-BASE_TRAINING = {"model_type": "bi-encoder", "epochs": 1, "batch_size": 32, "learning_rate": 2e-5, "max_length": 256,
-                 "save_steps": 10_000}
+RECIPES_FILE = Path(__file__).resolve().parent / "recipes" / "reranker_quality.yaml"
 
 
 @dataclass
 class Recipe:
     description: str
-    documents: int | None = None  # training documents that get queries; None: all of them
+    inpars: dict = field(default_factory=dict)  # the recipe's inpars block over the file's ``base``
     queries: str = "greedy"  # a key of QUERY_KINDS: who writes the training queries, and how
-    training: dict = field(default_factory=dict)  # RerankerTrainingConfig fields over BASE_TRAINING
-    filters: list = field(default_factory=lambda: [{"name": "scores", "keep": 0.8}])
-    expansion: dict = field(default_factory=dict)  # inpars.expansion (ExpansionConfig): the first stage's documents
 
+    @property
+    def documents(self) -> int | None:
+        """Training documents that get queries (``max_generations``); None: all of them."""
+        return self.inpars.get("max_generations")
+
+    @property
+    def expansion(self) -> dict:
+        return self.inpars.get("expansion", {})
 
     def config(self) -> InParsConfig:
         """The recipe in the product's typed schema (``inpars:``), checked like a pipeline config."""
-        return InParsConfig.from_dict({"max_generations": self.documents, "filters": self.filters, "seed": 42,
-                                       "negatives_per_query": 1, "negative_depth": 100, "expansion": self.expansion,
-                                       "training": {**BASE_TRAINING, **self.training}})
+        return InParsConfig.from_dict(merge(BASE, self.inpars))
+
+
+def load_recipes(path: Path = RECIPES_FILE) -> tuple[dict, dict[str, Recipe]]:
+    """The recipes file: its ``base`` inpars block and the recipes by name."""
+    data = load_yaml(path)
+    return data["base"], {name: Recipe(**entry) for name, entry in data["recipes"].items()}
 
 
 SMOLLM2, GEMMA = "package:smollm2-135m-instruct", "package:gemma3-270m"
@@ -94,76 +102,7 @@ QUERY_KINDS = {  # name: (training generator, decoding over QueryGenerationConfi
     "cpo": (CPO_TUNED, {}),  # its preferences read the "multi" queries of the same documents
 }
 
-RECIPES = {
-    "sample-600": Recipe("600 documents, 1 query each, MNRL + BM25 negatives (the quickstart's recipe)", documents=600),
-    "all": Recipe("every training document, 1 query each, MNRL"),
-    "all-margin-mse": Recipe("every training document, MarginMSE from the base model fused with BM25",
-                             training={"loss": "margin_mse"}),
-    "all-mnrl-margin-mse": Recipe("every training document, MNRL plus 10 x MarginMSE from the fused teacher",
-                                  training={"loss": "mnrl_margin_mse"}),
-    "all-mnrl-margin-mse-unfiltered": Recipe("as all-mnrl-margin-mse, every query the checks keep (no scores filter)",
-                                             training={"loss": "mnrl_margin_mse"}, filters=[]),
-    "all-mnrl-margin-mse-2ep": Recipe("as all-mnrl-margin-mse, 2 epochs", training={"loss": "mnrl_margin_mse", "epochs": 2}),
-    "all-gist": Recipe("every training document, GISTEmbed guided by the base model", training={"loss": "gist"}),
-    "multi": Recipe("every training document, 3 sampled queries each, MNRL", queries="multi"),
-    "multi-margin-mse": Recipe("every training document, 3 sampled queries each, MarginMSE", queries="multi",
-                               training={"loss": "margin_mse"}),
-    "all-margin-mse-3ep": Recipe("as all-margin-mse, 3 epochs", training={"loss": "margin_mse", "epochs": 3}),
-    "sample-300-mnrl-margin-mse": Recipe("300 documents, 1 query each, MNRL + MarginMSE (the query-count curve)",
-                                         documents=300, training={"loss": "mnrl_margin_mse"}),
-    "sample-600-mnrl-margin-mse": Recipe("600 documents, 1 query each, MNRL + MarginMSE (the query-count curve)",
-                                         documents=600, training={"loss": "mnrl_margin_mse"}),
-    "all-mnrl-margin-mse-dev": Recipe("as all-mnrl-margin-mse, up to 2 epochs: 10% of the documents' queries are a dev "
-                                      "split, evaluated each epoch; ends on the best epoch",
-                                      training={"loss": "mnrl_margin_mse", "epochs": 2, "dev_fraction": 0.1,
-                                                "early_stopping_patience": 1}),
-    "all-mnrl-margin-mse-mined": Recipe("as all-mnrl-margin-mse, negatives mined by the untrained model "
-                                        "(mine_hard_negatives, its top 100, 5% relative margin)",
-                                        training={"loss": "mnrl_margin_mse", "negative_miner": "base_model"}),
-    "all-mnrl-margin-mse-mined-2ep": Recipe("as all-mnrl-margin-mse-mined, 2 epochs",
-                                            training={"loss": "mnrl_margin_mse", "negative_miner": "base_model",
-                                                      "epochs": 2}),
-    "all-mnrl-margin-mse-mined-dev": Recipe("as all-mnrl-margin-mse-mined, up to 2 epochs chosen on a 10% dev split",
-                                            training={"loss": "mnrl_margin_mse", "negative_miner": "base_model",
-                                                      "epochs": 2, "dev_fraction": 0.1, "early_stopping_patience": 1}),
-    "gemma-mnrl-margin-mse": Recipe("as all-mnrl-margin-mse, queries written by Gemma-3-270M (base) instead of SmolLM2",
-                                    queries="gemma", training={"loss": "mnrl_margin_mse"}),
-    "multi-300-mnrl-margin-mse": Recipe("300 documents, 3 sampled queries each, MNRL + MarginMSE (diversity against "
-                                        "coverage: 3x sample-300's queries, 70% of all-mnrl-margin-mse's)", documents=300,
-                                        queries="multi", training={"loss": "mnrl_margin_mse"}),
-    "cpo-300-mnrl-margin-mse": Recipe("as sample-300-mnrl-margin-mse, queries written by SmolLM2 after CPO on label-free "
-                                      "preferences over the same 300 documents (tune_generator)", documents=300,
-                                      queries="cpo", training={"loss": "mnrl_margin_mse"}),
-    "all-mnrl-margin-mse-ql": Recipe("as all-mnrl-margin-mse, SmolLM2's query likelihood fused into the teacher at "
-                                     "half over each query's top 10 and triple documents (UPR; "
-                                     "teacher_likelihood_model)",
-                                     training={"loss": "mnrl_margin_mse", "teacher_likelihood_model": SMOLLM2}),
-    "all-mnrl-margin-mse-ql-2ep": Recipe("as all-mnrl-margin-mse-ql, 2 epochs",
-                                         training={"loss": "mnrl_margin_mse", "teacher_likelihood_model": SMOLLM2,
-                                                   "epochs": 2}),
-    "all-mnrl-margin-mse-mined-ql": Recipe("as all-mnrl-margin-mse-mined, SmolLM2's query likelihood fused into the "
-                                           "teacher as in all-mnrl-margin-mse-ql",
-                                           training={"loss": "mnrl_margin_mse", "negative_miner": "base_model",
-                                                     "teacher_likelihood_model": SMOLLM2}),
-    "all-mnrl-margin-mse-ensemble": Recipe("as all-mnrl-margin-mse, the teacher an ensemble: all-MiniLM-L6-v2 and "
-                                           "all-mpnet-base-v2 averaged (min-max per query), then fused with BM25 "
-                                           "(training.teacher_encoders)",
-                                           training={"loss": "mnrl_margin_mse", "teacher_encoders": [MPNET]}),
-    "all-mnrl-margin-mse-ensemble-2ep": Recipe("as all-mnrl-margin-mse-ensemble, 2 epochs",
-                                               training={"loss": "mnrl_margin_mse", "teacher_encoders": [MPNET],
-                                                         "epochs": 2}),
-    "all-mnrl-margin-mse-expanded": Recipe("as all-mnrl-margin-mse, every document expanded for BM25 with its kept "
-                                           "SmolLM2 query (Doc2Query--: 1 greedy query per document, the 30% least "
-                                           "similar to their document by MiniLM dropped; inpars.expansion)",
-                                           training={"loss": "mnrl_margin_mse"},
-                                           expansion={"enabled": True, "queries_per_document": 1, "keep": 0.7}),
-    "all-mnrl-margin-mse-expanded-3": Recipe("as all-mnrl-margin-mse-expanded, 3 sampled queries per document "
-                                             "(temperature 1.0), the 30% least similar dropped",
-                                             training={"loss": "mnrl_margin_mse"},
-                                             expansion={"enabled": True, "queries_per_document": 3, "keep": 0.7}),
-    "multi-mnrl-margin-mse": Recipe("every training document, 3 sampled queries each, MNRL + MarginMSE", queries="multi",
-                                    training={"loss": "mnrl_margin_mse"}),
-}
+BASE, RECIPES = load_recipes()
 DEFAULT_RECIPES = "sample-300-mnrl-margin-mse,sample-600-mnrl-margin-mse,all-mnrl-margin-mse,all-mnrl-margin-mse-mined"
 
 
@@ -228,6 +167,7 @@ def main(argv: list[str] | None = None) -> None:
     weight, _ = tune_fusion_weight(rerank(dev_bm25, dev.queries, corpus, untrained, depth=100), dev_bm25, dev.qrels)
 
     expanded: dict[str, Corpus] = {}  # ExpansionConfig as JSON -> the corpus with its expansions
+    expansion_figures: dict[str, dict] = {}  # the same key -> expand_documents' figures
 
     def first_stage(config: InParsConfig) -> Corpus:
         """The corpus BM25 indexes for ``config``: with the product's expansions (``expand_documents``,
@@ -236,10 +176,12 @@ def main(argv: list[str] | None = None) -> None:
             return corpus
         key = config.expansion.model_dump_json()
         if key not in expanded:
-            expanded[key] = generation.expand_documents(
+            t0 = time.perf_counter()
+            expanded[key], expansion_figures[key] = generation.expand_documents(
                 corpus, expansion=config.expansion, prompt="inpars", num_examples=2,
                 generator=LocalGenerator(model=SMOLLM2, batch_size=8), decoding={"max_new_tokens": 48}, seed=42,
-                store=store).corpus
+                store=store)
+            expansion_figures[key]["seconds"] = time.perf_counter() - t0
         return expanded[key]
 
     def score(model_dir, corpus: Corpus = corpus):
@@ -257,9 +199,11 @@ def main(argv: list[str] | None = None) -> None:
         config = recipe.config()
         evaluation_corpus = first_stage(config)
         training_documents = training_corpus.with_expansions(evaluation_corpus.expansions)
-        queries = _of_documents(generated[recipe.queries], training_documents, recipe.documents)
-        checked = validation.check_synthetic_queries(queries, training_documents, config.checks)
-        filtered = validation.filter_synthetic_queries(checked.checked, training_documents, checked.report,
+        # as the flow runs them: checks and filters on the documents the queries were written for, the
+        # expansion (if any) after them, for the BM25 of the negatives and of the comparison
+        queries = _of_documents(generated[recipe.queries], training_corpus, recipe.documents)
+        checked = validation.check_synthetic_queries(queries, training_corpus, config.checks)
+        filtered = validation.filter_synthetic_queries(checked.checked, training_corpus, checked.report,
                                                        config.filters).filtered
         t0 = time.perf_counter()
         triples = training_stages.build_training_triples(filtered, training_documents, config.negatives_per_query,
@@ -282,6 +226,10 @@ def main(argv: list[str] | None = None) -> None:
           f"(Gemma-3-270M); {len(test_queries)} judged test queries")
     print("generation (resumed from checkpoints when present): "
           + ", ".join(f"{k} ({QUERY_KINDS[k][0]}) {len(generated[k])} queries in {seconds[k]:.0f} s" for k in generated))
+    for key, figures in expansion_figures.items():
+        print(f"expansion {key}: {figures['candidates']:.0f} distinct queries, {figures['kept']:.0f} kept (relevance >= "
+              f"{figures['threshold']:.3f}), {figures['passages_expanded']:.0f} documents expanded "
+              f"({figures['coverage']:.1%}), {figures['seconds']:.0f} s (resumed from the query store when present)")
     print(f"fusion weight {weight:.1f}, chosen on dev for the untrained model; the same for every system")
     print(f"total {elapsed:.0f} s\n")
     print("Gains are over the untrained model on the same first stage (an expanded recipe: its expanded BM25).")
@@ -369,9 +317,10 @@ def tune_generator(corpus, sampled, documents, template, work: Path, checkpoint_
 def _smoke(recipe: Recipe, documents: int | None, max_steps: int | None) -> Recipe:
     """The recipe capped at ``documents`` training documents and ``max_steps`` steps (None: as it is)."""
     if documents is not None:
-        recipe = dataclasses.replace(recipe, documents=documents if recipe.documents is None else min(recipe.documents, documents))
+        recipe = dataclasses.replace(recipe, inpars=merge(recipe.inpars, {
+            "max_generations": documents if recipe.documents is None else min(recipe.documents, documents)}))
     if max_steps is not None:
-        recipe = dataclasses.replace(recipe, training={**recipe.training, "max_steps": max_steps})
+        recipe = dataclasses.replace(recipe, inpars=merge(recipe.inpars, {"training": {"max_steps": max_steps}}))
     return recipe
 
 

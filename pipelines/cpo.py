@@ -11,6 +11,7 @@ from steps.data.load_corpus import load_corpus
 from steps.validation.load_synthetic_queries import load_synthetic_queries
 from synthir.config import as_data, named_block
 from synthir.cpo import CPOTrainingConfig, PreferenceConfig, QueryEvalConfig
+from synthir.flow.cpo import cpo_config_for
 from synthir.generation.backends import LocalGenerator, LocalRuntime, generator_block, pin_generator_spec
 from synthir.generation.generate import DecodingConfig
 from synthir.parameters import (
@@ -66,7 +67,7 @@ def cpo_pipeline(
         corpus = load_corpus(collection=collection)
         reference_queries = load_synthetic_queries(artifact=references_artifact, version=references_artifact_version)
     # the student is what CPO tunes, unless cpo.base_model says otherwise
-    cpo = CPOTrainingConfig.from_dict({"base_model": student.model, **(cpo or CPOTrainingConfig()).model_dump(exclude_unset=True)})
+    cpo = cpo_config_for(student, cpo)
     preferences = PreferenceConfig.from_dict({"seed": seed, **PreferenceConfig.from_dict(preferences).model_dump(exclude_unset=True)})
     pairs = build_preference_pairs(corpus, reference_queries, teacher=as_data(teacher), student=as_data(student), prompt=prompt,
                                    num_examples=num_examples, preferences=preferences, query_eval=query_eval)

@@ -34,6 +34,13 @@ os.environ.update(
     }
 )
 (SESSION_DIR / "repo").mkdir(parents=True, exist_ok=True)
+if os.environ.get("PYTEST_XDIST_WORKER_COUNT"):
+    # `make test` runs the files on as many pytest-xdist workers as there are cores: each worker (and the
+    # pipelines it starts) gets its share of the cores, since oversubscribed math libraries spin and run
+    # several times slower, not in parallel
+    THREADS = str(max(1, (os.cpu_count() or 1) // int(os.environ["PYTEST_XDIST_WORKER_COUNT"])))
+    os.environ.update({"OMP_NUM_THREADS": THREADS, "MKL_NUM_THREADS": THREADS, "OPENBLAS_NUM_THREADS": THREADS,
+                       "TOKENIZERS_PARALLELISM": "false"})
 
 
 def pytest_sessionstart(session):

@@ -1,20 +1,11 @@
-import tempfile
-from pathlib import Path
 from typing import Annotated, Any, Dict, Optional
 
 from zenml import step
-from zenml.logger import get_logger
 
-from synthir.cpo import PreferenceConfig, PreferencePairs, QueryEvalConfig, QueryEvalScorer
-from synthir.cpo import build_preference_pairs as build_pairs
+from synthir.cpo import PreferenceConfig, PreferencePairs, QueryEvalConfig
 from synthir.data import Corpus
 from synthir.data.synthetic import SyntheticQueries
-from synthir.generation import load_prompt, make_backend
-from synthir.generation.backends import LocalGenerator, as_generator_spec
-from synthir.runtime import default_cache_dir
-from synthir.tracking import log_artifact, log_params, record_figures, set_tags
-
-logger = get_logger(__name__)
+from synthir.flow import cpo
 
 
 @step(experiment_tracker=True)
@@ -29,23 +20,7 @@ def build_preference_pairs(
     query_eval: QueryEvalConfig = QueryEvalConfig(),
     checkpoint_root: Optional[str] = None,
 ) -> Annotated[PreferencePairs, "preference_pairs"]:
-    """Teacher and student queries for the referenced documents, QueryEval scores, ALMA chosen/rejected.
-    Generation checkpoints shard by shard, so a killed run resumes."""
-    teacher = as_generator_spec(teacher or LocalGenerator(model="package:gemma3-270m"))  # mappings: see as_data
-    student = as_generator_spec(student or LocalGenerator())
-    config = PreferenceConfig.from_dict(preferences)
-    scorer = QueryEvalScorer(corpus, QueryEvalConfig.from_dict(query_eval))
-    template = load_prompt(prompt, num_examples=num_examples)
-    root = Path(checkpoint_root) if checkpoint_root else default_cache_dir() / "preferences"
-    pairs = build_pairs(corpus, references, lambda: make_backend(teacher), lambda: make_backend(student),
-                                   template, scorer, config, checkpoint_root=root)
-    log_params({**vars(config), "prompt": template.full_id, "teacher": pairs.teacher, "student": pairs.student,
-                "reference_source": pairs.reference_source, **{f"query_eval_{k}": v for k, v in vars(scorer.config).items()}},
-               prefix="preferences.")
-    record_figures(pairs.figures, prefix="preferences.", teacher=pairs.teacher, student=pairs.student)
-    set_tags({"teacher": pairs.teacher, "student": pairs.student})
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "preference_pairs.jsonl"
-        pairs.frame.to_json(path, orient="records", lines=True, force_ascii=False)
-        log_artifact(path, "preferences")
-    return pairs
+    """``synthir.flow.cpo.build_preference_pairs``: teacher and student queries for the referenced documents,
+    QueryEval scores, ALMA chosen/rejected (``teacher``/``student``: mappings, see ``synthir.config.as_data``)."""
+    return cpo.build_preference_pairs(corpus, references, teacher, student, prompt, num_examples, preferences,
+                                      query_eval, checkpoint_root)

@@ -82,13 +82,18 @@ def run_inpars(collection: str, config: InParsConfig | dict | None = None, query
     and one call generates the same queries."""
     config = InParsConfig.from_dict(config)
     with run_of_its_own(f"inpars {collection}"):  # one MLflow run per flow run, as a pipeline run has
-        return _run_inpars(collection, config, query_store, on_registered)
+        clock = StageClock()
+        with clock("load"):
+            loaded = data.load_collection(collection, queries_file=config.evaluation.queries_file,
+                                          documents=config.documents)
+        return run_inpars_on(loaded, collection, config, query_store, on_registered, clock)
 
 
-def _run_inpars(collection: str, config: InParsConfig, query_store: Any, on_registered) -> InParsResult:
-    clock = StageClock()
-    with clock("load"):
-        loaded = data.load_collection(collection, queries_file=config.evaluation.queries_file, documents=config.documents)
+def run_inpars_on(loaded: data.LoadedCollection, collection: str, config: InParsConfig, query_store: Any = None,
+                  on_registered=None, clock: StageClock | None = None) -> InParsResult:
+    """``run_inpars``'s stages after loading, on a collection already loaded from ``collection`` (the
+    retraining flow loads it once, for its check and for these)."""
+    clock = clock or StageClock()
     with clock("evaluation_set"):
         source = resolve_source(config.evaluation, collection)
         split = evaluation_split(loaded.corpus, loaded.queries, loaded.qrels, source, config.evaluation, collection,
@@ -110,18 +115,64 @@ def _run_inpars(collection: str, config: InParsConfig, query_store: Any, on_regi
         filtered = validation.filter_synthetic_queries(checked.checked, corpus, checked.report, config.filters).filtered
     if config.expansion.enabled:
         with clock("expansion"):
-            split, corpus = expand_split(split, corpus, config, source, query_store)
+            split = expand_split(split, config, source, query_store)
+    trained = _train_and_gate(filtered, split, source, loaded.corpus, config, clock, on_registered)
+    return InParsResult(loaded.corpus, split, synthetic, checked.report, filtered, *trained, clock.seconds,
+                        loaded.metadata)
+
+
+@dataclass
+class TrainingResult:
+    """The training flow's outputs (``run_training``): what it trained on, the model and the gate's decision."""
+
+    corpus: Corpus  # the whole collection
+    split: EvaluationSplit
+    queries: SyntheticQueries  # the training queries (those of held-out documents dropped)
+    triples: Triples
+    model: RerankerModel
+    comparison: RerankerComparison
+    decision: Any  # synthir.lifecycle.gate.PromotionDecision
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def run_training(collection: str, queries: SyntheticQueries, config: InParsConfig | dict | None = None,
+                 on_registered=None) -> TrainingResult:
+    """``training_pipeline`` without ZenML: triples from ``queries`` (already checked and filtered, e.g. an
+    imported set or an earlier run's), training, the gate on ``config.evaluation``'s source of truth, and
+    registration. Queries written for documents the evaluation holds out are dropped first; queries
+    about documents ``collection`` does not have are refused. The generation, check and filter keys of
+    ``config`` are not read."""
+    config = InParsConfig.from_dict(config)
+    with run_of_its_own(f"training {collection}"):
+        clock = StageClock()
+        with clock("load"):
+            loaded = data.load_collection(collection, queries_file=config.evaluation.queries_file,
+                                          documents=config.documents)
+        with clock("evaluation_set"):
+            source = resolve_source(config.evaluation, collection)
+            split = evaluation_split(loaded.corpus, loaded.queries, loaded.qrels, source, config.evaluation, collection,
+                                     config.documents)
+        kept = training.keep_training_documents(queries, split.training_corpus, loaded.corpus).value
+        trained = _train_and_gate(kept, split, source, loaded.corpus, config, clock, on_registered)
+        return TrainingResult(loaded.corpus, split, kept, *trained, clock.seconds)
+
+
+def _train_and_gate(queries: SyntheticQueries, split: EvaluationSplit, source: str, collection_corpus: Corpus,
+                    config: InParsConfig, clock: StageClock, on_registered) -> tuple:
+    """Triples -> (warm start, teacher) -> training -> evaluation -> registration and the gate: what
+    ``run_inpars`` and ``run_training`` share. Returns (triples, model, comparison, decision)."""
+    corpus = split.training_corpus
     with clock("triples"):
-        triples = training.build_training_triples(filtered, corpus, negatives_per_query=config.negatives_per_query,
+        triples = training.build_training_triples(queries, corpus, negatives_per_query=config.negatives_per_query,
                                                   depth=config.negative_depth, seed=config.seed,
                                                   **config.training.triples_options()).value
     with clock("training"):
-        model, triples = training.train(triples, filtered, corpus, config.training, config.registry_name,
+        model, triples = training.train(triples, queries, corpus, config.training, config.registry_name,
                                         config.negative_depth)
     gate = config.evaluation
     with clock("evaluation"):
         comparison = evaluation.evaluate_rerankers(
-            model, split.corpus, split.queries, split.qrels, filtered, depth=config.rerank_depth,
+            model, split.corpus, split.queries, split.qrels, queries, depth=config.rerank_depth,
             fusion_weight=config.fusion_weight, seed=config.seed, registry_name=config.registry_name,
             exclude_query_ids=list(config.exclude_query_ids), source=source, significance_test=gate.significance_test,
             llm_judge=gate.llm_judge if source == "llm_judge" else None,
@@ -130,22 +181,19 @@ def _run_inpars(collection: str, config: InParsConfig, query_store: Any, on_regi
     with clock("registration"):
         decision = evaluation.register_reranker(
             model, comparison, registry_name=config.registry_name, margin=config.promotion_margin, alpha=gate.alpha,
-            min_queries=gate.min_queries, allow_weak_gate=gate.allow_weak_gate, collection_corpus=loaded.corpus,
+            min_queries=gate.min_queries, allow_weak_gate=gate.allow_weak_gate, collection_corpus=collection_corpus,
             pipeline_config_hash=pipeline_config_hash(config), on_registered=on_registered).decision
     log_metrics(clock.seconds, prefix="flow.seconds.")
-    return InParsResult(loaded.corpus, split, synthetic, checked.report, filtered, triples, model, comparison, decision,
-                        clock.seconds, loaded.metadata)
+    return triples, model, comparison, decision
 
 
-def expand_split(split: EvaluationSplit, corpus: Corpus, config: InParsConfig, source: str, query_store: Any = None
-                 ) -> tuple[EvaluationSplit, Corpus]:
+def expand_split(split: EvaluationSplit, config: InParsConfig, source: str, query_store: Any = None) -> EvaluationSplit:
     """``generation.expand_corpora`` on the training and evaluation corpora (a golden collection is its own)."""
     expanded = generation.expand_corpora(
-        corpus, split.corpus, separate=source == "golden", expansion=config.expansion, prompt=config.prompt,
+        split.training_corpus, split.corpus, separate=source == "golden", expansion=config.expansion, prompt=config.prompt,
         num_examples=config.num_examples, examples_from=config.examples_from, generator=config.generator,
         decoding=config.decoding, seed=config.seed, store=query_store)
-    return replace(split, training_corpus=expanded.training_corpus, corpus=expanded.evaluation_corpus), \
-        expanded.training_corpus
+    return replace(split, training_corpus=expanded.training_corpus, corpus=expanded.evaluation_corpus)
 
 
 class StageClock:

@@ -10,6 +10,7 @@ from typing import Any, NamedTuple, Optional
 from synthir.data import Corpus
 from synthir.data.errors import require_output
 from synthir.data.synthetic import SyntheticQueries
+from synthir.flow.stage import Staged
 from synthir.runtime import default_cache_dir
 from synthir.tracking import log_metrics, log_params, set_tags
 from synthir.training import NegativeMiner, Triples, build_triples
@@ -17,13 +18,6 @@ from synthir.training.artifacts import RerankerModel
 from synthir.training.config import RerankerTrainingConfig, training_run_key
 
 logger = logging.getLogger(__name__)
-
-
-class Staged(NamedTuple):
-    """A stage's one output and its figures for the orchestrator's step view."""
-
-    value: Any
-    metadata: dict[str, Any]
 
 
 def build_training_triples(
@@ -45,6 +39,21 @@ def build_training_triples(
                 "negative_skip": negative_skip, "negative_margin": negative_margin}, prefix="triples.")
     log_metrics({"triples": len(triples), "queries": len(queries), "dev_queries": dev_queries}, prefix="triples.")
     return Staged(triples, {"triples": len(triples), "dev_queries": dev_queries})
+
+
+def keep_training_documents(queries: SyntheticQueries, training_corpus: Corpus, collection_corpus: Corpus) -> Staged:
+    """Drop the queries written for documents held out for evaluation (queries generated before the
+    hold-out, e.g. an earlier run's artifact): a held-out document is never a positive. Queries
+    written for another collection (documents not in ``collection_corpus``) are refused."""
+    from dataclasses import replace
+
+    queries.require_documents_in(collection_corpus)
+    kept = [q for q in queries if q.doc_id in training_corpus]
+    dropped = len(queries) - len(kept)
+    if dropped:
+        logger.warning("Dropped %d of %d training queries whose document is held out for evaluation (first: %s)",
+                       dropped, len(queries), [q.doc_id for q in queries if q.doc_id not in training_corpus][:5])
+    return Staged(replace(queries, queries=kept), {"dropped_held_out": dropped, "kept": len(kept)})
 
 
 class WarmStart(NamedTuple):

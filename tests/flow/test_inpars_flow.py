@@ -17,6 +17,22 @@ def quickstart(**changes) -> dict:
     return inpars
 
 
+def served_quickstart(url: str, **changes) -> dict:
+    """``quickstart(**changes)`` with the loopback stand-in for a served generator at ``url`` writing the queries."""
+    config = quickstart(**changes)
+    config["generator"] = {"backend": "served", "base_url": url, "model": "stand-in", "concurrency": 16}
+    return config
+
+
+def stand_in_generator():
+    import sys
+
+    sys.path.insert(0, str(ROOT / "tests"))
+    from fixtures.stand_in_generator import StandInGenerator
+
+    return StandInGenerator()
+
+
 def test_the_flow_runs_every_stage_without_zenml_and_the_gate_decides(client, demo_dir):
     config = quickstart(max_generations=48, registry_name="flow-reranker", training={"max_steps": 3})
     with mlflow.start_run() as run:
@@ -111,15 +127,10 @@ def test_a_bad_config_fails_before_any_stage(demo_dir):
 def test_document_expansion_indexes_each_passage_with_its_kept_queries(client, demo_dir):
     """inpars.expansion (Doc2Query--): the run's generator writes queries for every passage, the least
     relevant are dropped, and BM25 (the first stage of triples, the gate and serving) indexes the rest."""
-    import sys
-
-    sys.path.insert(0, str(ROOT / "tests"))
-    from fixtures.stand_in_generator import StandInGenerator
-
-    with StandInGenerator() as url:
-        config = quickstart(max_generations=48, registry_name="expanded-reranker", training={"max_steps": 2},
-                            expansion={"enabled": True, "queries_per_document": 2, "keep": 0.5, "filter_model": None})
-        config["generator"] = {"backend": "served", "base_url": url, "model": "stand-in", "concurrency": 16}
+    with stand_in_generator() as url:
+        config = served_quickstart(url, max_generations=48, registry_name="expanded-reranker", training={"max_steps": 2},
+                                   expansion={"enabled": True, "queries_per_document": 2, "keep": 0.5,
+                                              "filter_model": None})
         with mlflow.start_run() as run:
             result = run_inpars(str(demo_dir), config)
     corpus = result.split.corpus
@@ -134,3 +145,23 @@ def test_document_expansion_indexes_each_passage_with_its_kept_queries(client, d
     assert "eval.bm25.ndcg_at_10" in metrics and result.model.training["steps"] == 2
     artifacts = [a.path for a in client.list_artifacts(run.info.run_id, "expansion")]
     assert artifacts == ["expansion/expansions.jsonl"]
+
+
+def test_retraining_runs_the_flow_on_a_new_corpus_then_skips_it_unchanged(client, demo_dir, tmp_path):
+    from synthir.flow import run_retraining
+    from synthir.generation.query_store import QueryStore
+
+    with stand_in_generator() as url:
+        config = served_quickstart(url, max_generations=48, registry_name="retrained", training={"max_steps": 2})
+        first = run_retraining(str(demo_dir), config, query_store=QueryStore(str(tmp_path / "store")))
+        assert first.decision.retrain and first.decision.reason == "no retrained@production yet"
+        assert first.inpars.decision.version == "1" and len(first.inpars.synthetic) == 48
+        second = run_retraining(str(demo_dir), config)  # the same corpus and config: nothing runs
+    assert not second.decision.retrain and second.inpars is None
+    assert second.decision.corpus_fingerprint == first.inpars.corpus.fingerprint()
+    # promoted: production was trained on this corpus; refused: the gate's refusal is remembered
+    expected = "corpus unchanged" if first.inpars.decision.promoted else "and refused"
+    assert expected in second.decision.reason
+    runs = client.search_runs([mlflow.get_experiment_by_name("t").experiment_id], order_by=["attributes.start_time"])
+    assert [r.data.tags["retraining.decision"] for r in runs] == ["retrain", "skip"]
+    assert [v.version for v in client.search_model_versions("name='retrained'")] == ["1"]

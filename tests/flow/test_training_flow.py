@@ -1,5 +1,5 @@
-"""Triples, training, the comparison and the registration transaction as the training pipeline runs
-them (``synthir.flow.training`` and ``synthir.flow.evaluation``), twice: the gate, then a duplicate."""
+"""The training flow (``synthir.flow.inpars.run_training``, what ``training_pipeline`` runs): triples,
+training, the comparison and the registration transaction, twice: the gate, then a duplicate."""
 
 import mlflow
 import pytest
@@ -7,8 +7,8 @@ import yaml
 
 from synthir.data import load_collection
 from synthir.data.synthetic import SyntheticQuery
-from synthir.flow import evaluation
 from synthir.flow import training as stages
+from synthir.flow.inpars import run_training
 from synthir.quality import FilteredQueries
 
 ROOT = __import__("pathlib").Path(__file__).resolve().parents[2]
@@ -35,21 +35,18 @@ def test_training_registers_and_gates_and_never_registers_the_same_model_twice(c
     # A learning rate far below what moves an fp32 weight: the trained model is the untrained one exactly,
     # whatever the CPU, so a margin of 0 (never negative) promotes it and the promote branch runs.
     training = {**parameters["training"], "batch_size": 16, "max_length": 128, "learning_rate": 1e-30}
+    config = {"negatives_per_query": parameters["negatives_per_query"], "negative_depth": parameters["negative_depth"],
+              "training": training, "registry_name": "test-reranker", "promotion_margin": parameters["promotion_margin"]}
+    experiment = mlflow.get_experiment_by_name("t").experiment_id
 
-    def gate(model, **weakened):
-        comparison = evaluation.evaluate_rerankers(model, demo.corpus, demo.judged_queries(), demo.qrels, queries,
-                                                   registry_name="test-reranker").comparison
-        shipped = dict(margin=parameters["promotion_margin"], alpha=0.05, min_queries=30)
-        return evaluation.register_reranker(model, comparison, "test-reranker", collection_corpus=demo.corpus,
-                                            **{**shipped, **weakened}).decision
-
-    with mlflow.start_run() as first_run:
-        triples = stages.build_training_triples(queries, demo.corpus, parameters["negatives_per_query"],
-                                                parameters["negative_depth"]).value
-        model, _ = stages.train(triples, queries, demo.corpus, training, "test-reranker")
-        # the gate weakened on purpose (margin 0, no significance), by the named switch
-        first = gate(model, margin=0.0, alpha=1.0, allow_weak_gate=True)
-    run = client.get_run(first_run.info.run_id)
+    # the gate weakened on purpose (margin 0, no significance), by the named switch
+    first = run_training(str(demo_dir), queries, {**config, "promotion_margin": 0.0,
+                                                  "evaluation": {"alpha": 1.0, "allow_weak_gate": True}})
+    assert mlflow.active_run() is None  # the flow's own run, closed
+    (run,) = client.search_runs([experiment])
+    assert run.info.run_name.startswith("training ") and first.comparison.source == "judged"
+    assert len(first.queries) == len(queries) and first.model.training["steps"] > 0
+    first = first.decision
     (version,) = client.search_model_versions("name='test-reranker'")
     tags = version.tags
     assert tags["prompt_id"] == "inpars@v1" and tags["generator"] == "hand" and tags["corpus_fingerprint"]
@@ -62,13 +59,26 @@ def test_training_registers_and_gates_and_never_registers_the_same_model_twice(c
     assert float(tags["promotion.candidate"]) > 0
     assert float(tags["promotion.bm25"]) == pytest.approx(bm25_without_q01(demo), abs=1e-5)
     assert {"eval.bm25.ndcg_at_10", "eval.zero-shot.ndcg_at_10", "eval.trained.ndcg_at_10", "eval.fused.ndcg_at_10",
-            "ndcg_at_10", "training.final_loss"} <= set(run.data.metrics)
+            "ndcg_at_10", "training.final_loss", "flow.seconds.training"} <= set(run.data.metrics)
 
     # Same data, same seed, the shipped gate: the same model again is not registered a second time
-    with mlflow.start_run():
-        again = gate(stages.train(triples, queries, demo.corpus, training, "test-reranker").model)
+    again = run_training(str(demo_dir), queries, config).decision
     assert [str(v.version) for v in client.search_model_versions("name='test-reranker'")] == ["1"]
     assert not again.promoted and again.version == "1"
     assert "identical to test-reranker v1 (same training data and config" in again.reason
     assert "does not beat production" in again.reason  # this evaluation's own verdict, kept in the reason
     assert str(client.get_model_version_by_alias("test-reranker", "production").version) == "1"
+
+
+def test_training_drops_queries_of_held_out_documents_and_refuses_another_collections(demo_dir):
+    demo = load_collection(demo_dir)
+    queries = FilteredQueries([SyntheticQuery(doc_id=d, query="q", log_probs=[-1.0], doc_text="t", prompt_id="p",
+                                              generator="hand") for d in ["d001", "d002", "d003"]], generator="hand",
+                              prompt_id="p", corpus_fingerprint=demo.corpus.fingerprint(), config_hash="test")
+    kept = stages.keep_training_documents(queries, demo.corpus.subset(["d001", "d003"]), demo.corpus)
+    assert [q.doc_id for q in kept.value] == ["d001", "d003"] and kept.metadata == {"dropped_held_out": 1, "kept": 2}
+    stranger = FilteredQueries([*queries, SyntheticQuery(doc_id="elsewhere", query="q", log_probs=[-1.0], doc_text="t",
+                                                         prompt_id="p", generator="hand")],
+                               generator="hand", prompt_id="p", corpus_fingerprint="x", config_hash="test")
+    with pytest.raises(ValueError, match="'elsewhere'.*pick the queries artifact of this collection"):
+        stages.keep_training_documents(stranger, demo.corpus, demo.corpus)

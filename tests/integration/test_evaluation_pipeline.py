@@ -1,42 +1,8 @@
 import pytest
 import yaml
-from helpers import PROJECT_ROOT, latest_mlflow_run, zenml_pipeline_run
+from helpers import PROJECT_ROOT, latest_mlflow_run
 
 pytestmark = pytest.mark.integration
-
-
-def test_evaluation_pipeline_on_cisi(zenml_stack, cisi_dir, tmp_path):
-    config = yaml.safe_load((PROJECT_ROOT / "configs" / "evaluation" / "default.yaml").read_text())
-    config["parameters"]["collection"] = str(cisi_dir)
-    zenml_pipeline_run("pipelines.evaluation.evaluation_pipeline", config, tmp_path)
-
-    client, run = latest_mlflow_run(zenml_stack)
-    assert run.data.metrics["ndcg_at_10"] == pytest.approx(0.358, abs=0.005)
-    assert run.data.metrics["eval.queries"] == 76
-    assert {"rr_at_10", "r_at_100", "r_at_1000", "map"} <= set(run.data.metrics)
-    assert run.data.params["data.collection"] == str(cisi_dir)
-    artifacts = {a.path for a in client.list_artifacts(run.info.run_id, "evaluation")}
-    assert artifacts == {"evaluation/bm25.run", "evaluation/bm25.per_query.tsv", "evaluation/bm25.per_query.png"}
-
-    # The ZenML side: the evaluation artifact loads back with the same figure.
-    from zenml.client import Client
-
-    pipeline_run = Client().get_pipeline("evaluation_pipeline").last_run
-    assert pipeline_run.status == "completed"
-    evaluation = pipeline_run.steps["evaluate_run"].outputs["evaluation"][0].load()
-    assert evaluation.metrics()["ndcg_at_10"] == pytest.approx(run.data.metrics["ndcg_at_10"])
-
-
-def test_evaluation_pipeline_compares_rerankers_on_the_demo(zenml_stack, demo_dir, tmp_path):
-    config = yaml.safe_load((PROJECT_ROOT / "configs" / "evaluation" / "default.yaml").read_text())
-    config["parameters"].update({"collection": str(demo_dir), "rerankers": ["package:all-minilm-l6-v2"]})
-    zenml_pipeline_run("pipelines.evaluation.evaluation_pipeline", config, tmp_path)
-
-    client, run = latest_mlflow_run(zenml_stack)
-    assert run.data.params["compare.reranker0"] == "package:all-minilm-l6-v2"
-    # zero-shot MiniLM re-scoring beats BM25 on the demo's paraphrased queries
-    assert run.data.metrics["eval.reranker0.ndcg_at_10"] > run.data.metrics["ndcg_at_10"]
-    assert "evaluation/rerankers.per_query.png" in {a.path for a in client.list_artifacts(run.info.run_id, "evaluation")}
 
 
 def test_synthir_run_merges_a_preset_and_runs_it(zenml_stack, demo_dir, tmp_path):
@@ -55,7 +21,12 @@ def test_synthir_run_merges_a_preset_and_runs_it(zenml_stack, demo_dir, tmp_path
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     from zenml.client import Client
 
-    assert Client().get_pipeline("evaluation_pipeline").last_run.status == "completed"
+    pipeline_run = Client().get_pipeline("evaluation_pipeline").last_run
+    assert pipeline_run.status == "completed"
+    # every step's output loads back from the artifact store with the figure MLflow got
+    evaluation = pipeline_run.steps["evaluate_run"].outputs["evaluation"][0].load()
+    _, mlflow_run = latest_mlflow_run(zenml_stack)
+    assert evaluation.metrics()["ndcg_at_10"] == pytest.approx(mlflow_run.data.metrics["ndcg_at_10"])
     # a typo ends the command with one line naming it, before ZenML starts
     config["parameters"]["top_kk"] = 10
     path.write_text(yaml.safe_dump(config))
