@@ -164,4 +164,4 @@ def test_retraining_runs_the_flow_on_a_new_corpus_then_skips_it_unchanged(client
     assert expected in second.decision.reason
     runs = client.search_runs([mlflow.get_experiment_by_name("t").experiment_id], order_by=["attributes.start_time"])
     assert [r.data.tags["retraining.decision"] for r in runs] == ["retrain", "skip"]
-    assert [v.version for v in client.search_model_versions("name='retrained'")] == ["1"]
+    assert [str(v.version) for v in client.search_model_versions("name='retrained'")] == ["1"]
