@@ -12,7 +12,8 @@ synthetic judgments on a labelled collection (CISI), and how well the two orderi
    filter, BM25 negatives from those documents only, all-MiniLM-L6-v2 fine-tuned on them. A broken
    model is trained the same way on shuffled query-document pairs.
 3. Seven systems (BM25; untrained, trained and broken MiniLM, each alone and fused with BM25 at one
-   weight) re-score BM25's top 100 over the whole corpus, under each source: ``judged`` (the 76 human
+   weight) re-score BM25's top 100 over the whole corpus, read off the product's comparisons of the
+   two candidates (``compare_rerankers``, the gate's), under each source: ``judged`` (the 76 human
    queries), ``synthetic`` (checks only), and ``synthetic+bm25-filter`` (only the queries whose
    source document BM25 ranks in its top 20: the round-trip filter that favours BM25), and with
    ``--llm-judge`` ``llm_judge`` (the judge grades the pooled top ``--judge-depth`` of every system
@@ -34,9 +35,9 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from synthir.data import Qrels, load_collection
-from synthir.evaluation import evaluate
 from synthir.flow import training as training_stages
 from synthir.flow import validation
 from synthir.generation import QueryGenerationConfig, generate_queries, load_prompt, make_backend
@@ -48,14 +49,12 @@ from synthir.lifecycle.gate import compare_rerankers
 from synthir.models import resolve_model
 from synthir.quality import ChecksConfig
 from synthir.retrieval import BM25Index
-from synthir.retrieval.rerank import fuse, rerank
 from synthir.retrieval.reranker import Reranker
 from synthir.runtime import default_cache_dir
 from synthir.training import RerankerTrainingConfig
 from synthir.training.triples import Triples
 
 DEFAULT_COLLECTION = Path(__file__).resolve().parents[2] / "shared" / "data" / "cisi"
-HEADLINE = "nDCG@10"
 CANDIDATES = ("trained", "trained-fused", "broken", "broken-fused")
 
 
@@ -67,18 +66,31 @@ def shuffled(triples: Triples, seed: int) -> Triples:
     return Triples(frame, corpus_fingerprint=triples.corpus_fingerprint)
 
 
-def gate_calls(corpus, queries, qrels, model, untrained, footing: str, args, source: str, judge=None) -> dict[str, bool]:
-    """The product's gate on one candidate under one source: ``compare_rerankers`` (the candidate alone
-    or fused at ``--fusion-weight``, against BM25 and the untrained model on the same footing, with
-    the synthetic bias taken off under synthetic judgments) and ``gate.decide_reranker``."""
-    comparison, _, _ = compare_rerankers(corpus, queries, qrels, model, untrained, None, depth=100,
-                                         fusion_weight=args.fusion_weight if footing == "fused" else None,
-                                         source=source, judge=judge,
-                                         untrained_bias=args.untrained_bias if source.startswith("synthetic") else 0.0)
+def compare(corpus, queries, qrels, model, untrained, footing: str, args, source: str, judge=None):
+    """The product's comparison of one candidate under one source (``compare_rerankers``: the candidate
+    alone or fused at ``--fusion-weight``, against BM25 and the untrained model on the same footing, the
+    synthetic bias taken off under synthetic judgments; ``judge`` grades its pooled runs)."""
+    return compare_rerankers(corpus, queries, qrels, model, untrained, None, depth=100,
+                             fusion_weight=args.fusion_weight if footing == "fused" else None, source=source,
+                             judge=judge, untrained_bias=args.untrained_bias if source.startswith("synthetic") else 0.0)[0]
+
+
+def gate_calls(comparison, args) -> dict[str, bool]:
+    """The product's gate (``gate.decide_reranker``) on one comparison: its verdicts and the decision."""
     decision = gate.decide_reranker(comparison, args.margin, args.alpha, args.min_queries,
-                                        allow_weak_gate=args.min_queries < 20)
+                                    allow_weak_gate=args.min_queries < 20)
     return {"vs BM25": decision.verdicts["bm25"], "vs untrained": decision.verdicts["untrained"],
             "promote": decision.promoted}
+
+
+def system_figures(fused: dict[str, object]) -> dict[str, pd.Series]:
+    """Every system's per-query nDCG@10 under one source, read off the candidates' fused comparisons
+    (each holds BM25, the untrained model alone and fused, and the candidate alone and fused)."""
+    first = next(iter(fused.values())).per_query
+    figures = {"bm25": first["bm25"], "untrained": first["zero-shot"], "untrained-fused": first["zero-shot-fused"]}
+    for model, comparison in fused.items():
+        figures.update({model: comparison.per_query["trained"], f"{model}-fused": comparison.per_query["fused"]})
+    return {name: pd.Series(values) for name, values in figures.items()}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -107,8 +119,6 @@ def main(argv: list[str] | None = None) -> None:
                         help="leave out the broken control (saves its training; tau is then over 5 systems)")
     parser.add_argument("--max-steps", type=int, default=-1, help="training steps, over --epochs (a smoke run)")
     args = parser.parse_args(argv)
-    from scipy.stats import kendalltau
-
     started = time.perf_counter()
     collection = load_collection(args.collection)
     corpus = collection.corpus
@@ -143,35 +153,29 @@ def main(argv: list[str] | None = None) -> None:
         scorers["broken"] = Reranker(broken.model_dir)
     train_seconds = time.perf_counter() - train_started
 
-    index = BM25Index.build(corpus)
-    synthetic_bm25 = index.search(judgments.queries, k=1000, show_progress=False)
+    synthetic_bm25 = BM25Index.build(corpus).search(judgments.queries, k=1000, show_progress=False)
     round_trip = [q for q in judgments.queries.queries
                   if next(iter(judgments.qrels.judgments[q])) in dict(synthetic_bm25.ranked(q)[:20])]
     sources = {"judged": (collection.judged_queries(), collection.qrels),
                "synthetic": (judgments.queries, judgments.qrels),
                "synthetic+bm25-filter": (judgments.queries.subset(round_trip),
                                          Qrels({q: judgments.qrels.judgments[q] for q in round_trip}))}
-    if args.llm_judge:
-        sources["llm_judge"] = (collection.judged_queries(), None)
-    per_source: dict[str, dict] = {}
     judge = None
-    for source, (queries, qrels) in sources.items():
-        bm25 = index.search(queries, k=1000, show_progress=False)
-        runs = {"bm25": bm25}
-        for name, scorer in scorers.items():
-            runs[name] = rerank(bm25, queries, corpus, scorer, depth=100, name=name)
-            runs[f"{name}-fused"] = fuse(runs[name], bm25, args.fusion_weight)
-        if qrels is None:
-            from synthir.judgments.llm_judge import JudgmentCache, LLMJudge
+    if args.llm_judge:  # it grades the pooled runs of each comparison (grades cached across them)
+        from synthir.judgments.llm_judge import JudgmentCache, LLMJudge
 
-            judge = LLMJudge(make_backend(LocalGenerator(model=args.llm_judge, batch_size=8)),
-                             JudgmentCache(default_cache_dir() / "judgments" / "llm_judge.sqlite"), depth=args.judge_depth)
-            qrels = judge(runs, queries.queries, corpus)
-            sources[source] = (queries, qrels)  # the gate below reads the same (cached) grades
-        per_source[source] = {name: evaluate(run, qrels, measures=[HEADLINE], system=name).per_query[HEADLINE]
-                              for name, run in runs.items()}
+        judge = LLMJudge(make_backend(LocalGenerator(model=args.llm_judge, batch_size=8)),
+                         JudgmentCache(default_cache_dir() / "judgments" / "llm_judge.sqlite"), depth=args.judge_depth)
+        sources["llm_judge"] = (collection.judged_queries(), collection.qrels)
+    candidates = [name for name in ("trained", "broken") if name in scorers]
+    comparisons = {source: {model: {footing: compare(corpus, queries, qrels, scorers[model], scorers["untrained"], footing,
+                                                     args, source, judge if source == "llm_judge" else None)
+                                    for footing in ("alone", "fused")}
+                            for model in candidates}
+                   for source, (queries, qrels) in sources.items()}
+    per_source = {source: system_figures({model: by_footing["fused"] for model, by_footing in models.items()})
+                  for source, models in comparisons.items()}
 
-    systems = list(per_source["judged"])
     print(f"{collection.name}: {len(corpus)} documents; {len(held)} held out; training generator SmolLM2-135M on "
           f"{args.train_docs or 'all'} of the rest -> {len(filtered)} filtered queries, {len(triples)} triples; "
           f"loss {training.loss}")
@@ -185,6 +189,14 @@ def main(argv: list[str] | None = None) -> None:
               f"{judge.figures['new_judgments']:.0f} new, {judge.figures['unparsed']:.0f} replies without a grade, "
               f"{judge.figures['relevant_share']:.3f} graded >= 2")
     print()
+    print_tables(sources, per_source, comparisons, candidates, args)
+
+def print_tables(sources: dict, per_source: dict, comparisons: dict, candidates: list[str], args) -> None:
+    """Every system under every source, Kendall's tau of each source's ordering against the judged one,
+    the measured bias, and each gate call under each source against the call under human judgments."""
+    from scipy.stats import kendalltau
+
+    systems = list(per_source["judged"])
     header = "| system | " + " | ".join(f"{s} ({len(per_source[s]['bm25'])} q)" for s in sources) + " |"
     print(header)
     print("|---" * (len(sources) + 1) + "|")
@@ -211,11 +223,11 @@ def main(argv: list[str] | None = None) -> None:
     print("| candidate | call | judged | " + " | ".join(list(sources)[1:]) + " |")
     print("|---" * (len(sources) + 2) + "|")
     wrong_promotions = {s: 0 for s in list(sources)[1:]}
-    candidates = [c for c in CANDIDATES if c.removesuffix("-fused") in scorers]
-    for candidate in candidates:
+    for candidate in CANDIDATES:
         model, footing = candidate.removesuffix("-fused"), "fused" if candidate.endswith("-fused") else "alone"
-        calls = {s: gate_calls(corpus, queries, qrels, scorers[model], scorers["untrained"], footing, args, s)
-                 for s, (queries, qrels) in sources.items()}
+        if model not in candidates:
+            continue
+        calls = {s: gate_calls(comparisons[s][model][footing], args) for s in sources}
         for call in ("vs BM25", "vs untrained", "promote"):
             cells = []
             for source in list(sources)[1:]:
@@ -225,8 +237,7 @@ def main(argv: list[str] | None = None) -> None:
         for source in wrong_promotions:
             wrong_promotions[source] += int(calls[source]["promote"] and not calls["judged"]["promote"])
     for source, count in wrong_promotions.items():
-        print(f"{source}: promotions human judgments would refuse: {count} of {len(candidates)} candidates")
-
+        print(f"{source}: promotions human judgments would refuse: {count} of {2 * len(candidates)} candidates")
 
 if __name__ == "__main__":
     main()

@@ -166,23 +166,7 @@ def main(argv: list[str] | None = None) -> None:
     dev_bm25 = BM25Index.build(corpus).search(dev.queries, k=1000, show_progress=False)
     weight, _ = tune_fusion_weight(rerank(dev_bm25, dev.queries, corpus, untrained, depth=100), dev_bm25, dev.qrels)
 
-    expanded: dict[str, Corpus] = {}  # ExpansionConfig as JSON -> the corpus with its expansions
-    expansion_figures: dict[str, dict] = {}  # the same key -> expand_documents' figures
-
-    def first_stage(config: InParsConfig) -> Corpus:
-        """The corpus BM25 indexes for ``config``: with the product's expansions (``expand_documents``,
-        SmolLM2 as the training generator; kept in the query store) when ``inpars.expansion`` is on."""
-        if not config.expansion.enabled:
-            return corpus
-        key = config.expansion.model_dump_json()
-        if key not in expanded:
-            t0 = time.perf_counter()
-            expanded[key], expansion_figures[key] = generation.expand_documents(
-                corpus, expansion=config.expansion, prompt="inpars", num_examples=2,
-                generator=LocalGenerator(model=SMOLLM2, batch_size=8), decoding={"max_new_tokens": 48}, seed=42,
-                store=store)
-            expansion_figures[key]["seconds"] = time.perf_counter() - t0
-        return expanded[key]
+    expanded: dict[str, tuple[Corpus, dict]] = {}  # ExpansionConfig as JSON -> the expanded corpus, its figures
 
     def score(model_dir, corpus: Corpus = corpus):
         """The product's comparison (``compare_rerankers``) of a trained model with the untrained one on
@@ -197,7 +181,7 @@ def main(argv: list[str] | None = None) -> None:
     for name in names:
         recipe = recipes[name]
         config = recipe.config()
-        evaluation_corpus = first_stage(config)
+        evaluation_corpus = first_stage(corpus, config, store, expanded)
         training_documents = training_corpus.with_expansions(evaluation_corpus.expansions)
         # as the flow runs them: checks and filters on the documents the queries were written for, the
         # expansion (if any) after them, for the BM25 of the negatives and of the comparison
@@ -226,12 +210,44 @@ def main(argv: list[str] | None = None) -> None:
           f"(Gemma-3-270M); {len(test_queries)} judged test queries")
     print("generation (resumed from checkpoints when present): "
           + ", ".join(f"{k} ({QUERY_KINDS[k][0]}) {len(generated[k])} queries in {seconds[k]:.0f} s" for k in generated))
-    for key, figures in expansion_figures.items():
+    for key, (_, figures) in expanded.items():
         print(f"expansion {key}: {figures['candidates']:.0f} distinct queries, {figures['kept']:.0f} kept (relevance >= "
               f"{figures['threshold']:.3f}), {figures['passages_expanded']:.0f} documents expanded "
               f"({figures['coverage']:.1%}), {figures['seconds']:.0f} s (resumed from the query store when present)")
     print(f"fusion weight {weight:.1f}, chosen on dev for the untrained model; the same for every system")
     print(f"total {elapsed:.0f} s\n")
+    print_table(rows, list(sets))
+    print()
+    for name in names:
+        print(f"- {name}: {RECIPES[name].description}")
+    if shares:
+        print("- WiSE-FT a: the recipe's model with its weights interpolated towards the untrained model's "
+              "(a * trained + (1 - a) * untrained), no further training")
+    for name, *_, figures in rows:
+        if "dev_best_step" in figures:  # model selection on the training generator's dev split (training.dev_fraction)
+            print(f"- {name} dev split nDCG@10: start {figures['dev_start_ndcg_at_10']:.4f}, best "
+                  f"{figures['dev_best_ndcg_at_10']:.4f}, ended on step {figures['dev_best_step']:.0f}")
+
+
+def first_stage(corpus: Corpus, config: InParsConfig, store, expanded: dict) -> Corpus:
+    """The corpus BM25 indexes for ``config``: with the product's expansions (``expand_documents``, SmolLM2
+    as the training generator; kept in the query store) when ``inpars.expansion`` is on; ``expanded``
+    keeps each expansion config's corpus and figures for the next recipe and the report."""
+    if not config.expansion.enabled:
+        return corpus
+    key = config.expansion.model_dump_json()
+    if key not in expanded:
+        t0 = time.perf_counter()
+        result = generation.expand_documents(corpus, expansion=config.expansion, prompt="inpars", num_examples=2,
+                                             generator=LocalGenerator(model=SMOLLM2, batch_size=8),
+                                             decoding={"max_new_tokens": 48}, seed=42, store=store)
+        expanded[key] = (result.corpus, {**result.metadata, "seconds": time.perf_counter() - t0})
+    return expanded[key][0]
+
+
+def print_table(rows: list, splits: list[str]) -> None:
+    """One row per recipe (and an untrained row per first stage): test BM25, dev and test figures alone and
+    fused, and on test the gain over the untrained model on the same first stage with its p-value."""
     print("Gains are over the untrained model on the same first stage (an expanded recipe: its expanded BM25).")
     print("| recipe | queries | triples | train s | test bm25 | dev alone | dev fused | test alone | gain | p | test fused | "
           "gain | p |")
@@ -242,7 +258,7 @@ def main(argv: list[str] | None = None) -> None:
         untrained_rows.setdefault(json.dumps(recipe.expansion, sort_keys=True), (label, figures))
     for label, figures in untrained_rows.values():
         untrained_figure = {(split, footing): figures[split][footing].baselines["untrained"].figure
-                            for split in sets for footing in ("alone", "fused")}
+                            for split in splits for footing in ("alone", "fused")}
         print(f"| {label} | | | | {figures['test']['alone'].bm25:.4f} | {untrained_figure['dev', 'alone']:.4f} | "
               f"{untrained_figure['dev', 'fused']:.4f} | {untrained_figure['test', 'alone']:.4f} | | | "
               f"{untrained_figure['test', 'fused']:.4f} | | |")
@@ -256,16 +272,6 @@ def main(argv: list[str] | None = None) -> None:
         print(f"| {name} | {queries} | {triples} | {train_seconds:.0f} | {figures['test']['alone'].bm25:.4f} | "
               f"{figures['dev']['alone'].candidate:.4f} | "
               f"{figures['dev']['fused'].candidate:.4f} | " + " | ".join(cells) + " |")
-    print()
-    for name in names:
-        print(f"- {name}: {RECIPES[name].description}")
-    if shares:
-        print("- WiSE-FT a: the recipe's model with its weights interpolated towards the untrained model's "
-              "(a * trained + (1 - a) * untrained), no further training")
-    for name, *_, figures in rows:
-        if "dev_best_step" in figures:  # model selection on the training generator's dev split (training.dev_fraction)
-            print(f"- {name} dev split nDCG@10: start {figures['dev_start_ndcg_at_10']:.4f}, best "
-                  f"{figures['dev_best_ndcg_at_10']:.4f}, ended on step {figures['dev_best_step']:.0f}")
 
 
 def interpolate(trained: Path, base: Path, share: float, out: Path) -> Path:

@@ -4,8 +4,8 @@ Each passage is indexed with synthetic queries written for it, so BM25 also matc
 searcher would use and the passage does not. Queries are generated for every passage of the
 collection (a partly expanded index would favour the expanded passages), scored for relevance to
 their passage by a bi-encoder, and the least relevant share is dropped before indexing: Doc2Query--
-(Gospodinakis et al., 2023) showed that the hallucinated expansions hurt and that filtering them by
-a relevance model helps. The expansion lives on the corpus (``Corpus.expansions``): every BM25
+(Gospodinov, MacAvaney and Macdonald, ECIR 2023) showed that the hallucinated expansions hurt and
+that filtering them by a relevance model helps. The expansion lives on the corpus (``Corpus.expansions``): every BM25
 index built from it (training negatives, the teacher's pools, the gate's first stage) uses it, while
 rerankers, generators and the served model read only the passage itself.
 """

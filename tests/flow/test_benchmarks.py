@@ -83,3 +83,15 @@ def test_warm_start_trains_through_the_flow_and_scores_through_the_comparison(cl
             "production (first 70%)"} <= rows, out
     assert "stage A: 21 training documents, stage B: 30 (9 added)" in out
     assert "incremental / full wall time:" in out and out.count("quality, ") == 4
+
+
+def test_cpo_generator_runs_the_cpo_flows_stages(demo_dir, tmp_path, capsys):
+    cpo_generator = benchmark("cpo_generator")
+    cpo_generator.main(["--collection", str(demo_dir), "--references", "4", "--held-out", "2", "--max-steps", "1",
+                        "--batch-size", "2", "--tracking-uri", f"sqlite:///{tmp_path / 'mlflow.db'}",
+                        "--output", str(tmp_path / "figures.json")])
+    out = capsys.readouterr().out
+    rows = [line.split("|") for line in out.splitlines() if line.startswith(("| base |", "| cpo |"))]
+    assert len(rows) == 2 and all(0.0 <= float(row[3]) <= 1.0 for row in rows), out
+    figures = __import__("json").loads((tmp_path / "figures.json").read_text())
+    assert figures["training"]["steps"] == 1 and figures["preferences"]["references"] == 4
