@@ -49,11 +49,13 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if not Path(args.collection).exists():
         sys.exit(f"collection not found: {args.collection} (expects the CISI BEIR folder from ../shared/data/cisi)")
-    mlflow.set_tracking_uri(args.tracking_uri)
-    mlflow.set_experiment("synthir-benchmarks")
+    mlflow.set_tracking_uri(args.tracking_uri)  # the stages log to the active run, in this store
+    store = mlflow.MlflowClient(args.tracking_uri)
+    found = store.get_experiment_by_name("synthir-benchmarks")
+    experiment_id = found.experiment_id if found else store.create_experiment("synthir-benchmarks")
     work = Path(tempfile.mkdtemp(prefix="synthir-bench-cpo-"))
     # the CPO flow's stages (synthir.flow.cpo, what cpo_pipeline runs), up to the gate's comparison
-    with mlflow.start_run(run_name="cpo_generator"):
+    with mlflow.start_run(run_name="cpo_generator", experiment_id=experiment_id):
         loaded = data.load_collection(args.collection, documents=DocumentsConfig.off())  # judged documents by id
         corpus = loaded.corpus
         references = cpo.qrels_reference_queries(corpus, loaded.queries, loaded.qrels).value

@@ -86,10 +86,15 @@ def test_warm_start_trains_through_the_flow_and_scores_through_the_comparison(cl
 
 
 def test_cpo_generator_runs_the_cpo_flows_stages(demo_dir, tmp_path, capsys):
+    import mlflow
+
     cpo_generator = benchmark("cpo_generator")
-    cpo_generator.main(["--collection", str(demo_dir), "--references", "4", "--held-out", "2", "--max-steps", "1",
-                        "--batch-size", "2", "--tracking-uri", f"sqlite:///{tmp_path / 'mlflow.db'}",
-                        "--output", str(tmp_path / "figures.json")])
+    try:
+        cpo_generator.main(["--collection", str(demo_dir), "--references", "4", "--held-out", "2", "--max-steps", "1",
+                            "--batch-size", "2", "--tracking-uri", f"sqlite:///{tmp_path / 'mlflow.db'}",
+                            "--output", str(tmp_path / "figures.json")])
+    finally:  # the script sets mlflow's process-wide store, as a script may; later tests use the session's
+        mlflow.set_tracking_uri(None)
     out = capsys.readouterr().out
     rows = [line.split("|") for line in out.splitlines() if line.startswith(("| base |", "| cpo |"))]
     assert len(rows) == 2 and all(0.0 <= float(row[3]) <= 1.0 for row in rows), out

@@ -37,9 +37,10 @@ def test_a_killed_run_is_marked_failed_by_the_next_run(zenml_stack, demo_dir, tm
     client = Client()
     run = None
 
-    def mlflow_runs_of(pipeline_run):
-        return mlflow.search_runs(search_all_experiments=True, output_format="list",
-                                  filter_string=f'tags.mlflow.runName = "{pipeline_run.name}"')
+    def mlflow_runs_of(pipeline_run):  # in the stack's store, whatever another test left as mlflow's default
+        store = mlflow.MlflowClient(tracking_uri=zenml_stack)
+        return store.search_runs([e.experiment_id for e in store.search_experiments()],
+                                 filter_string=f'tags.mlflow.runName = "{pipeline_run.name}"')
 
     deadline = time.time() + 300
     while time.time() < deadline:  # until the generation step is under way, its MLflow run opened
