@@ -11,7 +11,7 @@ from steps.data.load_corpus import load_corpus
 from steps.validation.load_synthetic_queries import load_synthetic_queries
 from synthir.config import as_data, named_block
 from synthir.cpo import CPOTrainingConfig, PreferenceConfig, QueryEvalConfig
-from synthir.flow.cpo import cpo_config_for
+from synthir.flow.cpo import cpo_config_for, preference_config_for
 from synthir.generation.backends import LocalGenerator, LocalRuntime, generator_block, pin_generator_spec
 from synthir.generation.generate import DecodingConfig
 from synthir.parameters import (
@@ -68,7 +68,7 @@ def cpo_pipeline(
         reference_queries = load_synthetic_queries(artifact=references_artifact, version=references_artifact_version)
     # the student is what CPO tunes, unless cpo.base_model says otherwise
     cpo = cpo_config_for(student, cpo)
-    preferences = PreferenceConfig.from_dict({"seed": seed, **PreferenceConfig.from_dict(preferences).model_dump(exclude_unset=True)})
+    preferences = preference_config_for(preferences, seed)
     pairs = build_preference_pairs(corpus, reference_queries, teacher=as_data(teacher), student=as_data(student), prompt=prompt,
                                    num_examples=num_examples, preferences=preferences, query_eval=query_eval)
     generator = train_cpo_generator(pairs, cpo=cpo)

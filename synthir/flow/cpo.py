@@ -214,8 +214,7 @@ def run_cpo(collection: str, references: str = "qrels", reference_queries: Optio
             loaded = data.load_collection(collection)
         corpus = loaded.corpus
         cpo = cpo_config_for(student, cpo)
-        preferences = PreferenceConfig.from_dict({"seed": seed, **PreferenceConfig.from_dict(preferences)
-                                                  .model_dump(exclude_unset=True)})
+        preferences = preference_config_for(preferences, seed)
         pairs = build_preference_pairs(corpus, reference_queries, teacher, student, prompt, num_examples, preferences,
                                        query_eval)
         generator = train_cpo_generator(pairs, cpo)
@@ -224,6 +223,12 @@ def run_cpo(collection: str, references: str = "qrels", reference_queries: Optio
         decision = register_generator(generator, evaluated.comparison, registry_name, promotion_margin,
                                       max_copy_rate_increase).decision
         return CPOResult(pairs, generator, evaluated.comparison, evaluated.held_out_queries, decision)
+
+
+def preference_config_for(preferences: PreferenceConfig | dict | None, seed: int) -> PreferenceConfig:
+    """``preferences`` with the run's ``seed``, unless ``preferences.seed`` is set."""
+    return PreferenceConfig.from_dict({"seed": seed, **PreferenceConfig.from_dict(preferences)
+                                       .model_dump(exclude_unset=True)})
 
 
 def cpo_config_for(student: Any, cpo: CPOTrainingConfig | dict | None) -> CPOTrainingConfig:

@@ -186,9 +186,10 @@ def expand_documents(corpus: Corpus, expansion: Any = None, prompt: str = "inpar
 
     config = ExpansionConfig.from_dict(expansion)
     many = config.queries_per_document > 1
-    decoding = DecodingConfig.from_dict(decoding).model_copy(update={
-        "queries_per_doc": config.queries_per_document, "do_sample": many or DecodingConfig.from_dict(decoding).do_sample,
-        **({"temperature": config.temperature} if many else {})})
+    decoding = DecodingConfig.from_dict(decoding)
+    decoding = decoding.model_copy(update={"queries_per_doc": config.queries_per_document,
+                                           "do_sample": many or decoding.do_sample,
+                                           **({"temperature": config.temperature} if many else {})})
     template_prompt = "inpars" if prompt.startswith("dspy-") else prompt
     with child_run("expansion"):
         generated = generate_synthetic_queries(corpus, prompt=template_prompt, num_examples=num_examples,

@@ -48,6 +48,18 @@ def evaluation_split(corpus: Corpus, queries: Queries, qrels: Qrels, source: str
     return EvaluationSplit(corpus, corpus, queries, qrels)
 
 
+def load_for(collection: str, config: InParsConfig) -> data.LoadedCollection:
+    """``collection`` loaded as ``config`` says (its documents prepared, the evaluation's queries file)."""
+    return data.load_collection(collection, queries_file=config.evaluation.queries_file, documents=config.documents)
+
+
+def split_for(loaded: data.LoadedCollection, collection: str, config: InParsConfig) -> tuple[str, EvaluationSplit]:
+    """The evaluation's source of truth for ``collection`` and its split of the loaded collection."""
+    source = resolve_source(config.evaluation, collection)
+    return source, evaluation_split(loaded.corpus, loaded.queries, loaded.qrels, source, config.evaluation, collection,
+                                    config.documents)
+
+
 def pipeline_config_hash(config: InParsConfig) -> str:
     """The InPars config's hash: with the corpus fingerprint, what the retraining memory of refusals keys on."""
     return config_hash(config.model_dump(mode="json"))
@@ -84,8 +96,7 @@ def run_inpars(collection: str, config: InParsConfig | dict | None = None, query
     with run_of_its_own(f"inpars {collection}"):  # one MLflow run per flow run, as a pipeline run has
         clock = StageClock()
         with clock("load"):
-            loaded = data.load_collection(collection, queries_file=config.evaluation.queries_file,
-                                          documents=config.documents)
+            loaded = load_for(collection, config)
         return run_inpars_on(loaded, collection, config, query_store, on_registered, clock)
 
 
@@ -95,9 +106,7 @@ def run_inpars_on(loaded: data.LoadedCollection, collection: str, config: InPars
     retraining flow loads it once, for its check and for these)."""
     clock = clock or StageClock()
     with clock("evaluation_set"):
-        source = resolve_source(config.evaluation, collection)
-        split = evaluation_split(loaded.corpus, loaded.queries, loaded.qrels, source, config.evaluation, collection,
-                                 config.documents)
+        source, split = split_for(loaded, collection, config)
     corpus = split.training_corpus
     program = None
     with clock("generation"):
@@ -146,12 +155,9 @@ def run_training(collection: str, queries: SyntheticQueries, config: InParsConfi
     with run_of_its_own(f"training {collection}"):
         clock = StageClock()
         with clock("load"):
-            loaded = data.load_collection(collection, queries_file=config.evaluation.queries_file,
-                                          documents=config.documents)
+            loaded = load_for(collection, config)
         with clock("evaluation_set"):
-            source = resolve_source(config.evaluation, collection)
-            split = evaluation_split(loaded.corpus, loaded.queries, loaded.qrels, source, config.evaluation, collection,
-                                     config.documents)
+            source, split = split_for(loaded, collection, config)
         kept = training.keep_training_documents(queries, split.training_corpus, loaded.corpus).value
         trained = _train_and_gate(kept, split, source, loaded.corpus, config, clock, on_registered)
         return TrainingResult(loaded.corpus, split, kept, *trained, clock.seconds)

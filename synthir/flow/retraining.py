@@ -8,8 +8,7 @@ from dataclasses import dataclass
 from typing import Any, Optional
 
 from synthir.data import Corpus
-from synthir.flow import data
-from synthir.flow.inpars import InParsResult, pipeline_config_hash, run_inpars_on
+from synthir.flow.inpars import InParsResult, load_for, pipeline_config_hash, run_inpars_on
 from synthir.flow.stage import Staged
 from synthir.inpars_config import InParsConfig
 from synthir.retraining import RetrainingDecision, RetrainingPolicy, decide_retraining
@@ -46,8 +45,7 @@ def run_retraining(collection: str, config: InParsConfig | dict | None = None,
     documents) and promotion goes through the gate. Figures go to the active MLflow run, else to one of its own."""
     config = InParsConfig.from_dict(config)
     with run_of_its_own(f"retraining {collection}"):
-        loaded = data.load_collection(collection, queries_file=config.evaluation.queries_file,
-                                      documents=config.documents)
+        loaded = load_for(collection, config)
         decision = check_corpus_change(loaded.corpus, config.registry_name, force, policy,
                                        pipeline_config_hash(config)).value
         if not decision.retrain:
