@@ -87,7 +87,14 @@ def one_size(passages: int, generations: int, held_out: int, max_steps: int, wor
     return {"passages": len(result.corpus), "documents": documents, "seconds": result.seconds, "total": total,
             "corpus_written_s": written, "data": result.data["documents"],
             "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 ** 2,
+            "stage_peak_rss_gb": result.peak_rss_gb,
             "eval_queries": result.comparison.eval_queries, "triples": len(result.triples)}
+
+
+def peak_stage(row: dict) -> str:
+    """The stage at whose end the process's peak resident memory was first reached."""
+    peaks = row["stage_peak_rss_gb"]
+    return next((stage for stage, peak in peaks.items() if peak >= max(peaks.values()) - 1e-3), "")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -127,6 +134,7 @@ def main(argv: list[str] | None = None) -> None:
             cells.append(f"{seconds:.1f} ({r['passages'] / max(seconds, 1e-9):,.0f})")
         print(f"| {stage} | " + " | ".join(cells) + " |")
     print("| peak resident memory, GB | " + " | ".join(f"{r['peak_rss_gb']:.2f}" for r in rows) + " |")
+    print("| ... reached in stage | " + " | ".join(peak_stage(r) for r in rows) + " |")
     for key in ("documents_read", "exact_duplicates", "near_duplicates", "split_documents"):
         print(f"| {key} | " + " | ".join(f"{r['data'].get(key, 0):,}" for r in rows) + " |")
     print("| triples / evaluation queries | " + " | ".join(f"{r['triples']} / {r['eval_queries']}" for r in rows) + " |")

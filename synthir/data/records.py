@@ -22,7 +22,7 @@ def frame_fingerprint(frame: pd.DataFrame) -> str:
     return digest.hexdigest()[:16]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a million passages' records without a dict each
 class Document:
     doc_id: str
     text: str

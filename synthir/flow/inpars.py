@@ -80,6 +80,7 @@ class InParsResult:
     decision: Any  # synthir.lifecycle.gate.PromotionDecision
     seconds: dict[str, float] = field(default_factory=dict)  # wall time per stage
     data: dict[str, Any] = field(default_factory=dict)  # the data stage's figures (read, boilerplate, duplicates, passages)
+    peak_rss_gb: dict[str, float] = field(default_factory=dict)  # peak resident memory when each stage ended
 
 
 def run_inpars(collection: str, config: InParsConfig | dict | None = None, query_store: Any = None,
@@ -127,7 +128,7 @@ def run_inpars_on(loaded: data.LoadedCollection, collection: str, config: InPars
             split = expand_split(split, config, source, query_store)
     trained = _train_and_gate(filtered, split, source, loaded.corpus, config, clock, on_registered)
     return InParsResult(loaded.corpus, split, synthetic, checked.report, filtered, *trained, clock.seconds,
-                        loaded.metadata)
+                        loaded.metadata, clock.peak_rss_gb)
 
 
 @dataclass
@@ -190,6 +191,7 @@ def _train_and_gate(queries: SyntheticQueries, split: EvaluationSplit, source: s
             min_queries=gate.min_queries, allow_weak_gate=gate.allow_weak_gate, collection_corpus=collection_corpus,
             pipeline_config_hash=pipeline_config_hash(config), on_registered=on_registered).decision
     log_metrics(clock.seconds, prefix="flow.seconds.")
+    log_metrics(clock.peak_rss_gb, prefix="flow.peak_rss_gb.")
     return triples, model, comparison, decision
 
 
@@ -203,10 +205,12 @@ def expand_split(split: EvaluationSplit, config: InParsConfig, source: str, quer
 
 
 class StageClock:
-    """Wall time per stage (``with clock("training"): ...``), for the log, MLflow and benchmarks."""
+    """Wall time per stage (``with clock("training"): ...``) and the process's peak resident memory
+    when each stage ended (the stage that raised it is where to look), for the log, MLflow and benchmarks."""
 
     def __init__(self):
         self.seconds: dict[str, float] = {}
+        self.peak_rss_gb: dict[str, float] = {}
 
     @contextmanager
     def __call__(self, stage: str):
@@ -215,4 +219,15 @@ class StageClock:
             yield
         finally:
             self.seconds[stage] = self.seconds.get(stage, 0.0) + time.perf_counter() - started
-            logger.info("stage %s: %.1f s", stage, self.seconds[stage])
+            self.peak_rss_gb[stage] = peak_rss_gb()
+            logger.info("stage %s: %.1f s (peak resident memory so far %.2f GB)", stage, self.seconds[stage],
+                        self.peak_rss_gb[stage])
+
+
+def peak_rss_gb() -> float:
+    """This process's peak resident memory so far, in GB (Linux reports KB, macOS bytes)."""
+    import resource
+    import sys
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024 ** 3 if sys.platform == "darwin" else 1024 ** 2)

@@ -65,14 +65,13 @@ def _near_duplicates(corpus: Corpus, config: DuplicatesConfig, exact: dict[str, 
     position: dict[str, int] = {}
     near: dict[str, str] = {}
     candidates = [doc for doc in corpus if doc.doc_id not in exact and len(doc.text.split()) >= config.min_words]
-    n = config.shingle_words
+    word_hashes: dict[str, int] = {}
     for start in range(0, len(candidates), chunk):
         batch = candidates[start:start + chunk]
-        shingles = []
-        for doc in batch:
-            words = doc.text.lower().split()
-            shingles.append(list({" ".join(words[i:i + n]).encode("utf-8") for i in range(len(words) - n + 1)}))
-        for doc, minhash in zip(batch, MinHash.bulk(shingles, num_perm=config.num_perm, seed=1)):
+        if len(word_hashes) > 2_000_000:  # a bounded cache: a large collection's vocabulary keeps growing
+            word_hashes.clear()
+        shingles = [_shingle_hashes(doc.text.lower().split(), config.shingle_words, word_hashes) for doc in batch]
+        for doc, minhash in zip(batch, MinHash.bulk(shingles, num_perm=config.num_perm, seed=1, hashfunc=int)):
             position[doc.doc_id] = len(position)
             matches = lsh.query(minhash)
             if matches:  # the earliest kept document it matches
@@ -80,3 +79,22 @@ def _near_duplicates(corpus: Corpus, config: DuplicatesConfig, exact: dict[str, 
                 continue
             lsh.insert(doc.doc_id, minhash)
     return near
+
+
+def _shingle_hashes(words: list[str], n: int, word_hashes: dict[str, int]) -> list[int]:
+    """32-bit hashes of the distinct ``n``-word shingles of ``words``: each word hashed once (CRC-32,
+    cached across documents) and a shingle's hash rolled from its words' in numpy, since hashing every
+    shingle's string took most of the time. Stable across processes and machines."""
+    import zlib
+
+    import numpy as np
+
+    for word in words:
+        if word not in word_hashes:
+            word_hashes[word] = zlib.crc32(word.encode("utf-8"))
+    hashed = np.fromiter((word_hashes[w] for w in words), dtype=np.uint64, count=len(words))
+    count = len(words) - n + 1
+    rolled = np.zeros(max(count, 0), dtype=np.uint64)
+    for offset in range(n):  # wraps modulo 2**64, as intended
+        rolled = rolled * np.uint64(1_000_003) + hashed[offset:offset + count]
+    return np.unique(rolled & np.uint64(0xFFFFFFFF)).tolist()

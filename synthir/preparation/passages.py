@@ -3,11 +3,11 @@
 A document longer than ``max_tokens`` tokens (of the tokenizer of the models in use) is cut into
 passages by semantic-text-splitter's Markdown splitter: at headings first, then paragraphs, lines,
 sentences and words, each passage at most ``max_tokens`` with up to ``overlap_tokens`` shared with
-the one before. A passage keeps its document's title and gets the id ``<doc_id>#<n>`` (n from 1);
-short documents stay whole, under their own id. The corpus remembers which document each passage
-came from (``Corpus.parents``), so a ranking of passages becomes a ranking of documents
-(``Corpus.document_run``): MaxP (the best passage) by default, FirstP (the first passage retrieved)
-or the sum of the top k.
+the one before (``PassageSplitter.split``: by characters, then checked in tokens). A passage keeps
+its document's title and gets the id ``<doc_id>#<n>`` (n from 1); short documents stay whole, under
+their own id. The corpus remembers which document each passage came from (``Corpus.parents``), so a
+ranking of passages becomes a ranking of documents (``Corpus.document_run``): MaxP (the best
+passage) by default, FirstP (the first passage retrieved) or the sum of the top k.
 """
 
 from __future__ import annotations
@@ -79,7 +79,7 @@ class PassageSplitter:
     def __init__(self, config: PassageConfig):
         self.config = config
         self.tokenizer = load_tokenizer(config.tokenizer)
-        self._splitters: dict[int, object] = {}
+        self._splitters: dict[tuple, object] = {}
 
     def token_counts(self, texts: list[str], chunk: int = 2048) -> list[int]:
         """Tokens per text, ``chunk`` texts at a time (a million encodings at once would take gigabytes)."""
@@ -88,24 +88,48 @@ class PassageSplitter:
 
     def split(self, text: str, title: str = "", tokens: int | None = None) -> list[str]:
         """The passages of ``text`` (white space normalised); ``[text]`` when it fits whole.
-        ``tokens``: the document's length with its title, when already counted."""
-        from semantic_text_splitter import MarkdownSplitter
+        ``tokens``: the document's length with its title, when already counted.
 
+        Splitting by tokens asks the tokenizer about many candidate spans (about 160 documents/s on
+        one core); splitting by characters does not. So the text is first split by characters, at
+        this document's own characters-per-token rate a little under the window, every passage is
+        then counted in tokens, and the few that still overflow are split again by tokens: every
+        passage fits ``max_tokens`` of the tokenizer, about seven times faster."""
         config = self.config
         if tokens is None:
             tokens = self.token_counts([f"{title} {text}".strip()])[0]
         if tokens <= config.max_tokens:
             return [" ".join(text.split())]
         # the title goes with every passage: the text gets what it leaves of the window
-        capacity = max(config.max_tokens // 2, config.max_tokens - (self.token_counts([title])[0] if title else 0))
-        splitter = self._splitters.get(capacity)
+        title_tokens = self.token_counts([title])[0] if title else 0
+        capacity = max(config.max_tokens // 2, config.max_tokens - title_tokens)
+        overlap = min(config.overlap_tokens, capacity // 2 - 1)
+        chars_per_token = len(text) / max(tokens - title_tokens, 1)
+        by_chars = self._splitter(int(capacity * chars_per_token * CHARACTER_FILL) // 8 * 8, int(overlap * chars_per_token))
+        chunks = [chunk for chunk in (" ".join(c.split()) for c in by_chars.chunks(text)) if chunk]
+        passages: list[str] = []
+        for chunk, length in zip(chunks, self.token_counts(chunks)):
+            if length <= capacity:
+                passages.append(chunk)
+            else:
+                by_tokens = self._splitter(capacity, overlap, tokens=True)
+                passages.extend(c for c in (" ".join(c.split()) for c in by_tokens.chunks(chunk)) if c)
+        return passages or [" ".join(text.split())]
+
+    def _splitter(self, capacity: int, overlap: int, tokens: bool = False):
+        """semantic-text-splitter's Markdown splitter of ``capacity`` characters (or tokens), cached."""
+        from semantic_text_splitter import MarkdownSplitter
+
+        key = (capacity, overlap, tokens)
+        splitter = self._splitters.get(key)
         if splitter is None:
-            overlap = min(config.overlap_tokens, capacity // 2 - 1)
-            splitter = self._splitters[capacity] = MarkdownSplitter.from_huggingface_tokenizer(
-                self.tokenizer, capacity, overlap=overlap)
-        return [chunk for chunk in (" ".join(c.split()) for c in splitter.chunks(text)) if chunk] or [" ".join(text.split())]
+            splitter = self._splitters[key] = (
+                MarkdownSplitter.from_huggingface_tokenizer(self.tokenizer, capacity, overlap=overlap) if tokens
+                else MarkdownSplitter(max(capacity, 1), overlap=min(overlap, max(capacity, 1) // 2)))
+        return splitter
 
 
+CHARACTER_FILL = 0.95  # the share of the window a split by characters aims for (the rest: the rate's spread)
 PARALLEL_FROM = 200  # long documents: below this, threads are not worth starting
 
 
