@@ -135,6 +135,8 @@ def main(argv: list[str] | None = None) -> None:
         print(f"| {stage} | " + " | ".join(cells) + " |")
     print("| peak resident memory, GB | " + " | ".join(f"{r['peak_rss_gb']:.2f}" for r in rows) + " |")
     print("| ... reached in stage | " + " | ".join(peak_stage(r) for r in rows) + " |")
+    print("| peak resident memory at the end of each stage, GB | " + " | ".join(
+        ", ".join(f"{stage} {peak:.2f}" for stage, peak in r["stage_peak_rss_gb"].items()) for r in rows) + " |")
     for key in ("documents_read", "exact_duplicates", "near_duplicates", "split_documents"):
         print(f"| {key} | " + " | ".join(f"{r['data'].get(key, 0):,}" for r in rows) + " |")
     print("| triples / evaluation queries | " + " | ".join(f"{r['triples']} / {r['eval_queries']}" for r in rows) + " |")

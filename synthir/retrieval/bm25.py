@@ -61,6 +61,7 @@ class BM25Config:
     include_title: bool = True
     threads: int = 0  # 0: one per CPU core
     batch_size: int = 5000  # queries per Anserini call (bounds the size of each run file)
+    index_buffer_mb: int = 256  # Lucene's indexing buffer (Anserini's default, 4 GB, grows the JVM heap for no speed)
 
 
 @dataclass
@@ -188,6 +189,7 @@ def _build_index(corpus: Corpus, index_path: Path, config: BM25Config) -> float:
             "-index", str(tmp_index),
             "-threads", str(threads),
             "-storePositions", "-storeDocvectors",
+            "-memoryBuffer", str(config.index_buffer_mb),
         ]
         logger.info("Indexing %d documents with %d thread(s) into %s", len(corpus), threads, index_path)
         autoclass("io.anserini.index.IndexCollection").main(args)
