@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -75,6 +76,7 @@ def one_size(passages: int, generations: int, held_out: int, max_steps: int, wor
     documents = write_corpus(corpus, passages)
     written = time.perf_counter() - started
     mlflow.set_tracking_uri(f"sqlite:///{work / f'mlflow-{passages}.db'}")
+    os.environ["SYNTHIR_CACHE_DIR"] = str(work / f"cache-{passages}")  # every BM25 index built cold, once
     with StandInGenerator() as url:
         served = {"backend": "served", "base_url": url, "model": "stand-in", "concurrency": 16}
         config = {"max_generations": generations, "generator": served, "query_store": None,

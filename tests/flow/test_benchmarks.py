@@ -100,3 +100,15 @@ def test_cpo_generator_runs_the_cpo_flows_stages(demo_dir, tmp_path, capsys):
     assert len(rows) == 2 and all(0.0 <= float(row[3]) <= 1.0 for row in rows), out
     figures = __import__("json").loads((tmp_path / "figures.json").read_text())
     assert figures["training"]["steps"] == 1 and figures["preferences"]["references"] == 4
+
+
+def test_scale_runs_the_inpars_flow_with_the_stand_in_generator(tmp_path, capsys):
+    scale = benchmark("scale")  # one size, in a child process of its own (its own MLflow store and peak memory)
+    scale.main(["--passages", "300", "--generations", "12", "--held-out", "8", "--max-steps", "1",
+                "--work", str(tmp_path)])
+    out = capsys.readouterr().out
+    rows = {line.split("|")[1].strip(): line for line in out.splitlines() if line.startswith("| ")}
+    assert {"load", "generation", "triples", "training", "evaluation", "registration", "total"} <= set(rows), out
+    assert "training" in rows["peak resident memory at the end of each stage, GB"]
+    assert float(rows["peak resident memory, GB"].split("|")[2]) > 0
+    assert int(rows["split_documents"].split("|")[2].replace(",", "")) > 0, out  # long documents were cut
