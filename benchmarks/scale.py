@@ -119,7 +119,8 @@ def main(argv: list[str] | None = None) -> None:
         for size in args.passages:
             child = subprocess.run([sys.executable, __file__, "--one", "--passages", str(size), "--generations",
                                     str(args.generations), "--held-out", str(args.held_out), "--max-steps",
-                                    str(args.max_steps), "--work", str(work)], capture_output=True, text=True)
+                                    str(args.max_steps), "--work", str(work)], capture_output=True, text=True,
+                                   env={k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")})
             line = next((x for x in child.stdout.splitlines() if x.startswith("SCALE ")), None)
             if line is None:
                 print(child.stdout[-3000:], child.stderr[-5000:], sep="\n")

@@ -14,11 +14,13 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 
-def frame_fingerprint(frame: pd.DataFrame) -> str:
+def frame_fingerprint(frame: pd.DataFrame, decimals: int = 6) -> str:
     """Content hash of a frame's rows, columns and row order: two frames hash alike only when every
-    value is the same (a count of rows would let different data resume the same checkpoint)."""
+    value is the same (a count of rows would let different data resume the same checkpoint). Floats
+    are compared to ``decimals`` places: a teacher's margins recomputed after a crash move in the
+    last digits (thread counts, batch padding), and the run they key must still resume."""
     digest = hashlib.sha256(",".join(map(str, frame.columns)).encode())
-    digest.update(pd.util.hash_pandas_object(frame.astype(str), index=False).to_numpy().tobytes())
+    digest.update(pd.util.hash_pandas_object(frame.round(decimals).astype(str), index=False).to_numpy().tobytes())
     return digest.hexdigest()[:16]
 
 

@@ -73,11 +73,15 @@ def ppi_gain(golden_gain, golden_proxy, unlabelled_proxy, alpha: float = 0.05, s
         raise ValueError(f"PPI needs at least 2 golden and 2 label-free queries, got {len(y)} and {len(f_unlabelled)}")
     if not 0 < alpha < 0.5:
         raise ValueError(f"alpha must be in (0, 0.5), got {alpha}")
-    estimate = float(np.ravel(ppi_mean_pointestimate(y, f_golden, f_unlabelled))[0])
+    # PPI++ tunes lambda as cov(Y, f) / var(f): a proxy with no spread (the judge saw no difference
+    # between the two models anywhere) makes that 0/0, and it carries no information: lambda 0, the
+    # golden queries alone
+    tuned = {"lam": 0.0} if np.ptp(np.concatenate([f_golden, f_unlabelled])) == 0 else {}
+    estimate = float(np.ravel(ppi_mean_pointestimate(y, f_golden, f_unlabelled, **tuned))[0])
     # ppi_mean_ci drops `alternative` when it tunes lambda (ppi_py 0.2.3): the two-sided interval is asked
     # for and the one-sided bound read off the two-sided interval at 2 alpha (the same z bound)
-    low, high = (float(np.ravel(v)[0]) for v in ppi_mean_ci(y, f_golden, f_unlabelled, alpha=alpha))
-    bound, upper = (float(np.ravel(v)[0]) for v in ppi_mean_ci(y, f_golden, f_unlabelled, alpha=2 * alpha))
+    low, high = (float(np.ravel(v)[0]) for v in ppi_mean_ci(y, f_golden, f_unlabelled, alpha=alpha, **tuned))
+    bound, upper = (float(np.ravel(v)[0]) for v in ppi_mean_ci(y, f_golden, f_unlabelled, alpha=2 * alpha, **tuned))
     se = (upper - bound) / (2 * stats.norm.ppf(1 - alpha))
     p_value = float(stats.norm.sf((estimate - shift) / se)) if se > 0 else float(estimate <= shift)
     golden_low, golden_high = (float(np.ravel(v)[0]) for v in classical_mean_ci(y, alpha=alpha))

@@ -34,6 +34,16 @@ def test_a_useless_proxy_leaves_about_the_golden_interval():
     assert width < 1.15 * golden_width  # power tuning turns the proxy off instead of paying for it
 
 
+def test_a_proxy_without_spread_falls_back_to_the_golden_queries_alone():
+    """A judge that saw no difference between the models anywhere: PPI++'s tuned weight would be 0/0
+    (a NaN estimate, which once broke the stored gate decision); the golden mean and interval stand."""
+    golden = np.array([0.02, -0.01, 0.05, 0.0, 0.03, 0.01])
+    gain = ppi_gain(golden, np.zeros(6), np.zeros(40))
+    assert np.isfinite([gain.estimate, gain.low, gain.high, gain.lower_bound, gain.p_value]).all()
+    assert gain.estimate == pytest.approx(golden.mean())
+    assert (gain.low, gain.high) == pytest.approx((gain.golden_low, gain.golden_high))
+
+
 def test_the_interval_covers_the_true_gain_at_its_level():
     rng = np.random.default_rng(2)
     covered = 0

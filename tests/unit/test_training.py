@@ -151,6 +151,11 @@ def test_training_checkpoints_are_keyed_on_the_triples_content_not_their_count(d
     assert training_run_key(config, triples) != training_run_key(config, other_negatives)
     assert training_run_key(config, triples) == training_run_key(RerankerTrainingConfig(), triples)
     assert training_run_key(config, triples) != training_run_key(RerankerTrainingConfig(learning_rate=1e-5), triples)
+    # a teacher's margins recomputed after a crash move in the last digits: the run still resumes
+    margins = triples.with_frame(triples.frame.assign(teacher_margin=[0.25 + i / 7 for i in range(len(triples))]))
+    noisy = margins.with_frame(margins.frame.assign(teacher_margin=margins.frame["teacher_margin"] + 1e-9))
+    moved = margins.with_frame(margins.frame.assign(teacher_margin=margins.frame["teacher_margin"] + 1e-3))
+    assert training_run_key(config, noisy) == training_run_key(config, margins) != training_run_key(config, moved)
 
 
 def test_teacher_margins_follow_the_base_model_and_bm25_and_anchor_the_positive(demo):
