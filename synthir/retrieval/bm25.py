@@ -61,7 +61,7 @@ class BM25Config:
     include_title: bool = True
     threads: int = 0  # 0: one per CPU core
     batch_size: int = 5000  # queries per Anserini call (bounds the size of each run file)
-    index_buffer_mb: int = 256  # Lucene's indexing buffer (Anserini's default, 4 GB, grows the JVM heap for no speed)
+    index_buffer_mb: int = 256  # Lucene's indexing buffer, bounded so that the JVM's heap stays small for any corpus
 
 
 @dataclass
