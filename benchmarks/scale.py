@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -69,7 +68,7 @@ def one_size(passages: int, generations: int, held_out: int, max_steps: int, wor
     sys.path.insert(0, str(ROOT / "tests"))
     from fixtures.stand_in_generator import StandInGenerator
 
-    from synthir.flow.inpars import run_inpars
+    from synthir.flow.inpars import peak_rss_gb, run_inpars
 
     corpus = work / f"corpus-{passages}.parquet"
     started = time.perf_counter()
@@ -88,7 +87,7 @@ def one_size(passages: int, generations: int, held_out: int, max_steps: int, wor
         total = time.perf_counter() - started
     return {"passages": len(result.corpus), "documents": documents, "seconds": result.seconds, "total": total,
             "corpus_written_s": written, "data": result.data["documents"],
-            "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 ** 2,
+            "peak_rss_gb": peak_rss_gb(),
             "stage_peak_rss_gb": result.peak_rss_gb,
             "eval_queries": result.comparison.eval_queries, "triples": len(result.triples)}
 
