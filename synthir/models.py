@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from synthir.data.io import atomic_folder
-from synthir.runtime import default_cache_dir
+from synthir.runtime import default_cache_dir, model_cache_dir
 
 logger = logging.getLogger(__name__)
 
@@ -66,7 +66,7 @@ def package_folder(import_name: str) -> Path:
 def resolve_model(ref: str, cache_dir: str | Path | None = None) -> Path:
     """A local folder with config + weights (+ tokenizer) for ``ref``."""
     if ref.startswith("package:"):
-        return _resolve_packaged(ref.removeprefix("package:"), Path(cache_dir) if cache_dir else default_cache_dir())
+        return _resolve_packaged(ref.removeprefix("package:"), Path(cache_dir) / "models" if cache_dir else model_cache_dir())
     if ref.startswith("registry:"):
         return _resolve_registry(ref.removeprefix("registry:"))
     if ref.startswith("hf:"):
@@ -226,25 +226,34 @@ def merge_adapter(adapter_dir: Path, target: Path) -> Path:
     return target
 
 
-def _resolve_packaged(name: str, cache_dir: Path) -> Path:
+def _resolve_packaged(name: str, models_dir: Path) -> Path:
     if name not in PACKAGED_MODELS:
         raise ModelNotAvailableError(f"unknown packaged model {name!r}; known: {sorted(PACKAGED_MODELS)}")
     entry = PACKAGED_MODELS[name]
-    if entry.zip_parts:
-        return _extract_split_zip(name, entry, cache_dir / "models" / name)
-    folder = package_folder(entry.package)
-    if entry.gguf_file is None and not entry.assemble:
-        from_package = folder / "model" if (folder / "model" / "config.json").exists() else folder
-        return from_package
-    target = cache_dir / "models" / name
-    if (target / "config.json").exists() and (target / "model.safetensors").exists():
+    folder = None if entry.zip_parts else package_folder(entry.package)
+    if folder is not None and entry.gguf_file is None and not entry.assemble:
+        return folder / "model" if (folder / "model" / "config.json").exists() else folder
+    target = models_dir / name
+    if _is_built(entry, target):
         return target
-    if entry.assemble:
-        gguf_path = _assemble_gguf(entry.package, cache_dir / "gguf")
-    else:
-        gguf_path = folder / entry.gguf_file
-    _convert_gguf(gguf_path, target)
+    from filelock import FileLock
+
+    # one process builds it; the others wait and load the result (a second build would replace the
+    # folder under a process reading it)
+    models_dir.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(models_dir / f".{name}.lock")):
+        if _is_built(entry, target):
+            return target
+        if entry.zip_parts:
+            return _extract_split_zip(name, entry, target)
+        gguf_path = _assemble_gguf(entry.package, models_dir / "gguf") if entry.assemble else folder / entry.gguf_file
+        _convert_gguf(gguf_path, target)
     return target
+
+
+def _is_built(entry: PackagedModel, target: Path) -> bool:
+    marker = "modules.json" if entry.zip_parts else "config.json"
+    return (target / marker).exists() and (target / "model.safetensors").exists()
 
 
 def _extract_split_zip(name: str, entry: PackagedModel, target: Path) -> Path:
@@ -253,8 +262,6 @@ def _extract_split_zip(name: str, entry: PackagedModel, target: Path) -> Path:
     import tempfile
     import zipfile
 
-    if (target / "modules.json").exists() and (target / "model.safetensors").exists():
-        return target
     parts = [next((package_folder(part) / "input").glob("*.zip.*")) for part in entry.zip_parts]
     logger.info("Extracting %s from %d packaged zip parts into %s (once)", name, len(parts), target)
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -20,6 +20,13 @@ def default_cache_dir() -> Path:
     return Path(os.environ.get("SYNTHIR_CACHE_DIR", Path.home() / ".cache" / "synthir"))
 
 
+def model_cache_dir() -> Path:
+    """``$SYNTHIR_MODEL_CACHE_DIR``, else the cache dir's ``models``: packaged models made loadable
+    (GGUF de-quantised, split zips joined), which depend only on the installed packages."""
+    folder = os.environ.get("SYNTHIR_MODEL_CACHE_DIR")
+    return Path(folder) if folder else default_cache_dir() / "models"
+
+
 def cpu_supports_bf16() -> bool:
     """AVX512-BF16 or AMX: bf16 matmuls run natively (~2x faster here); without them bf16 is emulated."""
     import torch

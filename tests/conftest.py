@@ -14,6 +14,10 @@ import pytest
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SESSION_DIR = Path(tempfile.mkdtemp(prefix="synthir-tests-"))
+# Packaged models made loadable (the GGUF generators de-quantised: Gemma's takes over a minute) are
+# shared by the session's pytest-xdist workers, which inherit the controller's environment; a file
+# lock lets one worker build each. They depend only on the installed packages, not on any test.
+MODEL_CACHE_DIR = Path(os.environ.setdefault("SYNTHIR_MODEL_CACHE_DIR", tempfile.mkdtemp(prefix="synthir-test-models-")))
 CISI_DIR = (PROJECT_ROOT.parent / "shared" / "data" / "cisi").resolve()
 DEMO_DIR = PROJECT_ROOT / "data" / "demo"
 
@@ -54,6 +58,8 @@ def pytest_sessionstart(session):
 
 def pytest_sessionfinish(session, exitstatus):
     shutil.rmtree(SESSION_DIR, ignore_errors=True)
+    if not os.environ.get("PYTEST_XDIST_WORKER"):  # the controller (or a run without workers) made it
+        shutil.rmtree(MODEL_CACHE_DIR, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -86,9 +86,30 @@ class PassageSplitter:
         return [len(e.ids) for start in range(0, len(texts), chunk)
                 for e in self.tokenizer.encode_batch(texts[start:start + chunk], add_special_tokens=False)]
 
+    def document_lengths(self, texts: list[str]) -> list[int]:
+        """Tokens per text, exact for every text that fits ``max_tokens``. A text whose first
+        ``PREFIX_CHARACTERS`` characters per window token (cut at a space) already overflow the window
+        is long whatever follows: its length is estimated from that prefix's rate instead of tokenizing
+        it whole (long documents are most of a collection's text, and are counted again as passages)."""
+        window = self.config.max_tokens
+        limit = window * PREFIX_CHARACTERS
+        prefixes = [text if len(text) <= limit else text[:max(text.rfind(" ", 0, limit), limit // 2)] for text in texts]
+        lengths = self.token_counts(prefixes)
+        undecided = []
+        for i, (text, prefix) in enumerate(zip(texts, prefixes)):
+            if len(prefix) < len(text):
+                if lengths[i] > window:
+                    lengths[i] = round(lengths[i] * len(text) / max(len(prefix), 1))
+                else:  # a prefix of unusually long tokens: count the whole text
+                    undecided.append(i)
+        for i, n in zip(undecided, self.token_counts([texts[i] for i in undecided])):
+            lengths[i] = n
+        return lengths
+
     def split(self, text: str, title: str = "", tokens: int | None = None) -> list[str]:
         """The passages of ``text`` (white space normalised); ``[text]`` when it fits whole.
-        ``tokens``: the document's length with its title, when already counted.
+        ``tokens``: the document's length with its title, when already counted or estimated
+        (``document_lengths``).
 
         Splitting by tokens asks the tokenizer about many candidate spans (about 160 documents/s on
         one core); splitting by characters does not. So the text is first split by characters, at
@@ -129,6 +150,7 @@ class PassageSplitter:
         return splitter
 
 
+PREFIX_CHARACTERS = 8  # characters per window token in the prefix that decides a document is long (English: ~4.5)
 CHARACTER_FILL = 0.95  # the share of the window a split by characters aims for (the rest: the rate's spread)
 PARALLEL_FROM = 200  # long documents: below this, threads are not worth starting
 
@@ -139,7 +161,7 @@ def split_corpus(corpus: Corpus, config: PassageConfig, workers: int | None = No
     long documents are split by ``workers`` threads (default: one per core), in order."""
     splitter = PassageSplitter(config)
     docs = list(corpus)
-    lengths = splitter.token_counts([d.contents for d in docs])
+    lengths = splitter.document_lengths([d.contents for d in docs])
     long = [(doc.text, doc.title, n) for doc, n in zip(docs, lengths) if n > config.max_tokens]
     cut = iter(_split_all(splitter, long, workers))
     documents: dict[str, Document] = {}
@@ -159,7 +181,8 @@ def split_corpus(corpus: Corpus, config: PassageConfig, workers: int | None = No
             documents[passage_id] = Document(passage_id, chunk, " ".join(doc.title.split()))
             parents[passage_id] = doc.doc_id
     figures = {"documents": len(docs), "passages": len(documents), "split_documents": split,
-               "longest_document_tokens": max(lengths, default=0), "passage_tokens": config.max_tokens}
+               "longest_document_tokens": max(lengths, default=0),  # estimated when long (document_lengths)
+               "passage_tokens": config.max_tokens}
     logger.info("Passages: %d documents -> %d passages (%d split at %d %s tokens, overlap %d; the longest had %d)",
                 len(docs), len(documents), split, config.max_tokens, config.tokenizer, config.overlap_tokens,
                 figures["longest_document_tokens"])

@@ -61,6 +61,19 @@ def test_long_documents_become_passages_within_the_window_and_short_ones_stay_wh
     assert CorpusMaterializer.from_parts(None, frame, meta).passage_config == config.model_dump()
 
 
+def test_a_document_is_counted_whole_only_when_its_prefix_fits_the_window():
+    from synthir.preparation.passages import PREFIX_CHARACTERS, PassageSplitter
+
+    splitter = PassageSplitter(PassageConfig(max_tokens=64, overlap_tokens=8))
+    short = "a short note about tides"
+    long = " ".join(["tidal turbines turn the flow of the tides into electricity"] * 200)
+    odd = "x" * (64 * PREFIX_CHARACTERS + 10) + " tail"  # few characters per token: the prefix decides nothing
+    exact = splitter.token_counts([short, long, odd])
+    lengths = splitter.document_lengths([short, long, odd])
+    assert lengths[0] == exact[0] and lengths[2] == exact[2]  # exact where it fits or the prefix cannot tell
+    assert lengths[1] > 64 and abs(lengths[1] - exact[1]) <= 0.02 * exact[1]  # long: estimated from its prefix
+
+
 def test_the_splitter_cuts_at_headings_first(long_corpus):
     corpus, _ = split_corpus(long_corpus, PassageConfig(max_tokens=128, overlap_tokens=0))
     starts = [corpus[p].text.split()[0] for p in corpus.documents if p.startswith("wind.md#")]

@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 
 from synthir.models import ModelNotAvailableError, resolve_model
@@ -19,12 +21,14 @@ def test_bad_references_say_what_is_accepted(ref, message):
         resolve_model(ref)
 
 
-def test_converted_gguf_is_cached(session_dir):
+def test_converted_gguf_is_cached():
+    import os
+
     first = resolve_model("package:smollm2-135m-instruct")
     stamp = (first / "model.safetensors").stat().st_mtime_ns
     assert resolve_model("package:smollm2-135m-instruct") == first
     assert (first / "model.safetensors").stat().st_mtime_ns == stamp
-    assert str(first).startswith(str(session_dir))
+    assert first.parent == Path(os.environ["SYNTHIR_MODEL_CACHE_DIR"])  # the session's, not ~/.cache
 
 
 def test_a_model_zipped_over_several_packages_is_joined_and_extracted_once(tmp_path, monkeypatch):
@@ -57,6 +61,15 @@ def test_a_model_zipped_over_several_packages_is_joined_and_extracted_once(tmp_p
     stamp = (folder / "model.safetensors").stat().st_mtime_ns
     assert resolve_model("package:tiny-encoder", cache_dir=tmp_path / "cache") == folder
     assert (folder / "model.safetensors").stat().st_mtime_ns == stamp  # extracted once
+    # processes resolving it at once: one extracts under the lock, the others load its folder
+    from concurrent.futures import ThreadPoolExecutor
+
+    extracted = []
+    original = models._extract_split_zip
+    monkeypatch.setattr(models, "_extract_split_zip", lambda *a: extracted.append(a) or original(*a))
+    with ThreadPoolExecutor(4) as pool:
+        folders = set(pool.map(lambda _: resolve_model("package:tiny-encoder", cache_dir=tmp_path / "fresh"), range(4)))
+    assert folders == {tmp_path / "fresh" / "models" / "tiny-encoder"} and len(extracted) == 1
     monkeypatch.setitem(models.PACKAGED_MODELS, "tiny-encoder",
                         models.PackagedModel("tiny_part_001", zip_parts=("tiny_part_001", "missing_part_002")))
     with pytest.raises(ModelNotAvailableError, match="package 'missing_part_002' is not installed; run `make setup`"):
