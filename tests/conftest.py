@@ -17,7 +17,10 @@ SESSION_DIR = Path(tempfile.mkdtemp(prefix="synthir-tests-"))
 # Packaged models made loadable (the GGUF generators de-quantised: Gemma's takes over a minute) are
 # shared by the session's pytest-xdist workers, which inherit the controller's environment; a file
 # lock lets one worker build each. They depend only on the installed packages, not on any test.
-MODEL_CACHE_DIR = Path(os.environ.setdefault("SYNTHIR_MODEL_CACHE_DIR", tempfile.mkdtemp(prefix="synthir-test-models-")))
+MADE_MODEL_CACHE = "SYNTHIR_TEST_MODEL_CACHE_DIR" not in os.environ  # the controller, or a run without workers
+if MADE_MODEL_CACHE:
+    os.environ["SYNTHIR_TEST_MODEL_CACHE_DIR"] = tempfile.mkdtemp(prefix="synthir-test-models-")
+MODEL_CACHE_DIR = Path(os.environ["SYNTHIR_TEST_MODEL_CACHE_DIR"])
 CISI_DIR = (PROJECT_ROOT.parent / "shared" / "data" / "cisi").resolve()
 DEMO_DIR = PROJECT_ROOT / "data" / "demo"
 
@@ -34,6 +37,7 @@ os.environ.update(
         "HF_HUB_OFFLINE": "1",
         "TRANSFORMERS_OFFLINE": "1",
         "SYNTHIR_CACHE_DIR": str(SESSION_DIR / "cache"),
+        "SYNTHIR_MODEL_CACHE_DIR": str(MODEL_CACHE_DIR),
         "IR_DATASETS_HOME": str(SESSION_DIR / "ir_datasets"),
     }
 )
@@ -58,7 +62,7 @@ def pytest_sessionstart(session):
 
 def pytest_sessionfinish(session, exitstatus):
     shutil.rmtree(SESSION_DIR, ignore_errors=True)
-    if not os.environ.get("PYTEST_XDIST_WORKER"):  # the controller (or a run without workers) made it
+    if MADE_MODEL_CACHE:
         shutil.rmtree(MODEL_CACHE_DIR, ignore_errors=True)
 
 
