@@ -231,8 +231,8 @@ def _resolve_packaged(name: str, models_dir: Path) -> Path:
     if name not in PACKAGED_MODELS:
         raise ModelNotAvailableError(f"unknown packaged model {name!r}; known: {sorted(PACKAGED_MODELS)}")
     entry = PACKAGED_MODELS[name]
-    folder = None if entry.zip_parts else package_folder(entry.package)
-    if folder is not None and entry.gguf_file is None and not entry.assemble:
+    if not entry.zip_parts and entry.gguf_file is None and not entry.assemble:  # loadable as installed
+        folder = package_folder(entry.package)
         return folder / "model" if (folder / "model" / "config.json").exists() else folder
     target = models_dir / name
     if _is_built(entry, target):
@@ -247,7 +247,8 @@ def _resolve_packaged(name: str, models_dir: Path) -> Path:
             return target
         if entry.zip_parts:
             return _extract_split_zip(name, entry, target)
-        gguf_path = _assemble_gguf(entry.package, models_dir / "gguf") if entry.assemble else folder / entry.gguf_file
+        gguf_path = (_assemble_gguf(entry.package, models_dir / "gguf") if entry.assemble
+                     else package_folder(entry.package) / entry.gguf_file)
         _convert_gguf(gguf_path, target)
     return target
 
