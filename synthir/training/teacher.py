@@ -110,18 +110,24 @@ def _encoder_cosines(model_ref: str, candidates: dict[str, list[str]], queries: 
             for qid, vector in zip(query_ids, query_vectors)}
 
 
+ESTIMATE_FROM_BATCHES = 40  # pools up to 40 batches (1,280 documents at 32) take a minute or so on 2 cores
+
+
 def encode_with_estimate(model, texts: list[str], batch_size: int, label: str):
     """``model.encode(texts)``, saying first how long it will take: the first batches are timed and the
     rest estimated from them. The texts are then encoded in one call, as without the estimate (a
-    split call batches and pads them differently, which moves the embeddings in the last digits)."""
+    split call batches and pads them differently, which moves the embeddings in the last digits), so
+    the timed batches are encoded twice: only a pool of more than ``ESTIMATE_FROM_BATCHES`` batches,
+    long enough for a wait to matter, is timed first."""
     import time
 
     encode = dict(batch_size=batch_size, normalize_embeddings=False, convert_to_numpy=True)
-    head = min(len(texts), 4 * batch_size)
+    if len(texts) <= ESTIMATE_FROM_BATCHES * batch_size:
+        logger.info("%s: encoding %d documents", label, len(texts))
+        return model.encode(texts, show_progress_bar=len(texts) > batch_size, **encode)
+    head = 4 * batch_size
     started = time.perf_counter()
-    first = model.encode(texts[:head], show_progress_bar=False, **encode)
-    if len(texts) == head:
-        return first
+    model.encode(texts[:head], show_progress_bar=False, **encode)
     rate = head / max(time.perf_counter() - started, 1e-9)
     logger.info("%s: encoding %d documents, about %.0f s at %.0f documents/s (measured on the first %d)",
                 label, len(texts), len(texts) / rate, rate, head)

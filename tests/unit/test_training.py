@@ -12,6 +12,24 @@ def demo(demo_dir):
     return load_collection(demo_dir)
 
 
+@pytest.fixture(scope="module")
+def one_layer_minilm(tmp_path_factory) -> str:
+    """all-MiniLM-L6-v2 cut to its first layer (its embeddings, tokenizer and pooling kept): the training
+    mechanics (losses, checkpoints, resuming, dev selection) on a model that still knows words, at about a
+    fifth of the cost. The flow tests train the real one."""
+    from sentence_transformers import SentenceTransformer
+
+    from synthir.models import resolve_model
+
+    model = SentenceTransformer(str(resolve_model("package:all-minilm-l6-v2")), device="cpu")
+    encoder = model[0].auto_model
+    encoder.encoder.layer = encoder.encoder.layer[:1]
+    encoder.config.num_hidden_layers = 1
+    folder = tmp_path_factory.mktemp("one-layer-minilm")
+    model.save(str(folder))
+    return str(folder)
+
+
 def synthetic(demo, count=24):
     rows = []
     for doc in list(demo.corpus)[:count]:
@@ -65,9 +83,13 @@ def judged_pairs(demo) -> SyntheticQueries:
 
 
 @pytest.mark.parametrize("model_type", ["bi-encoder", "cross-encoder"])
-def test_tiny_training_run_lowers_the_loss(demo, tmp_path, model_type):
+def test_tiny_training_run_lowers_the_loss(demo, tmp_path, model_type, one_layer_minilm):
     triples = build_triples(judged_pairs(demo), demo.corpus, negatives_per_query=1, seed=0)  # 40 triples
-    config = RerankerTrainingConfig(model_type=model_type, epochs=4, batch_size=8, loss="mnrl" if model_type == "bi-encoder" else "auto",
+    # a cross-encoder's new classification head learns on 80 pairs only above a full MiniLM (on one or two
+    # layers the loss stays at log 2 for 4 epochs at 3e-4 and 1e-3)
+    base_model = one_layer_minilm if model_type == "bi-encoder" else "package:all-minilm-l6-v2"
+    config = RerankerTrainingConfig(model_type=model_type, base_model=base_model, epochs=4, batch_size=8,
+                                    loss="mnrl" if model_type == "bi-encoder" else "auto",
                                     learning_rate=1e-4 if model_type == "bi-encoder" else 3e-4,
                                     max_length=96, logging_steps=1, save_steps=10, warmup_ratio=0.0)
     result = train_reranker(triples, config, tmp_path / model_type)
@@ -85,13 +107,14 @@ def test_tiny_training_run_lowers_the_loss(demo, tmp_path, model_type):
     assert scores[0] > scores[1]
 
 
-def test_a_checkpoint_cut_short_by_a_kill_is_skipped_and_training_resumes(demo, tmp_path, caplog):
+def test_a_checkpoint_cut_short_by_a_kill_is_skipped_and_training_resumes(demo, tmp_path, caplog, one_layer_minilm):
     """A ``kill -9`` while the trainer saves ``checkpoint-N`` leaves it without ``trainer_state.json``
     (written last); resuming from it failed on every rerun until the folder was deleted by hand."""
     import shutil
 
     triples = build_triples(judged_pairs(demo), demo.corpus, negatives_per_query=1, seed=0)
-    config = RerankerTrainingConfig(loss="mnrl", batch_size=8, max_length=64, save_steps=2, max_steps=2, warmup_ratio=0.0)
+    config = RerankerTrainingConfig(loss="mnrl", base_model=one_layer_minilm, batch_size=8, max_length=64, save_steps=2,
+                                    max_steps=2, warmup_ratio=0.0)
     train_reranker(triples, config, tmp_path)
     checkpoints = tmp_path / "checkpoints"
     assert last_checkpoint(tmp_path) == str(checkpoints / "checkpoint-2")
@@ -158,7 +181,7 @@ def test_training_checkpoints_are_keyed_on_the_triples_content_not_their_count(d
     assert training_run_key(config, noisy) == training_run_key(config, margins) != training_run_key(config, moved)
 
 
-def test_teacher_margins_follow_the_base_model_and_bm25_and_anchor_the_positive(demo):
+def test_teacher_margins_follow_the_base_model_and_bm25_and_anchor_the_positive(demo, one_layer_minilm):
     import numpy as np
     from scipy.stats import spearmanr
     from sentence_transformers import SentenceTransformer
@@ -167,23 +190,23 @@ def test_teacher_margins_follow_the_base_model_and_bm25_and_anchor_the_positive(
     from synthir.training import add_teacher_margins
 
     triples = build_triples(judged_pairs(demo), demo.corpus, negatives_per_query=3, seed=0)
-    anchored = add_teacher_margins(triples, demo.corpus, "package:all-minilm-l6-v2", weight=0.5).frame
+    anchored = add_teacher_margins(triples, demo.corpus, one_layer_minilm, weight=0.5).frame
     assert len(anchored) == len(triples) and (anchored["teacher_margin"] >= 0).all()
     assert np.allclose(anchored["teacher_margin"], anchored["pos_teacher"] - anchored["neg_teacher"])
 
     # weight 1: the teacher is the base model alone, so a negative's grade is its cosine
-    dense = add_teacher_margins(triples, demo.corpus, "package:all-minilm-l6-v2", weight=1.0, anchor_positive=False).frame
-    model = SentenceTransformer(str(resolve_model("package:all-minilm-l6-v2")), device="cpu")
+    dense = add_teacher_margins(triples, demo.corpus, one_layer_minilm, weight=1.0, anchor_positive=False).frame
+    model = SentenceTransformer(str(resolve_model(one_layer_minilm)), device="cpu")
     queries = model.encode(list(dense["query"]), normalize_embeddings=True)
     negatives = model.encode(list(dense["negative"]), normalize_embeddings=True)
     assert np.allclose(dense["neg_teacher"], (queries * negatives).sum(axis=1), atol=1e-4)
-    plain = add_teacher_margins(triples, demo.corpus, "package:all-minilm-l6-v2", weight=0.5, anchor_positive=False).frame
+    plain = add_teacher_margins(triples, demo.corpus, one_layer_minilm, weight=0.5, anchor_positive=False).frame
     assert (plain["neg_teacher"] == anchored["neg_teacher"]).all()
     assert (plain["pos_teacher"] <= anchored["pos_teacher"] + 1e-6).all()  # anchoring only raises the positive
     assert (plain["pos_teacher"] < anchored["pos_teacher"] - 1e-6).any()  # ... where the teacher ranked it below another
 
     # weight 0: BM25 alone orders each query's negatives
-    lexical = add_teacher_margins(triples, demo.corpus, "package:all-minilm-l6-v2", weight=0.0).frame
+    lexical = add_teacher_margins(triples, demo.corpus, one_layer_minilm, weight=0.0).frame
     from synthir.data import Queries
     from synthir.retrieval import BM25Index
 
@@ -195,7 +218,7 @@ def test_teacher_margins_follow_the_base_model_and_bm25_and_anchor_the_positive(
             assert spearmanr(bm25, group["neg_teacher"]).statistic == pytest.approx(1.0)
 
 
-def test_an_ensemble_teacher_averages_its_encoders_before_bm25(demo, tmp_path):
+def test_an_ensemble_teacher_averages_its_encoders_before_bm25(demo, tmp_path, one_layer_minilm):
     import numpy as np
     import torch
     from pydantic import ValidationError
@@ -204,7 +227,7 @@ def test_an_ensemble_teacher_averages_its_encoders_before_bm25(demo, tmp_path):
     from synthir.models import resolve_model
     from synthir.training import add_teacher_margins
 
-    base = "package:all-minilm-l6-v2"
+    base = one_layer_minilm
     triples = build_triples(judged_pairs(demo), demo.corpus, negatives_per_query=3, seed=0)
     triples = triples.with_frame(triples.frame.head(24))
     alone = add_teacher_margins(triples, demo.corpus, base, weight=0.5).frame
@@ -242,13 +265,13 @@ def test_an_ensemble_teacher_averages_its_encoders_before_bm25(demo, tmp_path):
 
 
 @pytest.mark.parametrize("loss", ["cached_mnrl", "gist", "margin_mse", "mnrl_margin_mse"])
-def test_each_bi_encoder_loss_trains(demo, tmp_path, loss):
+def test_each_bi_encoder_loss_trains(demo, tmp_path, loss, one_layer_minilm):
     from synthir.training import add_teacher_margins
 
     triples = build_triples(judged_pairs(demo), demo.corpus, negatives_per_query=1, seed=0)
     if "margin_mse" in loss:
-        triples = add_teacher_margins(triples, demo.corpus, "package:all-minilm-l6-v2")
-    config = RerankerTrainingConfig(loss=loss, epochs=4, batch_size=8, learning_rate=1e-4, max_length=96,
+        triples = add_teacher_margins(triples, demo.corpus, one_layer_minilm, depth=10)
+    config = RerankerTrainingConfig(loss=loss, base_model=one_layer_minilm, epochs=4, batch_size=8, learning_rate=1e-4, max_length=96,
                                     logging_steps=1, save_steps=100, warmup_ratio=0.0)
     result = train_reranker(triples, config, tmp_path / loss)
     per_epoch = result.steps // 4
@@ -300,13 +323,14 @@ def test_dev_set_options_are_checked(demo, tmp_path):
 
 
 @pytest.mark.parametrize("model_type", ["bi-encoder", "cross-encoder"])
-def test_training_ends_on_the_best_dev_checkpoint_and_stops_early(demo, tmp_path, model_type):
+def test_training_ends_on_the_best_dev_checkpoint_and_stops_early(demo, tmp_path, model_type, one_layer_minilm):
     from synthir.training.rerankers import DEV_METRIC, dev_evaluator
 
     queries = judged_pairs(demo)
     triples = build_triples(queries, demo.corpus, seed=0, dev_fraction=0.25, dev_depth=10)
-    config = RerankerTrainingConfig(model_type=model_type, loss="mnrl" if model_type == "bi-encoder" else "auto",
-                                    epochs=6, batch_size=8, learning_rate=1e-4 if model_type == "bi-encoder" else 3e-4,
+    config = RerankerTrainingConfig(model_type=model_type, base_model=one_layer_minilm,
+                                    loss="mnrl" if model_type == "bi-encoder" else "auto", epochs=6, batch_size=8,
+                                    learning_rate=1e-4 if model_type == "bi-encoder" else 3e-4,
                                     max_length=96, logging_steps=1, save_steps=100, warmup_ratio=0.0,
                                     dev_fraction=0.25, dev_depth=10, early_stopping_patience=2)
     result = train_reranker(triples, config, tmp_path / model_type)
@@ -327,6 +351,7 @@ def test_training_ends_on_the_best_dev_checkpoint_and_stops_early(demo, tmp_path
 
 
 def test_negatives_mined_by_the_base_model_skip_its_top_ranks_and_keep_a_margin(demo):
+    # the full MiniLM: a one-layer model's near-ties move ranks around 30 between batchings
     import numpy as np
     from sentence_transformers import SentenceTransformer
 
@@ -358,7 +383,7 @@ def test_negatives_mined_by_the_base_model_skip_its_top_ranks_and_keep_a_margin(
         RerankerTrainingConfig(model_type="cross-encoder", negative_miner="base_model")
 
 
-def test_a_cross_encoder_teacher_grades_the_pairs_on_the_base_models_scale(demo, tmp_path):
+def test_a_cross_encoder_teacher_grades_the_pairs_on_the_base_models_scale(demo, tmp_path, one_layer_minilm):
     import numpy as np
     from pydantic import ValidationError
     from scipy.stats import spearmanr
@@ -367,10 +392,10 @@ def test_a_cross_encoder_teacher_grades_the_pairs_on_the_base_models_scale(demo,
     from synthir.models import resolve_model
     from synthir.training.teacher import add_cross_encoder_margins
 
-    base = str(resolve_model("package:all-minilm-l6-v2"))
+    base = str(resolve_model(one_layer_minilm))
     CrossEncoder(base, num_labels=1).save_pretrained(str(tmp_path / "teacher"))  # a stand-in: no cross-encoder offline
     triples = build_triples(judged_pairs(demo), demo.corpus, negatives_per_query=2, seed=0)
-    plain = add_cross_encoder_margins(triples, demo.corpus, str(tmp_path / "teacher"), "package:all-minilm-l6-v2",
+    plain = add_cross_encoder_margins(triples, demo.corpus, str(tmp_path / "teacher"), one_layer_minilm,
                                       anchor_positive=False).frame
     logits = CrossEncoder(str(tmp_path / "teacher"), device="cpu").predict(list(zip(plain["query"], plain["negative"])))
     assert spearmanr(logits, plain["neg_teacher"]).statistic == pytest.approx(1.0)  # the teacher's order, rescaled
@@ -379,7 +404,7 @@ def test_a_cross_encoder_teacher_grades_the_pairs_on_the_base_models_scale(demo,
     cosine = ((queries * student.encode(list(plain["positive"]), normalize_embeddings=True)).sum(1)
               - (queries * student.encode(list(plain["negative"]), normalize_embeddings=True)).sum(1))
     assert np.std(plain["teacher_margin"]) == pytest.approx(np.std(cosine), rel=1e-3)  # the base model's spread
-    anchored = add_cross_encoder_margins(triples, demo.corpus, str(tmp_path / "teacher"), "package:all-minilm-l6-v2").frame
+    anchored = add_cross_encoder_margins(triples, demo.corpus, str(tmp_path / "teacher"), one_layer_minilm).frame
     assert (anchored["teacher_margin"] >= 0).all() and (anchored["pos_teacher"] >= plain["pos_teacher"] - 1e-9).all()
     with pytest.raises(ValidationError, match="teacher_model grades pairs for a distilling loss"):
         RerankerTrainingConfig(loss="mnrl", teacher_model=str(tmp_path / "teacher"))
@@ -414,7 +439,7 @@ def test_query_likelihood_batches_as_it_scores_one_pair_alone(demo):
     assert sum(own) / len(own) > sum(others) / len(others)
 
 
-def test_query_likelihood_is_fused_into_the_teacher_over_each_querys_pool(demo, monkeypatch):
+def test_query_likelihood_is_fused_into_the_teacher_over_each_querys_pool(demo, monkeypatch, one_layer_minilm):
     import numpy as np
     import torch
     from pydantic import ValidationError
@@ -431,7 +456,7 @@ def test_query_likelihood_is_fused_into_the_teacher_over_each_querys_pool(demo, 
     triples = triples.with_frame(triples.frame.head(16))
     model = "package:smollm2-135m-instruct"
     # share 1 over a pool of the triples' own documents: within a query the teacher orders them as likelihood does
-    alone = add_teacher_margins(triples, demo.corpus, "package:all-minilm-l6-v2", anchor_positive=False,
+    alone = add_teacher_margins(triples, demo.corpus, one_layer_minilm, anchor_positive=False,
                                 likelihood_model=model, likelihood_share=1.0, likelihood_depth=0).frame
     likelihood = QueryLikelihood(model)
     for _, group in alone.groupby("query_id"):
@@ -440,8 +465,8 @@ def test_query_likelihood_is_fused_into_the_teacher_over_each_querys_pool(demo, 
         teacher = [group["pos_teacher"].iloc[0], *group["neg_teacher"]]
         assert spearmanr(grades, teacher).statistic == pytest.approx(1.0)
 
-    plain = add_teacher_margins(triples, demo.corpus, "package:all-minilm-l6-v2").frame
-    half = add_teacher_margins(triples, demo.corpus, "package:all-minilm-l6-v2", likelihood_model=model,
+    plain = add_teacher_margins(triples, demo.corpus, one_layer_minilm).frame
+    half = add_teacher_margins(triples, demo.corpus, one_layer_minilm, likelihood_model=model,
                                likelihood_depth=3).frame
     assert np.allclose(half["teacher_margin"], half["pos_teacher"] - half["neg_teacher"])
     assert (half["teacher_margin"] >= 0).all() and not np.allclose(half["teacher_margin"], plain["teacher_margin"])
@@ -450,3 +475,26 @@ def test_query_likelihood_is_fused_into_the_teacher_over_each_querys_pool(demo, 
         RerankerTrainingConfig(loss="mnrl", teacher_likelihood_model=model)
     with pytest.raises(ValidationError, match="leave one of them empty"):
         RerankerTrainingConfig(teacher_model="hf:cross-encoder/ms-marco-MiniLM-L6-v2", teacher_likelihood_model=model)
+
+
+def test_a_large_teacher_pool_is_timed_before_it_is_encoded_and_a_small_one_encoded_once(caplog):
+    import numpy as np
+
+    from synthir.training.teacher import ESTIMATE_FROM_BATCHES, encode_with_estimate
+
+    class CountingEncoder:
+        def __init__(self):
+            self.calls = []
+
+        def encode(self, texts, **_):
+            self.calls.append(len(texts))
+            return np.zeros((len(texts), 2))
+
+    small, large = CountingEncoder(), CountingEncoder()
+    with caplog.at_level("INFO", logger="synthir.training.teacher"):
+        assert encode_with_estimate(small, ["d"] * (ESTIMATE_FROM_BATCHES * 4), 4, "Teacher (x)").shape == (160, 2)
+        assert small.calls == [160] and "Teacher (x): encoding 160 documents" in caplog.text
+        assert "about" not in caplog.text
+        assert encode_with_estimate(large, ["d"] * 161, 4, "Teacher (x)").shape == (161, 2)
+    assert large.calls == [16, 161]  # four batches timed, then the pool in one call
+    assert "encoding 161 documents, about" in caplog.text and "measured on the first 16" in caplog.text
