@@ -9,7 +9,7 @@ from steps.cpo.train_cpo_generator import train_cpo_generator
 from steps.data.load_collection import load_collection
 from steps.data.load_corpus import load_corpus
 from steps.validation.load_synthetic_queries import load_synthetic_queries
-from synthir.config import as_data, named_block
+from synthir.config import named_block
 from synthir.cpo import CPOTrainingConfig, PreferenceConfig, QueryEvalConfig
 from synthir.flow.cpo import cpo_config_for, preference_config_for
 from synthir.generation.backends import LocalGenerator, LocalRuntime, generator_block, pin_generator_spec
@@ -69,7 +69,7 @@ def cpo_pipeline(
     # the student is what CPO tunes, unless cpo.base_model says otherwise
     cpo = cpo_config_for(student, cpo)
     preferences = preference_config_for(preferences, seed)
-    pairs = build_preference_pairs(corpus, reference_queries, teacher=as_data(teacher), student=as_data(student), prompt=prompt,
+    pairs = build_preference_pairs(corpus, reference_queries, teacher=teacher, student=student, prompt=prompt,
                                    num_examples=num_examples, preferences=preferences, query_eval=query_eval)
     generator = train_cpo_generator(pairs, cpo=cpo)
     comparison, _ = evaluate_generators(generator, pairs, corpus, held_out=held_out, prompt=prompt,

@@ -5,7 +5,6 @@ from steps.data.load_corpus import load_corpus
 from steps.generation.generate_synthetic_queries import generate_synthetic_queries
 from steps.generation.import_synthetic_queries import import_synthetic_queries
 from steps.generation.optimise_query_program import optimise_query_program
-from synthir.config import as_data
 from synthir.generation.backends import LocalGenerator, generator_block, pin_generator_spec
 from synthir.generation.dspy_config import DSPyOptions, OptimiseConfig
 from synthir.generation.generate import DecodingConfig
@@ -27,7 +26,7 @@ def optimise_if_configured(corpus, generator, optimise: Optional[OptimiseConfig]
     if optimise is None:
         return None
     optimise = OptimiseConfig.from_dict(optimise)
-    return optimise_query_program(corpus=corpus, generator=as_data(generator), optimisation=optimise.optimisation,
+    return optimise_query_program(corpus=corpus, generator=generator, optimisation=optimise.optimisation,
                                   metric=optimise.metric)
 
 
@@ -59,6 +58,6 @@ def generation_pipeline(
     query_program = optimise_if_configured(corpus, generator, optimise)
     generate_synthetic_queries(
         corpus=corpus, prompt=prompt, num_examples=num_examples, examples_from=examples_from,
-        generator=as_data(generator), max_generations=max_generations, seed=seed, decoding=decoding,
+        generator=generator, max_generations=max_generations, seed=seed, decoding=decoding,
         query_program=query_program, dspy_program=dspy_program, dspy=dspy, query_store=query_store,
     )

@@ -15,7 +15,6 @@ from steps.training.train_reranker_model import train_reranker_model
 from steps.validation.check_synthetic_queries import check_synthetic_queries
 from steps.validation.enforce_validation_policy import enforce_validation_policy
 from steps.validation.filter_synthetic_queries import filter_synthetic_queries
-from synthir.config import as_data
 from synthir.flow.inpars import pipeline_config_hash
 from synthir.generation.backends import pin_generator_spec
 from synthir.inpars_config import InParsConfig
@@ -91,7 +90,7 @@ def inpars_stages(corpus, queries, qrels, config: InParsConfig, collection: str,
     eval_set = evaluation_set(corpus, queries, qrels, source, config.evaluation, collection, config.documents)
     collection_corpus, corpus = corpus, eval_set[0]  # what training sees: the held-out documents are not in it
     # an alias is cached and recorded as the version it names now
-    generator = as_data(pin_generator_spec(config.generator))
+    generator = pin_generator_spec(config.generator)
     query_program = optimise_if_configured(corpus, generator, config.optimise)
     generation = dict(corpus=corpus, prompt=config.prompt, num_examples=config.num_examples,
                       examples_from=config.examples_from, generator=generator, max_generations=config.max_generations,
@@ -107,7 +106,7 @@ def inpars_stages(corpus, queries, qrels, config: InParsConfig, collection: str,
         synthetic = generate_synthetic_queries(**generation)
     checked, _, check_report = check_synthetic_queries(queries=synthetic, corpus=corpus, checks=config.checks)
     enforce_validation_policy(check_report)
-    filtered, _ = filter_synthetic_queries(queries=checked, corpus=corpus, check_report=check_report, filters=as_data(config.filters),
+    filtered, _ = filter_synthetic_queries(queries=checked, corpus=corpus, check_report=check_report, filters=config.filters,
                                            after=None if in_dynamic_pipeline() else "enforce_validation_policy")
     if config.expansion.enabled:  # the first stage indexes each passage with its filtered synthetic queries
         corpus, evaluation_corpus = expand_documents(

@@ -4,7 +4,6 @@ from steps.validation.check_synthetic_queries import check_synthetic_queries
 from steps.validation.enforce_validation_policy import enforce_validation_policy
 from steps.validation.filter_synthetic_queries import filter_synthetic_queries
 from steps.validation.load_synthetic_queries import load_synthetic_queries
-from synthir.config import as_data
 from synthir.parameters import Artifact, ArtifactVersion, Collection
 from synthir.quality.checks import ChecksConfig
 from synthir.quality.filters import Filters, ScoresFilter
@@ -23,5 +22,5 @@ def validation_pipeline(
     queries = load_synthetic_queries(artifact=artifact, version=artifact_version)
     checked, _, check_report = check_synthetic_queries(queries=queries, corpus=corpus, checks=checks)
     enforce_validation_policy(check_report)
-    filter_synthetic_queries(queries=checked, corpus=corpus, check_report=check_report, filters=as_data(filters),
+    filter_synthetic_queries(queries=checked, corpus=corpus, check_report=check_report, filters=filters,
                              after="enforce_validation_policy")

@@ -123,24 +123,24 @@ def config_hash(*parts: object) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()[:12]
 
 
-def as_data(value: Any) -> Any:
-    """A union-typed block (``generator``, ``filters``) as plain data, for handing to a step.
-
-    A dynamic pipeline stores step arguments as artifacts and loads them back by the step's
-    annotation; a discriminated union does not survive that round trip (the loaded instance fails
-    its own union's validation), a mapping does. Steps therefore take these two as mappings and
-    type them with ``as_generator_spec`` / ``validate_filter_specs``."""
-    if isinstance(value, BaseModel):
-        return value.model_dump()
-    if isinstance(value, (list, tuple)):
-        return [as_data(v) for v in value]
-    return value
-
-
 class StrictModel(BaseModel):
     """A nested config mapping: unknown keys are errors, assignments are validated."""
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True, use_attribute_docstrings=True)
+
+
+class UnionMember(StrictModel):
+    """A member of a discriminated union (a generator backend, a filter): its tag field (``tag``) counts
+    as set even when left at its default. ZenML dumps a step's parameters without their unset fields,
+    so a defaulted tag was lost on the way to the step, and the union could not tell its members
+    apart there (a served generator came back as a local one with an unknown ``base_url``)."""
+
+    tag: ClassVar[str]
+
+    @model_validator(mode="after")
+    def _tag_counts_as_set(self):
+        self.model_fields_set.add(self.tag)
+        return self
 
 
 class ConfigBlock(StrictModel):

@@ -1,4 +1,4 @@
-from typing import Annotated, Any, Dict, Optional
+from typing import Annotated, Optional
 
 from zenml import step
 
@@ -6,14 +6,15 @@ from synthir.cpo import PreferenceConfig, PreferencePairs, QueryEvalConfig
 from synthir.data import Corpus
 from synthir.data.synthetic import SyntheticQueries
 from synthir.flow import cpo
+from synthir.generation.backends import GeneratorSpec
 
 
 @step(experiment_tracker=True)
 def build_preference_pairs(
     corpus: Corpus,
     references: SyntheticQueries,
-    teacher: Optional[Dict[str, Any]] = None,
-    student: Optional[Dict[str, Any]] = None,
+    teacher: Optional[GeneratorSpec] = None,
+    student: Optional[GeneratorSpec] = None,
     prompt: str = "inpars",
     num_examples: int = 2,
     preferences: PreferenceConfig = PreferenceConfig(),
@@ -21,6 +22,6 @@ def build_preference_pairs(
     checkpoint_root: Optional[str] = None,
 ) -> Annotated[PreferencePairs, "preference_pairs"]:
     """``synthir.flow.cpo.build_preference_pairs``: teacher and student queries for the referenced documents,
-    QueryEval scores, ALMA chosen/rejected (``teacher``/``student``: mappings, see ``synthir.config.as_data``)."""
+    QueryEval scores, ALMA chosen/rejected."""
     return cpo.build_preference_pairs(corpus, references, teacher, student, prompt, num_examples, preferences,
                                       query_eval, checkpoint_root)

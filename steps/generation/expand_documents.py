@@ -1,10 +1,11 @@
-from typing import Annotated, Any, Dict, Optional, Tuple
+from typing import Annotated, Optional, Tuple
 
 from zenml import log_metadata, step
 
 from steps.generation.generate_synthetic_queries import open_query_store
 from synthir.data import Corpus
 from synthir.flow import generation
+from synthir.generation.backends import GeneratorSpec
 from synthir.generation.generate import DecodingConfig
 from synthir.retrieval.expansion import ExpansionConfig
 
@@ -18,7 +19,7 @@ def expand_documents(
     prompt: str = "inpars",
     num_examples: Optional[int] = None,
     examples_from: Optional[str] = None,
-    generator: Optional[Dict[str, Any]] = None,
+    generator: Optional[GeneratorSpec] = None,
     decoding: DecodingConfig = DecodingConfig(),
     seed: int = 42,
     query_store: Optional[str] = "artifact_store",

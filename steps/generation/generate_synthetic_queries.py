@@ -1,10 +1,11 @@
-from typing import Annotated, Any, Dict, List, Optional
+from typing import Annotated, List, Optional
 
 from zenml import get_step_context, log_metadata, step
 
 from synthir.data import Corpus
 from synthir.data.synthetic import SyntheticQueries
 from synthir.flow import generation
+from synthir.generation.backends import GeneratorSpec
 from synthir.generation.dspy_config import DSPyOptions
 from synthir.generation.generate import DecodingConfig
 from synthir.generation.query_program import CompiledQueryProgram
@@ -16,7 +17,7 @@ def generate_synthetic_queries(
     prompt: str = "inpars",
     num_examples: Optional[int] = None,
     examples_from: Optional[str] = None,
-    generator: Optional[Dict[str, Any]] = None,
+    generator: Optional[GeneratorSpec] = None,
     max_generations: Optional[int] = 100,
     seed: int = 42,
     decoding: DecodingConfig = DecodingConfig(),
@@ -29,8 +30,7 @@ def generate_synthetic_queries(
     budget: Optional[str] = None,
 ) -> Annotated[SyntheticQueries, "synthetic_queries"]:
     """``synthir.flow.generation.generate_synthetic_queries``: queries for a seeded sample of the corpus,
-    resumed from checkpoint shards. ``generator`` is a mapping (see ``synthir.config.as_data``).
-    ``query_store``: where generated queries are kept per document, so a changed corpus generates only
+    resumed from checkpoint shards. ``query_store``: where generated queries are kept per document, so a changed corpus generates only
     for its new or changed documents: ``artifact_store`` (a folder of the active stack's artifact
     store, local or remote), a path or fsspec URL, or null (off). ``budget``: a time budget
     (``30m``) instead of a sample size."""

@@ -1,9 +1,10 @@
-from typing import Annotated, Any, Dict, Optional
+from typing import Annotated, Optional
 
 from zenml import log_metadata, step
 
 from synthir.data import Corpus
 from synthir.flow import generation
+from synthir.generation.backends import GeneratorSpec
 from synthir.generation.dspy_config import PromptOptimisationConfig, SelfRetrievalMetricConfig
 from synthir.generation.query_program import CompiledQueryProgram
 
@@ -11,7 +12,7 @@ from synthir.generation.query_program import CompiledQueryProgram
 @step(experiment_tracker=True)
 def optimise_query_program(
     corpus: Corpus,
-    generator: Optional[Dict[str, Any]] = None,
+    generator: Optional[GeneratorSpec] = None,
     optimisation: PromptOptimisationConfig = PromptOptimisationConfig(),
     metric: SelfRetrievalMetricConfig = SelfRetrievalMetricConfig(),
 ) -> Annotated[CompiledQueryProgram, "query_program"]:

@@ -1,4 +1,4 @@
-from typing import Annotated, Any, Dict, List, Optional, Tuple
+from typing import Annotated, List, Optional, Tuple
 
 from zenml import log_metadata, step
 
@@ -6,12 +6,13 @@ from synthir.data import Corpus
 from synthir.data.synthetic import SyntheticQueries
 from synthir.flow import validation
 from synthir.quality import FilteredQueries, ValidationReport
+from synthir.quality.filters import FilterSpec
 
 
 @step(experiment_tracker=True)
 def filter_synthetic_queries(
     queries: SyntheticQueries, corpus: Corpus, check_report: ValidationReport,
-    filters: Optional[List[Dict[str, Any]]] = None,
+    filters: Optional[List[FilterSpec]] = None,
 ) -> Tuple[Annotated[FilteredQueries, "filtered_queries"], Annotated[ValidationReport, "validation_report"]]:
     """``synthir.flow.validation.filter_synthetic_queries``: the filters in order (scores, reranker,
     consistency, none)."""

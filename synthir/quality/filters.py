@@ -23,7 +23,7 @@ from typing import Annotated, Any, List, Literal, Optional, Union
 
 from pydantic import AfterValidator, BaseModel, Field, TypeAdapter
 
-from synthir.config import StrictModel, named_block
+from synthir.config import UnionMember, named_block
 from synthir.data.records import Corpus, Queries
 from synthir.data.synthetic import SyntheticQuery
 from synthir.models import RERANKER_TYPES
@@ -40,15 +40,19 @@ def _count_or_fraction(keep: int | float) -> int | float:
 Keep = Annotated[Union[int, float], AfterValidator(_count_or_fraction)]
 
 
-class ScoresFilter(StrictModel):
+class ScoresFilter(UnionMember):
     """InPars: the top queries by mean token log-probability under their generator."""
+
+    tag = "name"
 
     name: Literal["scores"] = Field("scores", description="selects this filter")
     keep: Keep = Field(0.5, description="queries kept: a count >= 1 or a fraction in (0, 1]")
 
 
-class RerankerFilter(StrictModel):
+class RerankerFilter(UnionMember):
     """InPars-v2: the top queries by a relevance model's score of (query, source document)."""
+
+    tag = "name"
 
     name: Literal["reranker"] = Field("reranker", description="selects this filter")
     keep: Keep = Field(0.5, description="queries kept: a count >= 1 or a fraction in (0, 1]")
@@ -60,15 +64,19 @@ class RerankerFilter(StrictModel):
                                       description="tokens per pair; null: the length the model was trained at, else 256")
 
 
-class ConsistencyFilter(StrictModel):
+class ConsistencyFilter(UnionMember):
     """Promptagator's round trip: BM25 over the corpus must rank the source document within top_k."""
+
+    tag = "name"
 
     name: Literal["consistency"] = Field("consistency", description="selects this filter")
     top_k: int = Field(10, ge=1, strict=True, description="rank the source document must reach")
 
 
-class NoFilter(StrictModel):
+class NoFilter(UnionMember):
     """Keep everything."""
+
+    tag = "name"
 
     name: Literal["none"] = Field("none", description="selects this filter")
 

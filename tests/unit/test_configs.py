@@ -191,3 +191,28 @@ def test_a_misspelt_top_level_key_names_itself_under_zenml_too():
         generation_pipeline.prepare(max_generation=5)
     with pytest.raises(ConfigError, match=r"^parameters\.forse: retraining_pipeline has no such parameter; did you mean 'force'"):
         retraining_pipeline.with_options().entrypoint(forse=True)
+
+
+def test_union_blocks_reach_a_step_typed_with_their_defaulted_tags():
+    """ZenML stores a step's parameters dumped without their unset fields: a served generator built in
+    Python (``backend`` left at its default) reached the step as a mapping its union read as a local
+    generator ("value.local.base_url: Extra inputs are not permitted"), and the default scores filter
+    lost its ``name``. Each union member counts its tag as set, so the blocks cross typed."""
+    from steps.generation.generate_synthetic_queries import generate_synthetic_queries
+    from steps.validation.filter_synthetic_queries import filter_synthetic_queries
+    from synthir.generation.backends import LocalGenerator, ServedGenerator
+    from synthir.inpars_config import InParsConfig
+    from synthir.quality.filters import ConsistencyFilter, ScoresFilter
+
+    served = ServedGenerator(base_url="http://vllm:8000/v1", model="llama")
+    assert served.model_dump(exclude_unset=True)["backend"] == "served"
+    assert InParsConfig().filters[0].model_dump(exclude_unset=True) == {"name": "scores", "keep": 0.8}
+    for generator in (served, LocalGenerator(), served.model_copy(update={"model": "other"})):
+        step = generate_synthetic_queries.copy()
+        step.configure(parameters={"generator": generator})  # ZenML checks the stored value against the annotation
+        stored = step.configuration.parameters["generator"]
+        step.entrypoint_definition.validate_input("generator", stored)
+        assert stored["backend"] == generator.backend
+    step = filter_synthetic_queries.copy()
+    step.configure(parameters={"filters": [ScoresFilter(keep=0.8), ConsistencyFilter()]})
+    assert [f["name"] for f in step.configuration.parameters["filters"]] == ["scores", "consistency"]

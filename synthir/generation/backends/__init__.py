@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal, Optional, Union
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, TypeAdapter
 
-from synthir.config import ConfigError, StrictModel, named_block
+from synthir.config import ConfigError, StrictModel, UnionMember, named_block
 from synthir.generation.backends.base import Completion, DecodingParams, GeneratorBackend
 
 DEFAULT_GENERATOR = "package:smollm2-135m-instruct"
@@ -62,15 +62,19 @@ class LocalRuntime(StrictModel):
     reuse_prefix_cache: bool = Field(True, description="compute the shared few-shot prefix's key/value cache once")
 
 
-class LocalGenerator(LocalRuntime):
+class LocalGenerator(LocalRuntime, UnionMember):
     """``backend: local``: a transformers causal LM on this machine (or its GPUs)."""
+
+    tag = "backend"
 
     backend: Literal["local"] = Field("local", description="selects this backend")
     model: str = Field(DEFAULT_GENERATOR, description="package:<name>, hf:<org>/<name>, registry:<name>@<alias>|/<version>, or a folder")
 
 
-class ServedGenerator(StrictModel):
+class ServedGenerator(UnionMember):
     """``backend: served``: any OpenAI-compatible ``/v1/completions`` endpoint (vLLM, TGI, ...)."""
+
+    tag = "backend"
 
     backend: Literal["served"] = Field("served", description="selects this backend")
     base_url: str = Field(description="e.g. http://vllm:8000/v1")
@@ -83,8 +87,10 @@ class ServedGenerator(StrictModel):
     backoff_s: float = Field(1.0, ge=0, description="first retry delay, doubled each time")
 
 
-class LiteLLMGenerator(StrictModel):
+class LiteLLMGenerator(UnionMember):
     """``backend: litellm``: a DSPy program's LM through LiteLLM (``model: openai/<name>``)."""
+
+    tag = "backend"
 
     backend: Literal["litellm"] = Field("litellm", description="selects this backend")
     model: str = Field(description="LiteLLM model id, e.g. openai/meta-llama/Llama-3.1-8B-Instruct")
