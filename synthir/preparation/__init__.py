@@ -9,29 +9,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from pydantic import Field
-
-from synthir.config import ConfigBlock
 from synthir.data.records import Corpus
-from synthir.preparation.boilerplate import BoilerplateConfig, remove_boilerplate
-from synthir.preparation.duplicates import DuplicatesConfig, find_duplicates
-from synthir.preparation.passages import PassageConfig, split_corpus
+from synthir.preparation.boilerplate import remove_boilerplate
+from synthir.preparation.config import DocumentsConfig
+from synthir.preparation.duplicates import find_duplicates
+from synthir.preparation.passages import split_corpus
 
 logger = logging.getLogger(__name__)
-
-
-class DocumentsConfig(ConfigBlock):
-    """``documents:``: boilerplate, duplicates and passages, applied when the collection is loaded."""
-
-    yaml_path = "inpars.documents"
-    boilerplate: BoilerplateConfig = Field(default_factory=BoilerplateConfig, description="repeated lines")
-    duplicates: DuplicatesConfig = Field(default_factory=DuplicatesConfig, description="exact and near copies")
-    passages: PassageConfig = Field(default_factory=PassageConfig, description="long documents as passages")
-
-    @classmethod
-    def off(cls) -> DocumentsConfig:
-        """Documents as read: nothing removed, nothing split."""
-        return cls(boilerplate={"enabled": False}, duplicates={"policy": "keep"}, passages={"enabled": False})
 
 
 def prepare_corpus(corpus: Corpus, config: DocumentsConfig | dict | None = None) -> tuple[Corpus, dict[str, Any]]:

@@ -216,3 +216,20 @@ def test_union_blocks_reach_a_step_typed_with_their_defaulted_tags():
     step = filter_synthetic_queries.copy()
     step.configure(parameters={"filters": [ScoresFilter(keep=0.8), ConsistencyFilter()]})
     assert [f["name"] for f in step.configuration.parameters["filters"]] == ["scores", "consistency"]
+
+
+def test_no_config_class_is_defined_in_a_package_init():
+    """ZenML names a class by its file: a block defined in a package's ``__init__.py`` came back from a
+    dynamic pipeline's step inputs as ``<package>.__init__.<Class>``, a second class the step refused
+    ("Input should be a valid dictionary or instance of LocalGenerator")."""
+    import importlib
+    import pkgutil
+
+    from pydantic import BaseModel
+
+    import synthir
+
+    packages = ["synthir"] + [m.name for m in pkgutil.walk_packages(synthir.__path__, "synthir.") if m.ispkg]
+    defined = [f"{name}.{attr}" for name in packages for attr, value in vars(importlib.import_module(name)).items()
+               if isinstance(value, type) and issubclass(value, BaseModel) and value.__module__ == name]
+    assert not defined, defined
