@@ -1,6 +1,9 @@
 """Incremental retraining against a full retrain, on a collection that grows from its first 70% to all of it.
 
-    python benchmarks/warm_start.py [--collection ../shared/data/cisi] [--first 0.7] [--replay-ratio 1.0]
+    python benchmarks/warm_start.py [--collection ../shared/data/cisi] [--first 0.7]
+        [--recipe benchmarks/recipes/warm_start.yaml] [--set training.replay_ratio=1.0 ...]
+
+The recipe is an ``inpars:`` block in the product's typed schema; ``--set`` overrides one key.
 
 1. Documents are held out for synthetic judgments (``evaluation.synthetic``'s defaults: 200, Gemma-3-270M
    writes a query for each); training never sees them. The rest is the training corpus.
@@ -28,22 +31,19 @@ import tempfile
 import time
 from pathlib import Path
 
+from commands.main import inpars_recipe
 from synthir.data import load_collection
+from synthir.flow import generation, validation
 from synthir.flow import training as training_stages
-from synthir.flow import validation
-from synthir.generation import QueryGenerationConfig, generate_queries, load_prompt, make_backend
-from synthir.generation.backends import LocalGenerator
 from synthir.generation.query_store import QueryStore
-from synthir.judgments.config import SyntheticJudgmentsConfig
 from synthir.judgments.synthetic import hold_out, synthetic_judgments
 from synthir.lifecycle.gate import compare_rerankers
 from synthir.models import resolve_model
-from synthir.quality import ChecksConfig
 from synthir.retrieval.reranker import Reranker
-from synthir.training import RerankerTrainingConfig
 from synthir.warm_start import incremental_triples
 
 DEFAULT_COLLECTION = Path(__file__).resolve().parents[2] / "shared" / "data" / "cisi"
+RECIPE = Path(__file__).resolve().parent / "recipes" / "warm_start.yaml"
 HEADLINE = "nDCG@10"
 
 
@@ -61,48 +61,45 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--collection", default=str(DEFAULT_COLLECTION))
     parser.add_argument("--first", type=float, default=0.7, help="share of the documents (in corpus order) in stage A")
-    parser.add_argument("--replay-ratio", type=float, default=1.0)
-    parser.add_argument("--epochs", type=float, default=1.0)
-    parser.add_argument("--fusion-weight", type=float, default=0.7)
-    parser.add_argument("--depth", type=int, default=100, help="BM25 hits each model re-scores")
-    parser.add_argument("--held-out", type=int, default=200, help="documents held out for the synthetic judgments")
+    parser.add_argument("--recipe", default=str(RECIPE), help="an inpars: block (YAML) in the product's typed schema")
+    parser.add_argument("--set", dest="assignments", action="append", default=[], metavar="KEY=VALUE",
+                        help="override one key of the recipe's inpars block (YAML value), e.g. training.max_steps=2")
     parser.add_argument("--documents", type=int, help="at most this many training documents (a smoke run)")
-    parser.add_argument("--max-steps", type=int, help="training steps per model (a smoke run)")
     args = parser.parse_args(argv)
+    config = inpars_recipe(args.recipe, args.assignments)
 
     started = time.perf_counter()
     work = Path(tempfile.mkdtemp(prefix="warm-start-"))  # fresh checkpoints and store: every figure is real work
     collection = load_collection(args.collection)
     corpus = collection.corpus
-    judgments_config = SyntheticJudgmentsConfig(held_out_documents=args.held_out)
-    training_all, held = hold_out(corpus, judgments_config)
-    judgments = synthetic_judgments(held, judgments_config, checkpoint_root=work / "eval-generation")
+    training_all, held = hold_out(corpus, config.evaluation.synthetic)
+    judgments = synthetic_judgments(held, config.evaluation.synthetic, checkpoint_root=work / "eval-generation")
     if args.documents is not None:
         training_all = training_all.subset(list(training_all.documents)[: args.documents])
     ids = list(training_all.documents)
     training_first = training_all.subset(ids[: round(args.first * len(ids))], name="first")
 
-    backend = make_backend(LocalGenerator(model="package:smollm2-135m-instruct", batch_size=8))
-    template = load_prompt("inpars", num_examples=2)
-    generation = QueryGenerationConfig(max_generations=None, max_new_tokens=48, max_doc_tokens=256)
     store = QueryStore(str(work / "query-store"))
-    training = RerankerTrainingConfig(model_type="bi-encoder", epochs=args.epochs, batch_size=16, save_steps=10_000,
-                                      **({"max_steps": args.max_steps} if args.max_steps else {}))
+    training = config.training
 
     def prepare(stage, clock: Stopwatch):
-        """The flow's stages: generation through the store, checks, the scores filter, BM25 triples."""
-        generated = clock.time("generation", generate_queries, stage, backend, template, generation,
-                               checkpoint_root=work / "generation", store=store, show_progress=False).queries
-        checked = clock.time("checks+filter", validation.check_synthetic_queries, generated, stage, ChecksConfig())
+        """The flow's stages: generation through the store, checks, the filters, the triples."""
+        generated = clock.time("generation", generation.generate_synthetic_queries, stage, config.prompt,
+                               config.num_examples, config.examples_from, config.generator, config.max_generations,
+                               config.seed, config.decoding, work / "generation", store=store).queries
+        checked = clock.time("checks+filter", validation.check_synthetic_queries, generated, stage, config.checks)
         filtered = clock.time("checks+filter", validation.filter_synthetic_queries, checked.checked, stage,
-                              checked.report, [{"name": "scores", "keep": 0.8}]).filtered
-        triples = clock.time("triples", training_stages.build_training_triples, filtered, stage, 1, 100, 42).value
+                              checked.report, config.filters).filtered
+        triples = clock.time("triples", training_stages.build_training_triples, filtered, stage,
+                             config.negatives_per_query, config.negative_depth, config.seed,
+                             **training.triples_options()).value
         return filtered, triples
 
     def train(triples, filtered, stage, clock: Stopwatch, name: str, init_model=None):
         """The flow's teacher and training stages (``init_model``: where a warm start begins)."""
         if training.uses_teacher:
-            triples = clock.time("training", training_stages.add_teacher_margins, triples, stage, training).value
+            triples = clock.time("training", training_stages.add_teacher_margins, triples, stage, training,
+                                 depth=config.negative_depth).value
         return clock.time("training", training_stages.train_reranker_model, triples, filtered, training,
                           work / name, init_model).value.model_dir
 
@@ -115,11 +112,11 @@ def main(argv: list[str] | None = None) -> None:
                       "checks+filter": incremental["checks+filter"], "triples": incremental["triples"]})
     added = set(training_all.documents) - set(training_first.documents)
     # the product's plan (plan_warm_start) without the registry: production's documents are stage A's
-    warm_triples, new, replayed = incremental_triples(triples_b, added, args.replay_ratio, training.seed)
+    warm_triples, new, replayed = incremental_triples(triples_b, added, training.replay_ratio, training.seed)
     warm = train(warm_triples, filtered_b, training_all, incremental, "incremental", init_model=str(production))
     retrained = train(triples_b, filtered_b, training_all, full, "full")
 
-    # the product's comparison: BM25 top 100 re-scored, alone and fused, ranked as documents
+    # the product's comparison: BM25's top rerank_depth re-scored, alone and fused, ranked as documents
     untrained = Reranker(resolve_model(training.base_model))
     scorers = {"untrained": None, "production (first 70%)": Reranker(production), "incremental": Reranker(warm),
                "full retrain": Reranker(retrained)}
@@ -128,7 +125,8 @@ def main(argv: list[str] | None = None) -> None:
     for source, (queries, qrels) in sources.items():
         for n, (name, scorer) in enumerate((name, scorer) for name, scorer in scorers.items() if scorer is not None):
             comparison = compare_rerankers(corpus, queries, qrels, scorer, zero_shot=untrained if n == 0 else None,
-                                           depth=args.depth, seed=42, fusion_weight=args.fusion_weight, source=source)[0]
+                                           depth=config.rerank_depth, seed=config.seed,
+                                           fusion_weight=config.fusion_weight, source=source)[0]
             rows = {name: "trained", f"{name}, fused": "fused"}
             if n == 0:  # BM25 and the untrained model once per source
                 rows = {"bm25": "bm25", "untrained": "zero-shot", "untrained, fused": "zero-shot-fused", **rows}

@@ -55,6 +55,29 @@ def merge(base: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
+def assignments_overlay(assignments: list[str]) -> dict[str, Any]:
+    """``["training.max_steps=2", "filters=[]"]`` as a nested overlay for ``merge`` (each value read as YAML)."""
+    overlay: dict[str, Any] = {}
+    for assignment in assignments:
+        key, sep, value = assignment.partition("=")
+        if not sep or not key.strip():
+            raise SystemExit(f"--set {assignment!r}: expected KEY=VALUE with a dotted key, e.g. training.max_steps=2")
+        *parents, leaf = key.strip().split(".")
+        node = overlay
+        for name in parents:
+            node = node.setdefault(name, {})
+        node[leaf] = yaml.safe_load(value)
+    return overlay
+
+
+def inpars_recipe(path: str | Path, assignments: list[str] = ()) -> Any:
+    """A benchmark's recipe file (its ``inpars:`` block) with ``--set`` overrides, as the typed
+    ``InParsConfig``, checked like a pipeline config."""
+    from synthir.inpars_config import InParsConfig
+
+    return InParsConfig.from_dict(merge(load_yaml(Path(path))["inpars"], assignments_overlay(list(assignments))))
+
+
 def config_path(pipeline: str, preset: str) -> Path:
     """``preset``: a name in ``configs/<pipeline>/`` or a path to a YAML file."""
     if pipeline not in PIPELINE_FOLDERS:

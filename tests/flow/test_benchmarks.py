@@ -31,11 +31,22 @@ def test_reranker_quality_runs_a_recipe_through_the_flow_and_the_comparison(clie
 
 def test_label_free_gate_calls_the_products_gate(client, demo_dir, tmp_path, capsys):
     label_free_gate = benchmark("label_free_gate")
-    label_free_gate.main(["--collection", str(demo_dir), "--held-out", "16", "--train-docs", "24", "--max-steps", "2",
-                          "--skip-broken", "--min-queries", "5", "--work", str(tmp_path / "work"),
-                          "--checkpoint-root", str(tmp_path / "generation")])
+    from commands.main import inpars_recipe
+    from synthir.config import ConfigError
+
+    recipe = inpars_recipe(label_free_gate.RECIPE)  # the recipe is a valid inpars config
+    assert recipe.evaluation.synthetic.generator.model == "package:gemma3-270m" and recipe.max_generations is None
+    with pytest.raises(ConfigError, match="min_queries"):  # an override is checked like the YAML
+        inpars_recipe(label_free_gate.RECIPE, ["evaluation.min_queries=5"])
+    with pytest.raises(SystemExit, match="expected KEY=VALUE"):
+        inpars_recipe(label_free_gate.RECIPE, ["max_generations"])
+    smoke = ["evaluation.synthetic.held_out_documents=16", "max_generations=24", "training.max_steps=2",
+             "evaluation.min_queries=5", "evaluation.allow_weak_gate=true"]
+    label_free_gate.main(["--collection", str(demo_dir), *(f"--set={a}" for a in smoke), "--skip-broken",
+                          "--work", str(tmp_path / "work"), "--checkpoint-root", str(tmp_path / "generation")])
     out = capsys.readouterr().out
-    assert "The product's gate (compare_rerankers + gate.decide_reranker" in out
+    assert "The product's gate (compare_rerankers + gate.decide_reranker: margin 0.005, paired randomisation p < 0.05, " \
+           "at least 5 queries" in out  # the recipe's gate, with the --set override
     rows = [line.split("|") for line in out.splitlines() if line.startswith(("| trained |", "| trained-fused |"))]
     calls = [(row[1].strip(), row[2].strip()) for row in rows if row[2].strip() in ("vs BM25", "vs untrained", "promote")]
     assert len(calls) == 6 and all(row[3].strip() in ("True", "False") for row in rows if len(row) > 6), out
@@ -75,8 +86,8 @@ def test_calibrated_gate_measures_coverage_through_the_products_judge_and_compar
 
 def test_warm_start_trains_through_the_flow_and_scores_through_the_comparison(client, demo_dir, capsys):
     warm_start = benchmark("warm_start")
-    warm_start.main(["--collection", str(demo_dir), "--held-out", "16", "--documents", "30", "--max-steps", "2",
-                     "--depth", "20"])
+    warm_start.main(["--collection", str(demo_dir), "--documents", "30", "--set", "evaluation.synthetic.held_out_documents=16",
+                     "--set", "training.max_steps=2", "--set", "rerank_depth=20"])
     out = capsys.readouterr().out
     rows = {line.split("|")[1].strip() for line in out.splitlines() if line.startswith("| ") and "nDCG" not in line}
     assert {"bm25", "untrained", "untrained, fused", "incremental", "incremental, fused", "full retrain",
