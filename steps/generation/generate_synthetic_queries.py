@@ -30,9 +30,9 @@ def generate_synthetic_queries(
     budget: Optional[str] = None,
 ) -> Annotated[SyntheticQueries, "synthetic_queries"]:
     """``synthir.flow.generation.generate_synthetic_queries``: queries for a seeded sample of the corpus,
-    resumed from checkpoint shards. ``query_store``: where generated queries are kept per document, so a changed corpus generates only
-    for its new or changed documents: ``artifact_store`` (a folder of the active stack's artifact
-    store, local or remote), a path or fsspec URL, or null (off). ``budget``: a time budget
+    resumed from checkpoint shards. ``query_store``: where generated queries are kept per document,
+    so a changed corpus generates only for its new or changed documents: ``artifact_store`` (a folder
+    of the active stack's artifact store, local or remote), a path or fsspec URL, or null (off). ``budget``: a time budget
     (``30m``) instead of a sample size."""
     run = get_step_context().pipeline_run
     generated = generation.generate_synthetic_queries(
