@@ -137,28 +137,8 @@ def main(argv: list[str] | None = None) -> None:
     training_corpus, held = hold_out(corpus, dev_config)
     dev = synthetic_judgments(held, dev_config, checkpoint_root=args.checkpoint_root)
 
-    # each kind generates for the most documents one of its recipes asks for (None: all); the query store
-    # keeps them by document content, so a later run that asks for more generates only the rest
-    needs: dict[str, int | None] = {}
-    for recipe in recipes.values():
-        needs[recipe.queries] = _most_documents(needs.get(recipe.queries, 0), recipe.documents)
-    if "cpo" in needs:  # the CPO generator's references are the sampled queries of the documents it writes for
-        needs["multi"] = _most_documents(needs.get("multi", 0), needs["cpo"])
-    generated, seconds = {}, {}
-    template = load_prompt("inpars", num_examples=2)
     store = QueryStore(str(Path(args.checkpoint_root) / "store"))
-    for kind, documents in sorted(needs.items(), key=lambda item: item[0] == "cpo"):  # one generator in memory at a time
-        model, decoding = QUERY_KINDS[kind]
-        t0 = time.perf_counter()
-        if model == CPO_TUNED:
-            model = tune_generator(training_corpus, generated["multi"], documents, template, Path(args.work) / "cpo",
-                                   args.checkpoint_root)
-        backend = make_backend(LocalGenerator(model=model, batch_size=8))
-        generated[kind] = generate_queries(training_corpus, backend, template,
-                                           QueryGenerationConfig(max_generations=documents, max_new_tokens=48, **decoding),
-                                           checkpoint_root=args.checkpoint_root, store=store).queries
-        seconds[kind] = time.perf_counter() - t0
-        del backend
+    generated, seconds = training_queries(recipes, training_corpus, store, args.checkpoint_root, Path(args.work))
 
     test_queries = collection.judged_queries()
     sets = {"dev": (dev.queries, dev.qrels, "synthetic"), "test": (test_queries, collection.qrels, "judged")}
@@ -218,6 +198,38 @@ def main(argv: list[str] | None = None) -> None:
     print(f"total {elapsed:.0f} s\n")
     print_table(rows, list(sets))
     print()
+    print_notes(names, shares, rows)
+
+
+def training_queries(recipes: dict[str, Recipe], training_corpus: Corpus, store: QueryStore, checkpoint_root: str,
+                     work: Path) -> tuple[dict, dict]:
+    """Each kind of query (``QUERY_KINDS``) the recipes ask for, written for the most documents one of
+    its recipes needs (None: all), and the seconds each took. The query store keeps them by document
+    content, so a later run that asks for more generates only the rest."""
+    needs: dict[str, int | None] = {}
+    for recipe in recipes.values():
+        needs[recipe.queries] = _most_documents(needs.get(recipe.queries, 0), recipe.documents)
+    if "cpo" in needs:  # the CPO generator's references are the sampled queries of the documents it writes for
+        needs["multi"] = _most_documents(needs.get("multi", 0), needs["cpo"])
+    generated, seconds = {}, {}
+    template = load_prompt("inpars", num_examples=2)
+    for kind, documents in sorted(needs.items(), key=lambda item: item[0] == "cpo"):  # one generator in memory at a time
+        model, decoding = QUERY_KINDS[kind]
+        t0 = time.perf_counter()
+        if model == CPO_TUNED:
+            model = tune_generator(training_corpus, generated["multi"], documents, template, work / "cpo",
+                                   checkpoint_root)
+        backend = make_backend(LocalGenerator(model=model, batch_size=8))
+        generated[kind] = generate_queries(training_corpus, backend, template,
+                                           QueryGenerationConfig(max_generations=documents, max_new_tokens=48, **decoding),
+                                           checkpoint_root=checkpoint_root, store=store).queries
+        seconds[kind] = time.perf_counter() - t0
+        del backend
+    return generated, seconds
+
+
+def print_notes(names: list[str], shares: list[float], rows: list) -> None:
+    """What each row's recipe is, and where a recipe selected its model on the training generator's dev split."""
     for name in names:
         print(f"- {name}: {RECIPES[name].description}")
     if shares:
