@@ -22,6 +22,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import logging
+import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -307,24 +308,30 @@ def _convert_gguf(gguf_path: Path, target: Path) -> None:
         tokenizer.save_pretrained(folder)
 
 
+_GGUF_READER_SWAP = threading.Lock()  # the swap below is process-wide: one conversion at a time holds it
+
+
 @contextmanager
 def _one_gguf_reader():
     """transformers parses the GGUF file three times (tokenizer, config, weights) and parsing is
     Python over every metadata field: 25 s each for Gemma's 262k-token vocabulary. The reader is
-    read-only (a memory map), so the three share one per file while converting."""
+    read-only (a memory map), so the three share one per file while converting. The file lock
+    serialises conversions of one model; two threads converting two models would otherwise each
+    swap ``gguf.GGUFReader`` and the later restore could leave the other's wrapper in place."""
     import gguf
 
-    original = gguf.GGUFReader
-    readers: dict[tuple[str, str], object] = {}
+    with _GGUF_READER_SWAP:
+        original = gguf.GGUFReader
+        readers: dict[tuple[str, str], object] = {}
 
-    def shared(path, mode="r"):
-        key = (str(Path(path).resolve()), mode)
-        if key not in readers:
-            readers[key] = original(path, mode)
-        return readers[key]
+        def shared(path, mode="r"):
+            key = (str(Path(path).resolve()), mode)
+            if key not in readers:
+                readers[key] = original(path, mode)
+            return readers[key]
 
-    gguf.GGUFReader = shared
-    try:
-        yield
-    finally:
-        gguf.GGUFReader = original
+        gguf.GGUFReader = shared
+        try:
+            yield
+        finally:
+            gguf.GGUFReader = original

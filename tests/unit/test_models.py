@@ -74,3 +74,34 @@ def test_a_model_zipped_over_several_packages_is_joined_and_extracted_once(tmp_p
                         models.PackagedModel("tiny_part_001", zip_parts=("tiny_part_001", "missing_part_002")))
     with pytest.raises(ModelNotAvailableError, match="package 'missing_part_002' is not installed; run `make setup`"):
         resolve_model("package:tiny-encoder", cache_dir=tmp_path / "other-cache")
+
+
+def test_two_overlapping_gguf_conversions_leave_the_reader_as_it_was():
+    """The shared-reader swap is process-wide: without the lock, a conversion that started second and
+    ended last restored the first one's wrapper, not gguf's own reader."""
+    import threading
+
+    import gguf
+
+    from synthir.models import _one_gguf_reader
+
+    original = gguf.GGUFReader
+    events = {name: threading.Event() for name in ("a_in", "a_go", "b_in", "b_go")}
+
+    def convert(entered, go):
+        with _one_gguf_reader():
+            events[entered].set()
+            events[go].wait(10)
+
+    first = threading.Thread(target=convert, args=("a_in", "a_go"))
+    second = threading.Thread(target=convert, args=("b_in", "b_go"))
+    first.start()
+    assert events["a_in"].wait(10)
+    second.start()
+    assert not events["b_in"].wait(0.5)  # the second waits for the first to restore the reader
+    events["a_go"].set()
+    first.join(10)
+    assert events["b_in"].wait(10)
+    events["b_go"].set()
+    second.join(10)
+    assert gguf.GGUFReader is original
