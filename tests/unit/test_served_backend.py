@@ -42,6 +42,7 @@ def stub():
                 state.authorization.append(self.headers.get("Authorization"))
                 state.in_flight += 1
                 state.max_in_flight = max(state.max_in_flight, state.in_flight)
+            self.counted = True
             try:
                 prompt = body["prompt"]
                 for key, status in state.status_for.items():
@@ -72,6 +73,13 @@ def stub():
                             "logprobs": {"token_logprobs": [-0.1, -0.2, None]}} for i in range(body["n"])]
                 self._send(200, {"choices": choices})
             finally:
+                self._leave()
+
+        def _leave(self):
+            # Left before the answer is written: once the client has read it, it may send the next
+            # request before this thread returns, and counting both would see one request too many.
+            if self.counted:
+                self.counted = False
                 with state.lock:
                     state.in_flight -= 1
 
@@ -79,6 +87,7 @@ def stub():
             self._send_raw(status, json.dumps(payload).encode())
 
         def _send_raw(self, status, data, length=None):
+            self._leave()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(length or len(data)))  # a longer length: the body is cut short
@@ -103,7 +112,7 @@ def backend_for(stub, **kwargs):
 
 
 def test_completions_in_order_with_concurrency(stub):
-    backend = backend_for(stub)
+    backend = backend_for(stub, timeout_s=30.0)  # a timed-out request retried would be counted twice
     targets = [f"Document: doc{i}\nRelevant Query:" for i in range(12)]
     done = []
     results = backend.generate("PREFIX ", targets, DecodingParams(num_return_sequences=2, stop=["\n"]), on_batch=done.append)
