@@ -1,12 +1,17 @@
 """Can a few judged queries calibrate the label-free gate? PPI++ on the trained model's gain over the
 untrained one, from random golden subsets of CISI's judged queries, against the gain on all of them.
 
-    python benchmarks/calibrated_gate.py [--model DIR] [--sizes 10,20,30,50] [--trials 1000] [--alpha 0.1]
-        [--judge package:smollm2-135m-instruct --judge-depth 5] [--held-out 200]
+    python benchmarks/calibrated_gate.py [--model DIR] [--sizes 10,20,30,50] [--trials 1000]
+        [--recipe benchmarks/recipes/calibrated_gate.yaml] [--set evaluation.calibration.judge_depth=10 ...]
+
+The recipe is an ``inpars:`` block in the product's typed schema: the comparison (depth, fusion weight,
+the untrained model), the interval's level (``evaluation.alpha``), the synthetic judgments and the
+judge (``evaluation.calibration``); ``--set`` overrides one key. The flags are the measurement's own:
+which trained model, the golden sizes and how many random subsets.
 
 1. The trained model: ``--model``, by default the one ``reranker_quality.py --recipes all-mnrl-margin-mse``
-   trains (run that first). The untrained model is all-MiniLM-L6-v2; both re-score BM25's top 100, alone
-   and fused with BM25 at 0.7, through the product's comparison (``compare_rerankers``).
+   trains (run that first). The untrained model is the recipe's base model (all-MiniLM-L6-v2); both re-score
+   BM25's top 100, alone and fused with BM25 at 0.7, through the product's comparison (``compare_rerankers``).
 2. Per query, the gain (trained minus untrained, nDCG@10, on the same footing) under three judgments:
    the **human** ones of the 76 judged queries (the truth: their mean is the figure to cover); the
    **generator's** judgment (``GeneratorJudge``: the document SmolLM2 most likely writes the query from,
@@ -28,10 +33,9 @@ from pathlib import Path
 
 import numpy as np
 
+from commands.main import add_recipe_arguments, inpars_recipe
 from synthir.data import load_collection
-from synthir.generation.backends import LocalGenerator
 from synthir.judgments.calibration import GeneratorJudge, ppi_gain
-from synthir.judgments.config import SyntheticJudgmentsConfig
 from synthir.judgments.synthetic import hold_out, synthetic_judgments
 from synthir.lifecycle.gate import compare_rerankers
 from synthir.models import resolve_model
@@ -39,6 +43,7 @@ from synthir.retrieval.reranker import Reranker
 from synthir.runtime import default_cache_dir
 
 DEFAULT_COLLECTION = Path(__file__).resolve().parents[2] / "shared" / "data" / "cisi"
+RECIPE = Path(__file__).resolve().parent / "recipes" / "calibrated_gate.yaml"
 QUALITY_WORK = default_cache_dir() / "benchmarks" / "reranker_quality" / "all-mnrl-margin-mse"
 FOOTINGS = {"alone": ("trained", "zero-shot"), "fused": ("fused", "zero-shot-fused")}
 
@@ -66,28 +71,26 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--model", help="a trained reranker folder (default: reranker_quality.py's all-mnrl-margin-mse)")
     parser.add_argument("--sizes", default="10,20,30,50", help="golden set sizes")
     parser.add_argument("--trials", type=int, default=1000, help="random golden subsets per size")
-    parser.add_argument("--alpha", type=float, default=0.1, help="error level: intervals at 1 - alpha")
-    parser.add_argument("--judge", default="package:smollm2-135m-instruct", help="the generator whose judgment is the proxy")
-    parser.add_argument("--judge-depth", type=int, default=5, help="each system's top documents the judge reads")
-    parser.add_argument("--held-out", type=int, default=200, help="documents held out for the synthetic queries")
     parser.add_argument("--checkpoint-root", default=str(default_cache_dir() / "generation"))
+    add_recipe_arguments(parser, RECIPE)
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",") if s]
+    recipe = inpars_recipe(args.recipe, args.assignments)
+    dev_config, calibration, alpha = recipe.evaluation.synthetic, recipe.evaluation.calibration, recipe.evaluation.alpha
 
     started = time.perf_counter()
     collection = load_collection(args.collection)
     corpus = collection.corpus
-    dev_config = SyntheticJudgmentsConfig(held_out_documents=args.held_out, max_held_out_fraction=0.2,
-                                          generator=LocalGenerator(model="package:gemma3-270m", batch_size=8))
     _, held = hold_out(corpus, dev_config)
     synthetic = synthetic_judgments(held, dev_config, checkpoint_root=args.checkpoint_root)
     judged = collection.judged_queries()
     model_dir = trained_model(args.model)
-    trained, untrained = Reranker(model_dir), Reranker(resolve_model("package:all-minilm-l6-v2"), "bi-encoder")
-    judge = GeneratorJudge(args.judge, depth=args.judge_depth)
+    trained, untrained = Reranker(model_dir), Reranker(resolve_model(recipe.training.base_model), "bi-encoder")
+    judge = GeneratorJudge(calibration.judge_model, depth=calibration.judge_depth)
 
     def compare(queries, qrels, **options):
-        return compare_rerankers(corpus, queries, qrels, trained, untrained, depth=100, fusion_weight=0.7, seed=42,
+        return compare_rerankers(corpus, queries, qrels, trained, untrained, depth=recipe.rerank_depth,
+                                 fusion_weight=recipe.fusion_weight, seed=recipe.seed,
                                  **options)[0]
 
     human = compare(judged, collection.qrels)
@@ -96,8 +99,8 @@ def main(argv: list[str] | None = None) -> None:
     synthetic_source = compare(synthetic.queries, synthetic.qrels, source="synthetic")
     rng = np.random.default_rng(0)
     print(f"{collection.name}: {len(judged)} judged queries, {len(synthetic.queries)} synthetic queries on "
-          f"{len(held)} held-out documents; trained model {model_dir}; judge {args.judge} over each system's top "
-          f"{args.judge_depth}; alpha {args.alpha}; {args.trials} golden subsets per size; "
+          f"{len(held)} held-out documents; trained model {model_dir}; judge {calibration.judge_model} over each "
+          f"system's top {calibration.judge_depth}; alpha {alpha}; {args.trials} golden subsets per size; "
           f"{time.perf_counter() - started:.0f} s to score\n")
     for footing in FOOTINGS:
         y_all, f_all = gains(human, footing), gains(golden_proxy, footing)
@@ -120,7 +123,7 @@ def main(argv: list[str] | None = None) -> None:
                 golden, rest = pick[:n], pick[n:]
                 for name, unlabelled in (("PPI++, synthetic queries", f_synthetic),
                                          ("PPI++, the other judged queries", f[rest])):
-                    c = ppi_gain(y[golden], f[golden], unlabelled, alpha=args.alpha)
+                    c = ppi_gain(y[golden], f[golden], unlabelled, alpha=alpha)
                     stats[name].append((c.low <= truth <= c.high, c.high - c.low, c.lower_bound > 0))
                 stats["golden alone"].append((c.golden_low <= truth <= c.golden_high, c.golden_high - c.golden_low,
                                               c.golden_lower_bound > 0))

@@ -1,10 +1,13 @@
 """CPO on CISI with the offline models: preference-pair throughput, CPO training speed on CPU, and the
 student's QueryEval figures before and after tuning on held-out documents.
 
-    python benchmarks/cpo_generator.py [--references 40] [--held-out 40] [--epochs 1] [--loss-type sigmoid]
+    python benchmarks/cpo_generator.py [--recipe benchmarks/recipes/cpo_generator.yaml]
+        [--set cpo.loss_type=simpo --set preferences.max_references=64 ...]
 
-Student SmolLM2-135M-Instruct, teacher Gemma-3-270M (base), references: CISI's judged (query,
-document) pairs; the held-out documents are outside the preference data. Printed: pairs/s (teacher +
+The recipe is a config of the CPO pipeline (``cpo_pipeline``'s typed parameters, as in
+``configs/cpo/``; ``--set`` overrides one): student SmolLM2-135M-Instruct, teacher Gemma-3-270M
+(base), 40 references from CISI's judged (query, document) pairs, CPO (sigmoid, 1 epoch, lr 3e-4);
+the held-out documents are outside the preference data. Printed: pairs/s (teacher +
 student generation + QueryEval scoring), CPO steps/s and pairs/s, and for base and tuned student:
 query_eval, copy_rate, self_retrieval@10, similarity, retrieval, docs/s. Logged to MLflow
 (``--tracking-uri``, experiment ``synthir-benchmarks``). It runs the CPO flow's own stages
@@ -21,56 +24,47 @@ from pathlib import Path
 
 import mlflow
 
-from synthir.cpo import CPOTrainingConfig, PreferenceConfig
+from commands.main import add_recipe_arguments, pipeline_recipe
 from synthir.flow import cpo, data
 from synthir.preparation import DocumentsConfig
 from synthir.runtime import default_cache_dir
+from synthir.tracking import run_of_its_own
 
 DEFAULT_COLLECTION = Path(__file__).resolve().parents[2] / "shared" / "data" / "cisi"
-STUDENT = "package:smollm2-135m-instruct"
-TEACHER = "package:gemma3-270m"
+RECIPE = Path(__file__).resolve().parent / "recipes" / "cpo_generator.yaml"
 REGISTRY_NAME = "benchmark-generator"  # never registered to: the benchmark stops before the gate
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--collection", default=str(DEFAULT_COLLECTION))
-    parser.add_argument("--references", type=int, default=40)
-    parser.add_argument("--held-out", type=int, default=40)
-    parser.add_argument("--epochs", type=float, default=1.0)
-    parser.add_argument("--max-doc-tokens", type=int, default=192, help="documents are cut to this in prompts")
-    parser.add_argument("--batch-size", type=int, default=4)
-    parser.add_argument("--learning-rate", type=float, default=3e-4)
-    parser.add_argument("--loss-type", default="sigmoid", choices=["sigmoid", "hinge", "ipo", "simpo"])
-    parser.add_argument("--max-steps", type=int, default=-1, help="CPO steps, over --epochs (a smoke run)")
-    parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--tracking-uri", default=f"sqlite:///{default_cache_dir() / 'benchmarks-mlflow.db'}")
     parser.add_argument("--output", default="", help="also write the figures to this JSON file")
+    add_recipe_arguments(parser, RECIPE, block="cpo_pipeline")
     args = parser.parse_args(argv)
+    recipe = pipeline_recipe("cpo", args.recipe, args.assignments)
+    if recipe["references"] != "qrels":
+        sys.exit(f"{args.recipe}: references must be qrels here (the benchmark's references are the collection's "
+                 "judged pairs)")
     if not Path(args.collection).exists():
         sys.exit(f"collection not found: {args.collection} (expects the CISI BEIR folder from ../shared/data/cisi)")
     mlflow.set_tracking_uri(args.tracking_uri)  # the stages log to the active run, in this store
-    store = mlflow.MlflowClient(args.tracking_uri)
-    found = store.get_experiment_by_name("synthir-benchmarks")
-    experiment_id = found.experiment_id if found else store.create_experiment("synthir-benchmarks")
     work = Path(tempfile.mkdtemp(prefix="synthir-bench-cpo-"))
     # the CPO flow's stages (synthir.flow.cpo, what cpo_pipeline runs), up to the gate's comparison
-    with mlflow.start_run(run_name="cpo_generator", experiment_id=experiment_id):
+    with run_of_its_own("cpo_generator", experiment="synthir-benchmarks"):
         loaded = data.load_collection(args.collection, documents=DocumentsConfig.off())  # judged documents by id
         corpus = loaded.corpus
         references = cpo.qrels_reference_queries(corpus, loaded.queries, loaded.qrels).value
         pairs = cpo.build_preference_pairs(
-            corpus, references, {"model": TEACHER, "batch_size": 8}, {"model": STUDENT, "batch_size": 8},
-            preferences=PreferenceConfig(max_references=args.references, max_doc_tokens=args.max_doc_tokens,
-                                         seed=args.seed),
+            corpus, references, recipe["teacher"], recipe["student"], recipe["prompt"], recipe["num_examples"],
+            cpo.preference_config_for(recipe["preferences"], recipe["seed"]), recipe["query_eval"],
             checkpoint_root=work / "generation")
-        config = CPOTrainingConfig(base_model=STUDENT, loss_type=args.loss_type, epochs=args.epochs,
-                                   batch_size=args.batch_size, learning_rate=args.learning_rate, save="merged",
-                                   seed=args.seed, save_steps=10_000, max_steps=args.max_steps)
+        config = cpo.cpo_config_for(recipe["student"], recipe["cpo"])
         trained = cpo.train_cpo_generator(pairs, config, checkpoint_root=work / "cpo")
-        evaluated = cpo.evaluate_generators(trained, pairs, corpus, args.held_out,
-                                            decoding={"max_new_tokens": 48, "max_doc_tokens": args.max_doc_tokens},
-                                            registry_name=REGISTRY_NAME, seed=args.seed)
+        evaluated = cpo.evaluate_generators(trained, pairs, corpus, recipe["held_out"], recipe["prompt"],
+                                            recipe["num_examples"], recipe["evaluation_generator"],
+                                            recipe["decoding"], recipe["query_eval"], registry_name=REGISTRY_NAME,
+                                            seed=recipe["seed"])
     comparison = evaluated.comparison
     results = {"base": comparison.base, "cpo": comparison.candidate}
     training = trained.training
@@ -83,10 +77,10 @@ def main(argv: list[str] | None = None) -> None:
                                               "adapter_norm")},
         "held_out": results,
     }
-    print(f"\nPreference pairs: {len(pairs)} of {args.references} references kept in {pairs.figures['seconds']:.0f} s "
+    print(f"\nPreference pairs: {len(pairs)} of {pairs.figures['references']:.0f} references kept in {pairs.figures['seconds']:.0f} s "
           f"({pairs.figures['pairs_per_s']:.2f} pairs/s); chosen: reference {pairs.figures['chosen_reference']:.0f}, "
           f"teacher {pairs.figures['chosen_teacher']:.0f}, student {pairs.figures['chosen_student']:.0f}")
-    print(f"CPO ({args.loss_type}, LoRA): {training['steps']:.0f} steps in {training['seconds']:.0f} s = "
+    print(f"CPO ({config.loss_type}, LoRA): {training['steps']:.0f} steps in {training['seconds']:.0f} s = "
           f"{training['steps_per_s']:.3f} steps/s, {training['pairs_per_s']:.2f} pairs/s; final loss "
           f"{training['final_loss']:.3f}")
     print(f"\nHeld-out CISI documents: {comparison.held_out_documents}")

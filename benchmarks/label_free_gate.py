@@ -39,7 +39,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from commands.main import inpars_recipe
+from commands.main import add_recipe_arguments, inpars_recipe
 from synthir.data import Qrels, load_collection
 from synthir.flow import generation, validation
 from synthir.flow import training as training_stages
@@ -100,9 +100,7 @@ def system_figures(fused: dict[str, object]) -> dict[str, pd.Series]:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--collection", default=str(DEFAULT_COLLECTION))
-    parser.add_argument("--recipe", default=str(RECIPE), help="an inpars: block (YAML) in the product's typed schema")
-    parser.add_argument("--set", dest="assignments", action="append", default=[], metavar="KEY=VALUE",
-                        help="override one key of the recipe's inpars block (YAML value), e.g. training.max_steps=2")
+    add_recipe_arguments(parser, RECIPE)
     parser.add_argument("--checkpoint-root", default=str(default_cache_dir() / "generation"))
     parser.add_argument("--llm-judge", help="a judge model (package:..., hf:..., a folder): adds the llm_judge source")
     parser.add_argument("--judge-depth", type=int, default=5)

@@ -1,11 +1,12 @@
 """InPars on a real folder of long HTML manuals no one here wrote: Git's documentation from Debian's
 archive (package git-doc; installed with apt when missing, never copied into the repository).
 
-    python benchmarks/real_documents.py [--folder /usr/share/doc/git-doc] [--max-generations 200]
-        [--held-out 60] [--max-steps -1] [--whole-documents-baseline] [--work DIR]
+    python benchmarks/real_documents.py [--folder /usr/share/doc/git-doc] [--whole-documents-baseline] [--work DIR]
+        [--recipe configs/inpars/own_documents.yaml] [--set max_generations=400 ...]
 
 1. The top-level HTML pages (and one exact copy under another name) go through the product's flow,
-   ``synthir.flow.inpars.run_inpars``, with the own-documents preset (``configs/inpars/own_documents.yaml``):
+   ``synthir.flow.inpars.run_inpars``, with the own-documents preset (``configs/inpars/own_documents.yaml``,
+   its ``parameters.inpars``) and the measurement's sizes over it (``SIZES``; each ``--set`` after them wins):
    main content (trafilatura), repeated lines, duplicates, passages, generation, checks, filters,
    triples, training, the label-free evaluation on held-out documents, and the gate.
 2. Printed: what the data stage did (documents, passages, duplicates, boilerplate removed), the wall
@@ -24,10 +25,13 @@ import tempfile
 import time
 from pathlib import Path
 
-import yaml
+from commands.main import add_recipe_arguments, inpars_recipe
 
 ROOT = Path(__file__).resolve().parents[1]
 GIT_DOC = Path("/usr/share/doc/git-doc")
+PRESET = ROOT / "configs" / "inpars" / "own_documents.yaml"
+# the measured sizes over the preset: 200 documents get a query, 60 are held out for the gate
+SIZES = ["max_generations=200", "evaluation.synthetic.held_out_documents=60"]
 
 
 def debian_manuals(folder: Path = GIT_DOC, package: str = "git-doc") -> Path:
@@ -51,27 +55,16 @@ def copy_pages(source: Path, target: Path) -> Path:
     return target
 
 
-def preset(max_generations: int, held_out: int, max_steps: int) -> dict:
-    config = yaml.safe_load((ROOT / "configs" / "inpars" / "own_documents.yaml").read_text())["parameters"]["inpars"]
-    config["max_generations"] = max_generations
-    config["evaluation"]["synthetic"]["held_out_documents"] = held_out
-    config["training"]["max_steps"] = max_steps
-    config["query_store"] = None
-    return config
-
-
-def whole_documents_baseline(folder: Path, config: dict) -> str:
+def whole_documents_baseline(folder: Path, inpars) -> str:
     """BM25 against the untrained model on the held-out synthetic queries, documents as read."""
     from synthir.evaluation.report import comparison_markdown
     from synthir.flow import data
     from synthir.flow.inpars import evaluation_split
-    from synthir.inpars_config import InParsConfig
     from synthir.lifecycle.gate import compare_rerankers
     from synthir.models import resolve_model
     from synthir.preparation import DocumentsConfig
     from synthir.retrieval.reranker import Reranker
 
-    inpars = InParsConfig.from_dict(config)
     loaded = data.load_collection(str(folder), documents=DocumentsConfig.off())
     split = evaluation_split(loaded.corpus, loaded.queries, loaded.qrels, "synthetic", inpars.evaluation, str(folder),
                              DocumentsConfig.off())
@@ -84,25 +77,25 @@ def whole_documents_baseline(folder: Path, config: dict) -> str:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--folder", default=str(GIT_DOC), help="a folder of HTML manual pages (default: Debian's git-doc)")
-    parser.add_argument("--max-generations", type=int, default=200)
-    parser.add_argument("--held-out", type=int, default=60, help="documents held out for the label-free evaluation")
-    parser.add_argument("--max-steps", type=int, default=-1, help="training steps (-1: one epoch)")
     parser.add_argument("--whole-documents-baseline", action="store_true")
     parser.add_argument("--work", help="folder for the pages, the MLflow store and the models (default: a temp folder)")
+    add_recipe_arguments(parser, PRESET)
     args = parser.parse_args(argv)
+    config = inpars_recipe(args.recipe, [*SIZES, *args.assignments])
     import mlflow
 
     from synthir.evaluation.report import comparison_markdown
     from synthir.flow.inpars import run_inpars
+    from synthir.tracking import run_of_its_own
 
     source = debian_manuals(Path(args.folder)) if Path(args.folder) == GIT_DOC else Path(args.folder)
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(args.work or tmp)
         folder = copy_pages(source, work / "pages")
         mlflow.set_tracking_uri(f"sqlite:///{work / 'mlflow.db'}")
-        config = preset(args.max_generations, args.held_out, args.max_steps)
         started = time.perf_counter()
-        result = run_inpars(str(folder), config)
+        with run_of_its_own("real_documents", experiment="synthir-benchmarks"):
+            result = run_inpars(str(folder), config)
         total = time.perf_counter() - started
         figures, read = result.data["documents"], result.data["read_stats"]
         print(f"\n## {source}: {figures['documents_read']} HTML pages\n")

@@ -2,17 +2,19 @@
 peak memory, with a loopback stand-in for a served generator (``tests/fixtures/stand_in_generator.py``:
 instant queries made of the document's words), so everything but the models' own inference is measured.
 
-    python benchmarks/scale.py [--passages 10000 100000 1000000] [--generations 300] [--held-out 40]
-        [--max-steps 5] [--work DIR]
+    python benchmarks/scale.py [--passages 10000 100000 1000000] [--work DIR]
+        [--recipe benchmarks/recipes/scale.yaml] [--set max_generations=500 ...]
 
 Each size runs in a fresh process (its own peak resident memory), through the product's flow
 (``synthir.flow.inpars.run_inpars``): loading a parquet corpus, boilerplate, duplicates (1% exact
 copies are planted) and passages (a tenth of the documents are long), the held-out split, generation
-(``--generations`` documents), checks and filters, triples (a BM25 index of the training passages),
-the teacher and training (``--max-steps``; the teacher's pool bounded to BM25's top 20 per query by
-``training.teacher_depth``), and the label-free evaluation (``--held-out`` documents,
-a BM25 index of every passage). Printed: seconds per stage and passages per second, and the peak
-resident memory, with its growth per million passages.
+(the recipe's ``max_generations`` documents), checks and filters, triples (a BM25 index of the training
+passages), the teacher and training (``training.max_steps``; the teacher's pool bounded to BM25's top 20 per
+query by ``training.teacher_depth``), and the label-free evaluation
+(``evaluation.synthetic.held_out_documents``, a BM25 index of every passage). The recipe
+(``recipes/scale.yaml``) is an ``inpars:`` block in the product's typed schema; ``--set`` overrides one key.
+Printed: seconds per stage and passages per second, and the peak resident memory, with its growth per
+million passages.
 """
 
 from __future__ import annotations
@@ -26,7 +28,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from commands.main import add_recipe_arguments, inpars_recipe
+
 ROOT = Path(__file__).resolve().parents[1]
+RECIPE = Path(__file__).resolve().parent / "recipes" / "scale.yaml"
 
 
 def write_corpus(path: Path, passages: int, seed: int = 0) -> int:
@@ -61,7 +66,7 @@ def write_corpus(path: Path, passages: int, seed: int = 0) -> int:
     return documents
 
 
-def one_size(passages: int, generations: int, held_out: int, max_steps: int, work: Path, teacher_depth: int = 20) -> dict:
+def one_size(passages: int, recipe: str, assignments: list[str], work: Path) -> dict:
     """The flow on a corpus of about ``passages`` passages, in this process; its figures."""
     import mlflow
 
@@ -77,11 +82,8 @@ def one_size(passages: int, generations: int, held_out: int, max_steps: int, wor
     mlflow.set_tracking_uri(f"sqlite:///{work / f'mlflow-{passages}.db'}")
     os.environ["SYNTHIR_CACHE_DIR"] = str(work / f"cache-{passages}")  # every BM25 index built cold, once
     with StandInGenerator() as url:
-        served = {"backend": "served", "base_url": url, "model": "stand-in", "concurrency": 16}
-        config = {"max_generations": generations, "generator": served, "query_store": None,
-                  "training": {"max_steps": max_steps, "batch_size": 16, "teacher_depth": teacher_depth},
-                  "evaluation": {"source": "synthetic", "min_queries": 20,
-                                 "synthetic": {"held_out_documents": held_out, "generator": served}}}
+        config = inpars_recipe(recipe, [*assignments, f"generator.base_url={url}",
+                                        f"evaluation.synthetic.generator.base_url={url}"])
         started = time.perf_counter()
         result = run_inpars(str(corpus), config)
         total = time.perf_counter() - started
@@ -101,24 +103,23 @@ def peak_stage(row: dict) -> str:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--passages", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
-    parser.add_argument("--generations", type=int, default=300)
-    parser.add_argument("--held-out", type=int, default=40)
-    parser.add_argument("--max-steps", type=int, default=5)
     parser.add_argument("--work", help="folder for the corpora and MLflow stores (default: a temp folder)")
     parser.add_argument("--one", action="store_true", help=argparse.SUPPRESS)  # a child: one size, JSON out
+    add_recipe_arguments(parser, RECIPE)
     args = parser.parse_args(argv)
+    inpars_recipe(args.recipe, args.assignments)  # a mistake in the recipe ends here, not in a child
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(args.work or tmp)
         work.mkdir(parents=True, exist_ok=True)
         if args.one:
-            figures = one_size(args.passages[0], args.generations, args.held_out, args.max_steps, work)
+            figures = one_size(args.passages[0], args.recipe, args.assignments, work)
             print("SCALE " + json.dumps(figures))
             return
         rows = []
         for size in args.passages:
-            child = subprocess.run([sys.executable, __file__, "--one", "--passages", str(size), "--generations",
-                                    str(args.generations), "--held-out", str(args.held_out), "--max-steps",
-                                    str(args.max_steps), "--work", str(work)], capture_output=True, text=True,
+            child = subprocess.run([sys.executable, __file__, "--one", "--passages", str(size), "--work", str(work),
+                                    "--recipe", args.recipe, *(f"--set={a}" for a in args.assignments)],
+                                   capture_output=True, text=True,
                                    env={k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")})
             line = next((x for x in child.stdout.splitlines() if x.startswith("SCALE ")), None)
             if line is None:

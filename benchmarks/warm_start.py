@@ -31,7 +31,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from commands.main import inpars_recipe
+from commands.main import add_recipe_arguments, inpars_recipe
 from synthir.data import load_collection
 from synthir.flow import generation, validation
 from synthir.flow import training as training_stages
@@ -61,9 +61,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--collection", default=str(DEFAULT_COLLECTION))
     parser.add_argument("--first", type=float, default=0.7, help="share of the documents (in corpus order) in stage A")
-    parser.add_argument("--recipe", default=str(RECIPE), help="an inpars: block (YAML) in the product's typed schema")
-    parser.add_argument("--set", dest="assignments", action="append", default=[], metavar="KEY=VALUE",
-                        help="override one key of the recipe's inpars block (YAML value), e.g. training.max_steps=2")
+    add_recipe_arguments(parser, RECIPE)
     parser.add_argument("--documents", type=int, help="at most this many training documents (a smoke run)")
     args = parser.parse_args(argv)
     config = inpars_recipe(args.recipe, args.assignments)

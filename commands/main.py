@@ -14,9 +14,10 @@
     synthir import gpl-out/ --collection ~/docs        # GPL qgen / InPars / saved dataset -> an artifact
 
 A run's config is the preset with the overlay merged over it (mappings merged key by key, the
-overlay's values winning); it is validated against the pipeline's typed parameters before ZenML
-starts, so a mistake ends the command with one line naming the key. ``zenml pipeline run
-pipelines.<module>.<pipeline> -c <file>`` keeps working for any single file.
+overlay's values winning; a mapping naming another ``backend:`` replaces the block); it is validated
+against the pipeline's typed parameters before ZenML starts, so a mistake ends the command with one
+line naming the key. ``zenml pipeline run pipelines.<module>.<pipeline> -c <file>`` keeps working
+for any single file.
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ CONFIGS = PROJECT_ROOT / "configs"
 STACKS = CONFIGS / "stacks"
 # the config folders (configs/<folder>/), one per pipeline of pipelines.catalog (a test keeps them equal);
 # written here so that `synthir --help`, `rerank` and `eval` start without importing ZenML
+# the key naming a union block's member (``synthir.config.UnionMember``) where blocks are merged as mappings
+UNION_TAG = "backend"
 PIPELINE_FOLDERS = ("inpars", "retraining", "generation", "optimise_prompt", "validation", "training", "evaluation",
                     "cpo")
 
@@ -48,10 +51,16 @@ def pipeline_of(folder: str):
 
 
 def merge(base: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:
-    """``overlay`` over ``base``: mappings merged key by key, anything else replaced."""
+    """``overlay`` over ``base``: mappings merged key by key, anything else replaced. A mapping that
+    names another member of a union block (another ``backend:``) replaces the block: the other
+    member's keys would not fit it (a local generator's ``batch_size`` under a served one)."""
     merged = dict(base)
     for key, value in overlay.items():
-        merged[key] = merge(merged[key], value) if isinstance(value, dict) and isinstance(merged.get(key), dict) else value
+        current = merged.get(key)
+        switches = isinstance(value, dict) and isinstance(current, dict) and UNION_TAG in value \
+            and value[UNION_TAG] != current.get(UNION_TAG)
+        merged[key] = merge(current, value) if isinstance(value, dict) and isinstance(current, dict) and not switches \
+            else value
     return merged
 
 
@@ -70,12 +79,42 @@ def assignments_overlay(assignments: list[str]) -> dict[str, Any]:
     return overlay
 
 
+def add_recipe_arguments(parser: argparse.ArgumentParser, default: Path, block: str = "inpars") -> None:
+    """A benchmark's ``--recipe FILE`` (default ``default``) and repeatable ``--set KEY=VALUE``."""
+    parser.add_argument("--recipe", default=str(default), help=f"the recipe: a YAML {block} config in the product's "
+                                                               "typed schema")
+    parser.add_argument("--set", dest="assignments", action="append", default=[], metavar="KEY=VALUE",
+                        help=f"override one key of the recipe's {block} config (a YAML value), e.g. "
+                             + ("training.max_steps=2" if block == "inpars" else "cpo.max_steps=2"))
+
+
 def inpars_recipe(path: str | Path, assignments: list[str] = ()) -> Any:
-    """A benchmark's recipe file (its ``inpars:`` block) with ``--set`` overrides, as the typed
-    ``InParsConfig``, checked like a pipeline config."""
+    """A benchmark's recipe file (its ``inpars:`` block, or an inpars pipeline config's
+    ``parameters.inpars``) with ``--set`` overrides, as the typed ``InParsConfig``, checked like a
+    pipeline config."""
     from synthir.inpars_config import InParsConfig
 
-    return InParsConfig.from_dict(merge(load_yaml(Path(path))["inpars"], assignments_overlay(list(assignments))))
+    data = load_yaml(Path(path))
+    block = data["inpars"] if "inpars" in data else (data.get("parameters") or {}).get("inpars")
+    if not isinstance(block, dict):
+        raise ConfigError(f"{path}: expected an `inpars:` block (a benchmark recipe) or `parameters.inpars:` "
+                          "(an inpars pipeline config)")
+    return InParsConfig.from_dict(merge(block, assignments_overlay(list(assignments))))
+
+
+def pipeline_recipe(pipeline: str, path: str | Path, assignments: list[str] = ()) -> dict[str, Any]:
+    """A benchmark's recipe that is a config file of ``pipeline`` (its ``parameters:``), with ``--set``
+    overrides on those parameters, validated against the pipeline as a run would be: every parameter's
+    typed value, the pipeline's default where the recipe has none."""
+    import inspect
+
+    from synthir.preflight import pipeline_parameters, validate_pipeline_parameters
+
+    runnable = pipeline_of(pipeline)
+    parameters = merge(load_yaml(Path(path)).get("parameters") or {}, assignments_overlay(list(assignments)))
+    defaults = {name: parameter.default for name, parameter in pipeline_parameters(runnable).items()
+                if parameter.default is not inspect.Parameter.empty}
+    return {**defaults, **validate_pipeline_parameters(runnable, parameters)}
 
 
 def config_path(pipeline: str, preset: str) -> Path:

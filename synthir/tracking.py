@@ -55,15 +55,22 @@ def log_artifact(path: str | Path, artifact_path: str | None = None) -> None:
 
 
 @contextlib.contextmanager
-def run_of_its_own(name: str):
+def run_of_its_own(name: str, experiment: str | None = None):
     """Inside: the active MLflow run, or one opened for ``name`` and closed on the way out (logging a
-    model outside a run would open one implicitly and leave it open for the rest of the process)."""
+    model outside a run would open one implicitly and leave it open for the rest of the process).
+    ``experiment``: open it in this experiment of the current store (created when missing) without
+    making that the active experiment, which another store would not know (None: the active one)."""
     import mlflow
 
     if mlflow.active_run() is not None:
         yield mlflow.active_run()
         return
-    with mlflow.start_run(run_name=name) as run:
+    experiment_id = None
+    if experiment is not None:
+        client = mlflow.MlflowClient()
+        found = client.get_experiment_by_name(experiment)
+        experiment_id = found.experiment_id if found else client.create_experiment(experiment)
+    with mlflow.start_run(run_name=name, experiment_id=experiment_id) as run:
         yield run
 
 

@@ -53,6 +53,21 @@ def test_label_free_gate_calls_the_products_gate(client, demo_dir, tmp_path, cap
     assert "Kendall's tau, synthetic vs judged" in out
 
 
+@pytest.mark.parametrize("path", sorted((ROOT / "benchmarks" / "recipes").glob("*.yaml")), ids=lambda p: p.stem)
+def test_every_benchmark_recipe_is_a_valid_config_of_the_product(path):
+    import yaml
+
+    from commands.main import inpars_recipe, pipeline_recipe
+
+    data = yaml.safe_load(path.read_text())
+    if "inpars" in data:
+        assert inpars_recipe(path).seed is not None
+    elif path.stem == "cpo_generator":
+        assert pipeline_recipe("cpo", path)["cpo"] is not None
+    else:  # reranker_quality: a base block and each recipe's changes over it
+        assert path.stem == "reranker_quality" and all(r.config() for r in benchmark("reranker_quality").RECIPES.values())
+
+
 @pytest.mark.parametrize("name", ["reranker_quality", "label_free_gate", "warm_start", "calibrated_gate"])
 def test_the_benchmarks_hold_no_copy_of_the_gate(name):
     source = (ROOT / "benchmarks" / f"{name}.py").read_text()
@@ -73,8 +88,9 @@ def test_calibrated_gate_measures_coverage_through_the_products_judge_and_compar
             parameter.add_(torch.randn_like(parameter) * 0.02)
     trained.save(str(tmp_path / "trained"))
     write_reranker_marker(tmp_path / "trained", "bi-encoder", 256)
-    calibrated_gate.main(["--collection", str(demo_dir), "--model", str(tmp_path / "trained"), "--held-out", "16",
-                          "--sizes", "5", "--trials", "20", "--judge-depth", "1",
+    calibrated_gate.main(["--collection", str(demo_dir), "--model", str(tmp_path / "trained"), "--sizes", "5",
+                          "--trials", "20", "--set", "evaluation.synthetic.held_out_documents=16",
+                          "--set", "evaluation.calibration.judge_depth=1",
                           "--checkpoint-root", str(tmp_path / "generation")])
     out = capsys.readouterr().out
     rows = [line.split("|") for line in out.splitlines() if line.startswith("| 5 |")]
@@ -82,6 +98,7 @@ def test_calibrated_gate_measures_coverage_through_the_products_judge_and_compar
                                                 "PPI++, the other judged queries"] * 2, out
     assert all(0.0 <= float(row[3]) <= 1.0 and float(row[4]) >= 0.0 for row in rows)
     assert "## alone: gain on all 40 judged queries" in out and "## fused:" in out
+    assert "16 held-out documents" in out and "over each system's top 1;" in out  # the --set overrides took
 
 
 def test_warm_start_trains_through_the_flow_and_scores_through_the_comparison(client, demo_dir, capsys):
@@ -99,11 +116,18 @@ def test_warm_start_trains_through_the_flow_and_scores_through_the_comparison(cl
 def test_cpo_generator_runs_the_cpo_flows_stages(demo_dir, tmp_path, capsys):
     import mlflow
 
+    from commands.main import pipeline_recipe
+    from synthir.config import ConfigError
+
     cpo_generator = benchmark("cpo_generator")
+    recipe = pipeline_recipe("cpo", cpo_generator.RECIPE)  # a valid cpo_pipeline config, defaults filled in
+    assert recipe["cpo"].learning_rate == 3e-4 and recipe["query_eval"].copy_penalty >= 0
+    with pytest.raises(ConfigError, match="cpo.loss_type"):  # an override is checked like the YAML
+        pipeline_recipe("cpo", cpo_generator.RECIPE, ["cpo.loss_type=dpo"])
     try:
-        cpo_generator.main(["--collection", str(demo_dir), "--references", "4", "--held-out", "2", "--max-steps", "1",
-                            "--batch-size", "2", "--tracking-uri", f"sqlite:///{tmp_path / 'mlflow.db'}",
-                            "--output", str(tmp_path / "figures.json")])
+        cpo_generator.main(["--collection", str(demo_dir), "--set", "preferences.max_references=4", "--set", "held_out=2",
+                            "--set", "cpo.max_steps=1", "--set", "cpo.batch_size=2",
+                            "--tracking-uri", f"sqlite:///{tmp_path / 'mlflow.db'}", "--output", str(tmp_path / "figures.json")])
     finally:  # the script sets mlflow's process-wide store, as a script may; later tests use the session's
         mlflow.set_tracking_uri(None)
     out = capsys.readouterr().out
@@ -115,11 +139,48 @@ def test_cpo_generator_runs_the_cpo_flows_stages(demo_dir, tmp_path, capsys):
 
 def test_scale_runs_the_inpars_flow_with_the_stand_in_generator(tmp_path, capsys):
     scale = benchmark("scale")  # one size, in a child process of its own (its own MLflow store and peak memory)
-    scale.main(["--passages", "300", "--generations", "12", "--held-out", "8", "--max-steps", "1",
-                "--work", str(tmp_path)])
+    scale.main(["--passages", "300", "--set", "max_generations=12", "--set", "evaluation.synthetic.held_out_documents=8",
+                "--set", "training.max_steps=1", "--work", str(tmp_path)])
     out = capsys.readouterr().out
     rows = {line.split("|")[1].strip(): line for line in out.splitlines() if line.startswith("| ")}
     assert {"load", "generation", "triples", "training", "evaluation", "registration", "total"} <= set(rows), out
     assert "training" in rows["peak resident memory at the end of each stage, GB"]
     assert float(rows["peak resident memory, GB"].split("|")[2]) > 0
     assert int(rows["split_documents"].split("|")[2].replace(",", "")) > 0, out  # long documents were cut
+    assert rows["triples / evaluation queries"].split("|")[2].strip().endswith("/ 8"), out  # the --set reached the child
+
+
+def test_real_documents_runs_the_own_documents_preset_on_a_folder_of_html_pages(demo_dir, tmp_path, capsys):
+    import json
+
+    import mlflow
+    from fixtures.stand_in_generator import StandInGenerator
+
+    real_documents = benchmark("real_documents")
+    pages = tmp_path / "pages"
+    pages.mkdir()
+    navigation = "<nav><a href='/'>Home</a> | <a href='/docs'>Documentation</a> | <a href='/about'>About us</a></nav>"
+    for line in (demo_dir / "corpus.jsonl").read_text().splitlines()[:40]:
+        doc = json.loads(line)
+        paragraphs = "".join(f"<p>{doc['text']}</p>" for _ in range(3))  # long enough for the extractor
+        (pages / f"{doc['_id']}.html").write_text(
+            f"<html><head><title>{doc['title']}</title></head><body>{navigation}<main><h1>{doc['title']}</h1>"
+            f"{paragraphs}</main><footer>Copyright the demo team</footer></body></html>")
+    with StandInGenerator() as url:
+        served = f"{{backend: served, base_url: '{url}', model: stand-in}}"
+        smoke = [f"generator={served}", f"evaluation.synthetic.generator={served}", "max_generations=20",
+                 "evaluation.synthetic.held_out_documents=8", "training.max_steps=1", "evaluation.min_queries=5",
+                 "evaluation.allow_weak_gate=true", "generation_budget=null"]
+        try:
+            real_documents.main(["--folder", str(pages), "--work", str(tmp_path / "work"),
+                                 *(f"--set={a}" for a in smoke)])
+        finally:  # the script sets mlflow's process-wide store, as a script may; later tests use the session's
+            mlflow.set_tracking_uri(None)
+    out = capsys.readouterr().out
+    rows = {line.split("|")[1].strip(): line.split("|")[2].strip() for line in out.splitlines() if line.startswith("| ")}
+    assert rows["documents_read"] == "41" and rows["exact_duplicates"] == "1", out  # the copy copy_pages adds
+    assert int(rows["html_pages"]) == 41 and int(rows["main_content_chars_removed"]) > 0
+    assert {"generation", "training", "evaluation", "total"} <= set(rows)
+    gate = out.split("The gate (passages, MaxP):")[1]
+    assert all(f"| {system} | 8 |" in gate for system in ("bm25", "zero-shot", "trained", "fused")), out
+    assert "Decision: REFUSED" in gate and "min_queries 5" in gate  # the --set overrides reached the gate

@@ -32,6 +32,15 @@ def test_merge_is_deep_and_the_overlay_wins():
     assert cli.merge({"a": {"x": 1, "y": 2}, "b": [1]}, {"a": {"y": 3}, "b": [2]}) == {"a": {"x": 1, "y": 3}, "b": [2]}
 
 
+def test_merge_replaces_a_block_that_switches_its_union_member():
+    local = {"generator": {"backend": "local", "model": "m", "batch_size": 8}}
+    served = {"generator": {"backend": "served", "base_url": "http://x/v1", "model": "s"}}
+    assert cli.merge(local, served) == served  # batch_size is not a served generator's key
+    assert cli.merge({"generator": {"model": "m", "batch_size": 8}}, served) == served  # the default member, unnamed
+    assert cli.merge(local, {"generator": {"backend": "local", "batch_size": 2}}) == {
+        "generator": {"backend": "local", "model": "m", "batch_size": 2}}  # the same member: merged
+
+
 def test_mistakes_end_with_one_line_naming_them(tmp_path, capsys):
     with pytest.raises(ConfigError, match=r"inpars has no preset 'quickstrat'; choose one of \[.*'quickstart'"):
         cli.config_path("inpars", "quickstrat")
