@@ -25,7 +25,8 @@ def test_reranker_quality_runs_a_recipe_through_the_flow_and_the_comparison(clie
                            "--checkpoint-root", str(tmp_path / "generation")])
     out = capsys.readouterr().out
     rows = [line for line in out.splitlines() if line.startswith("| all-mnrl-margin-mse |")]
-    assert len(rows) == 1 and len(rows[0].split("|")) == 15, out
+    assert len(rows) == 1 and len(rows[0].split("|")) == 16, out
+    assert rows[0].split("|")[-2].strip().startswith(("+", "-")), out  # the final system against the plain untrained
     assert "| untrained |" in out and "fusion weight" in out
 
 
@@ -65,7 +66,9 @@ def test_every_benchmark_recipe_is_a_valid_config_of_the_product(path):
     elif path.stem == "cpo_generator":
         assert pipeline_recipe("cpo", path)["cpo"] is not None
     else:  # reranker_quality: a base block and each recipe's changes over it
-        assert path.stem == "reranker_quality" and all(r.config() for r in benchmark("reranker_quality").RECIPES.values())
+        reranker_quality = benchmark("reranker_quality")
+        assert path.stem == "reranker_quality" and all(r.config() for r in reranker_quality.RECIPES.values())
+        assert all(name in reranker_quality.RECIPES for names in reranker_quality.SETS.values() for name in names)
 
 
 @pytest.mark.parametrize("name", ["reranker_quality", "label_free_gate", "warm_start", "calibrated_gate"])
