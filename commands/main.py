@@ -35,10 +35,10 @@ from synthir.config import ConfigError
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = PROJECT_ROOT / "configs"
 STACKS = CONFIGS / "stacks"
-# the config folders (configs/<folder>/), one per pipeline of pipelines.catalog (a test keeps them equal);
-# written here so that `synthir --help`, `rerank` and `eval` start without importing ZenML
 # the key naming a union block's member (``synthir.config.UnionMember``) where blocks are merged as mappings
 UNION_TAG = "backend"
+# the config folders (configs/<folder>/), one per pipeline of pipelines.catalog (a test keeps them equal);
+# written here so that `synthir --help`, `rerank` and `eval` start without importing ZenML
 PIPELINE_FOLDERS = ("inpars", "retraining", "generation", "optimise_prompt", "validation", "training", "evaluation",
                     "cpo")
 
@@ -57,10 +57,9 @@ def merge(base: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:
     merged = dict(base)
     for key, value in overlay.items():
         current = merged.get(key)
-        switches = isinstance(value, dict) and isinstance(current, dict) and UNION_TAG in value \
-            and value[UNION_TAG] != current.get(UNION_TAG)
-        merged[key] = merge(current, value) if isinstance(value, dict) and isinstance(current, dict) and not switches \
-            else value
+        both = isinstance(value, dict) and isinstance(current, dict)
+        switches = both and UNION_TAG in value and value[UNION_TAG] != current.get(UNION_TAG)
+        merged[key] = merge(current, value) if both and not switches else value
     return merged
 
 
