@@ -1,13 +1,15 @@
 """Does the synthetic data count? Training recipes against the untrained model on CISI (an ablation).
 
     python benchmarks/reranker_quality.py [--recipes all-mnrl-margin-mse,all-mnrl-margin-mse-mined,...] [--held-out 200]
-        [--interpolate 0.5,0.75] [--work DIR] [--collection DIR]
+        [--interpolate 0.5,0.75] [--fusion-weight-for untrained|trained] [--work DIR] [--collection DIR]
 
 1. A seeded 200 documents are held out of everything training sees; Gemma-3-270M writes a query for
    each, the checks keep the well-formed ones, and each query's source document is its relevant one:
    the label-free **dev** set (``synthetic`` judgments of the gate). It chooses the fusion weight
-   (on the untrained model, then the same weight for every system) and nothing else; the 76 judged
-   CISI queries are the **test** set and choose nothing.
+   and nothing else: on the untrained model, then the same weight for every system (the default), or
+   with ``--fusion-weight-for trained`` on each trained model, the untrained one fused at that weight
+   in its row, as the gate's ``fusion_weight: tune`` does. The 76 judged CISI queries are the **test**
+   set and choose nothing.
 2. SmolLM2-135M writes queries for the other documents (2-shot InPars prompt): one greedy query per
    document, for the ``multi`` recipes 3 sampled ones (temperature 0.7); for the ``gemma`` recipes
    Gemma-3-270M writes them instead, and for the ``cpo`` ones SmolLM2 after CPO on label-free preferences
@@ -118,6 +120,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--interpolate", default="",
                         help="comma-separated shares a in (0, 1): each recipe also gets a row per WiSE-FT merge, the "
                              "weights a * trained + (1 - a) * untrained (Wortsman et al. 2022)")
+    parser.add_argument("--fusion-weight-for", choices=("untrained", "trained"), default="untrained",
+                        help="the model the dev set chooses the fusion weight for: the untrained one (the same weight "
+                             "for every system) or each trained one (the untrained model fused at that weight in its "
+                             "row, as the gate's fusion_weight: tune does)")
     parser.add_argument("--documents", type=int, help="at most this many training documents per recipe (a smoke run)")
     parser.add_argument("--max-steps", type=int, help="training steps per recipe, over the recipes' epochs (a smoke run)")
     args = parser.parse_args(argv)
@@ -144,25 +150,32 @@ def main(argv: list[str] | None = None) -> None:
     test_queries = collection.judged_queries()
     sets = {"dev": (dev.queries, dev.qrels, "synthetic"), "test": (test_queries, collection.qrels, "judged")}
     untrained = Reranker(resolve_model("package:all-minilm-l6-v2"), "bi-encoder")
-    dev_bm25 = BM25Index.build(corpus).search(dev.queries, k=1000, show_progress=False)
-    weight, _ = tune_fusion_weight(rerank(dev_bm25, dev.queries, corpus, untrained, depth=100), dev_bm25, dev.qrels)
+    weight = dev_fusion_weight(untrained, corpus, dev)
 
     expanded: dict[str, tuple[Corpus, dict]] = {}  # ExpansionConfig as JSON -> the expanded corpus, its figures
 
-    def score(model_dir, corpus: Corpus = corpus):
-        """The product's comparison (``compare_rerankers``) of a trained model with the untrained one on
-        dev and test, alone and fused at the dev-chosen weight, over ``corpus``'s BM25 top 100."""
-        scorer = Reranker(model_dir)
+    def score(scorer, corpus: Corpus, fused_at: float | None = None):
+        """The product's comparison (``compare_rerankers``) of ``scorer`` with the untrained model on dev and
+        test, alone and fused at ``fused_at`` (None: the weight ``--fusion-weight-for`` chooses), over
+        ``corpus``'s BM25 top 100."""
+        if fused_at is None:
+            fused_at = weight if args.fusion_weight_for == "untrained" else dev_fusion_weight(scorer, corpus, dev)
         return {split: {footing: compare_rerankers(corpus, queries, qrels, scorer, untrained, depth=100, seed=42,
-                                                   fusion_weight=weight if footing == "fused" else None, source=source)[0]
+                                                   fusion_weight=fused_at if footing == "fused" else None,
+                                                   source=source)[0]
                         for footing in ("alone", "fused")}
                 for split, (queries, qrels, source) in sets.items()}
 
     rows = []
+    references = {}  # each first stage (plain, each expansion) -> the untrained model's figures, fused at its own weight
     for name in names:
         recipe = recipes[name]
         config = recipe.config()
         evaluation_corpus = first_stage(corpus, config, store, expanded)
+        stage = json.dumps(recipe.expansion, sort_keys=True)
+        if stage not in references:
+            label = "untrained" + (f", BM25 expanded as {name}" if recipe.expansion.get("enabled") else "")
+            references[stage] = (label, score(untrained, evaluation_corpus, weight))
         training_documents = training_corpus.with_expansions(evaluation_corpus.expansions)
         # as the flow runs them: checks and filters on the documents the queries were written for, the
         # expansion (if any) after them, for the BM25 of the negatives and of the comparison
@@ -178,13 +191,13 @@ def main(argv: list[str] | None = None) -> None:
                                                "reranker-quality", config.negative_depth,
                                                checkpoint_root=Path(args.work) / name)
         train_seconds = time.perf_counter() - t0
-        rows.append((name, recipe, len(filtered), len(triples), train_seconds, score(model.model_dir, evaluation_corpus),
+        rows.append((name, recipe, len(filtered), len(triples), train_seconds, score(Reranker(model.model_dir), evaluation_corpus),
                      model.training))
         for share in shares:
             merged = interpolate(model.model_dir, resolve_model("package:all-minilm-l6-v2"), share,
                                  Path(args.work) / f"{name}-wise-{share}")
             rows.append((f"{name}, WiSE-FT {share}", recipe, len(filtered), len(triples), train_seconds,
-                         score(merged, evaluation_corpus), {}))
+                         score(Reranker(merged), evaluation_corpus), {}))
 
     elapsed = time.perf_counter() - started
     print(f"{collection.name}: {len(corpus)} documents, {len(held)} held out -> {len(dev.queries)} dev queries "
@@ -195,11 +208,24 @@ def main(argv: list[str] | None = None) -> None:
         print(f"expansion {key}: {figures['candidates']:.0f} distinct queries, {figures['kept']:.0f} kept (relevance >= "
               f"{figures['threshold']:.3f}), {figures['passages_expanded']:.0f} documents expanded "
               f"({figures['coverage']:.1%}), {figures['seconds']:.0f} s (resumed from the query store when present)")
-    print(f"fusion weight {weight:.1f}, chosen on dev for the untrained model; the same for every system")
+    if args.fusion_weight_for == "untrained":
+        print(f"fusion weight {weight:.1f}, chosen on dev for the untrained model; the same for every system")
+    else:
+        print("fusion weight chosen on dev for each trained model, the untrained model fused at it in the row's gain: "
+              + ", ".join(f"{name} {figures['test']['fused'].fusion_weight:.1f}" for name, *_, figures, _ in rows)
+              + f"; the untrained model's own {weight:.1f} in the untrained rows and the last column")
     print(f"total {elapsed:.0f} s\n")
-    print_table(rows, list(sets))
+    print_table(rows, list(sets), references)
     print()
     print_notes(names, shares, rows)
+
+
+def dev_fusion_weight(scorer, corpus: Corpus, dev) -> float:
+    """The fusion weight the label-free dev set chooses for ``scorer`` over ``corpus``'s BM25 top 100 (the
+    product's ``tune_fusion_weight``, on documents as the comparison evaluates them)."""
+    bm25 = BM25Index.build(corpus).search(dev.queries, k=1000, show_progress=False)
+    reranked = rerank(bm25, dev.queries, corpus, scorer, depth=100)
+    return tune_fusion_weight(corpus.document_run(reranked), corpus.document_run(bm25), dev.qrels)[0]
 
 
 def training_queries(recipes: dict[str, Recipe], training_corpus: Corpus, store: QueryStore, checkpoint_root: str,
@@ -258,27 +284,24 @@ def first_stage(corpus: Corpus, config: InParsConfig, store, expanded: dict) -> 
     return expanded[key][0]
 
 
-def print_table(rows: list, splits: list[str]) -> None:
-    """One row per recipe (and an untrained row per first stage): test BM25, dev and test figures alone and
-    fused, and on test the gain over the untrained model on the same first stage with its p-value, and the
-    final system (fused, over its own first stage) against the untrained model fused with plain BM25."""
+def print_table(rows: list, splits: list[str], references: dict) -> None:
+    """One row per recipe (and an untrained row per first stage, fused at its own dev weight): test BM25, dev
+    and test figures alone and fused, and on test the gain over the untrained model on the same first stage
+    (fused at the row's weight) with its p-value, and the final system (fused, over its own first stage)
+    against the untrained model fused with plain BM25 at its own weight."""
     print("Gains are over the untrained model on the same first stage (an expanded recipe: its expanded BM25); the last "
           "column is the final system against the untrained model fused over plain BM25.")
     print("| recipe | queries | triples | train s | test bm25 | dev alone | dev fused | test alone | gain | p | test fused | "
           "gain | p | final vs plain untrained fused |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
-    untrained_rows = {}  # one untrained row per first stage (plain, each expansion)
-    for name, recipe, *_, figures, _ in rows:
-        label = "untrained" + (f", BM25 expanded as {name}" if recipe.expansion.get("enabled") else "")
-        untrained_rows.setdefault(json.dumps(recipe.expansion, sort_keys=True), (label, figures))
-    for label, figures in untrained_rows.values():
-        untrained_figure = {(split, footing): figures[split][footing].baselines["untrained"].figure
+    for label, figures in references.values():
+        untrained_figure = {(split, footing): figures[split][footing].candidate
                             for split in splits for footing in ("alone", "fused")}
         print(f"| {label} | | | | {figures['test']['alone'].bm25:.4f} | {untrained_figure['dev', 'alone']:.4f} | "
               f"{untrained_figure['dev', 'fused']:.4f} | {untrained_figure['test', 'alone']:.4f} | | | "
               f"{untrained_figure['test', 'fused']:.4f} | | | |")
-    plain = untrained_rows.get(json.dumps({}))
-    plain_fused = plain[1]["test"]["fused"].baselines["untrained"].figure if plain else None
+    plain = references.get(json.dumps({}))
+    plain_fused = plain[1]["test"]["fused"].candidate if plain else None
     for name, recipe, queries, triples, train_seconds, figures, _ in rows:
         cells = []
         for footing in ("alone", "fused"):

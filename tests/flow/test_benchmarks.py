@@ -22,12 +22,16 @@ def test_reranker_quality_runs_a_recipe_through_the_flow_and_the_comparison(clie
     assert all(recipe.config() for recipe in reranker_quality.RECIPES.values())  # every recipe is a valid inpars config
     reranker_quality.main(["--collection", str(demo_dir), "--held-out", "16", "--recipes", "all-mnrl-margin-mse",
                            "--documents", "24", "--max-steps", "2", "--work", str(tmp_path / "work"),
-                           "--checkpoint-root", str(tmp_path / "generation")])
+                           "--checkpoint-root", str(tmp_path / "generation"), "--fusion-weight-for", "trained"])
     out = capsys.readouterr().out
     rows = [line for line in out.splitlines() if line.startswith("| all-mnrl-margin-mse |")]
     assert len(rows) == 1 and len(rows[0].split("|")) == 16, out
-    assert rows[0].split("|")[-2].strip().startswith(("+", "-")), out  # the final system against the plain untrained
-    assert "| untrained |" in out and "fusion weight" in out
+    untrained = [line for line in out.splitlines() if line.startswith("| untrained |")]
+    assert len(untrained) == 1 and "fusion weight chosen on dev for each trained model" in out, out
+    # the last column: the final system (test fused) against the untrained row's test fused, at its own weight
+    trained_cells, untrained_cells = rows[0].split("|"), untrained[0].split("|")
+    final = float(trained_cells[11]) - float(untrained_cells[11])
+    assert abs(float(trained_cells[-2]) - final) < 2e-4, out
 
 
 def test_label_free_gate_calls_the_products_gate(client, demo_dir, tmp_path, capsys):
