@@ -114,9 +114,10 @@ def main() -> None:
 
     import mlflow
 
+    from synthir.tracking import run_of_its_own
+
     mlflow.set_tracking_uri(args.tracking_uri)
-    mlflow.set_experiment("synthir-benchmarks")
-    with mlflow.start_run(run_name="dspy_prompts"):
+    with run_of_its_own("dspy_prompts", experiment="synthir-benchmarks"):
         mlflow.log_params({"collection": args.collection, "documents": len(held_out), "train": args.train,
                            "dev": args.dev, "optimiser": args.optimiser, "generator": backend.name})
         for name, figures in results.items():

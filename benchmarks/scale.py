@@ -74,6 +74,7 @@ def one_size(passages: int, recipe: str, assignments: list[str], work: Path) -> 
     from fixtures.stand_in_generator import StandInGenerator
 
     from synthir.flow.inpars import peak_rss_gb, run_inpars
+    from synthir.tracking import run_of_its_own
 
     corpus = work / f"corpus-{passages}.parquet"
     started = time.perf_counter()
@@ -85,7 +86,8 @@ def one_size(passages: int, recipe: str, assignments: list[str], work: Path) -> 
         config = inpars_recipe(recipe, [*assignments, f"generator.base_url={url}",
                                         f"evaluation.synthetic.generator.base_url={url}"])
         started = time.perf_counter()
-        result = run_inpars(str(corpus), config)
+        with run_of_its_own(f"scale {passages}", experiment="synthir-benchmarks"):  # artifacts beside its store
+            result = run_inpars(str(corpus), config)
         total = time.perf_counter() - started
     return {"passages": len(result.corpus), "documents": documents, "seconds": result.seconds, "total": total,
             "corpus_written_s": written, "data": result.data["documents"],

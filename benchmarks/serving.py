@@ -26,6 +26,7 @@ from synthir import registry
 from synthir.data import load_collection
 from synthir.models import resolve_model, write_reranker_marker
 from synthir.serving import ModelServer
+from synthir.tracking import ensure_experiment
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -45,8 +46,7 @@ def main() -> None:
     uri = f"sqlite:///{work / 'mlflow.db'}"
     os.environ["MLFLOW_TRACKING_URI"] = uri
     mlflow.set_tracking_uri(uri)
-    mlflow.set_experiment(experiment_id=mlflow.MlflowClient(uri).create_experiment(
-        "serving", artifact_location=(work / "artifacts").as_uri()))
+    mlflow.set_experiment(experiment_id=ensure_experiment("serving", uri))  # artifacts beside the store
     folder = work / "model"
     shutil.copytree(resolve_model(args.model), folder)
     write_reranker_marker(folder, "bi-encoder", 256)

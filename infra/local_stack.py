@@ -30,14 +30,10 @@ def mlflow_tracking_uri(mlflow_dir: Path) -> str:
 
 def ensure_mlflow_experiment(mlflow_dir: Path, experiment: str = EXPERIMENT_NAME) -> str:
     """Create the experiment with its artifacts pinned inside the store (MLflow would use ./mlruns of the cwd)."""
-    import mlflow
+    from synthir.tracking import ensure_experiment
 
     mlflow_dir.mkdir(parents=True, exist_ok=True)
-    client = mlflow.MlflowClient(tracking_uri=mlflow_tracking_uri(mlflow_dir))
-    existing = client.get_experiment_by_name(experiment)
-    if existing is not None:
-        return existing.experiment_id
-    return client.create_experiment(experiment, artifact_location=(mlflow_dir.resolve() / "artifacts").as_uri())
+    return ensure_experiment(experiment, mlflow_tracking_uri(mlflow_dir))
 
 
 def _upsert_component(client, component_type, name: str, configuration: dict) -> None:

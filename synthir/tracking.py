@@ -54,6 +54,30 @@ def log_artifact(path: str | Path, artifact_path: str | None = None) -> None:
     mlflow.log_artifact(str(path), artifact_path=artifact_path)
 
 
+def ensure_experiment(name: str, tracking_uri: str | None = None) -> str:
+    """The id of experiment ``name`` in the store (``tracking_uri``, else the current one), created when
+    missing. On a sqlite store its artifacts are pinned beside the database (``<its folder>/artifacts``):
+    MLflow would put them in ``./mlruns`` of whatever folder the process runs in, apart from the store."""
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    client = mlflow.MlflowClient(tracking_uri)
+    found = client.get_experiment_by_name(name)
+    if found is not None:
+        return found.experiment_id
+    uri = tracking_uri or mlflow.get_tracking_uri()
+    location = None
+    if uri.startswith("sqlite:///"):
+        location = (_local_store_path(uri).resolve().parent / "artifacts").as_uri()
+    try:
+        return client.create_experiment(name, artifact_location=location)
+    except MlflowException:  # another process created it meanwhile
+        found = client.get_experiment_by_name(name)
+        if found is None:
+            raise
+        return found.experiment_id
+
+
 @contextlib.contextmanager
 def run_of_its_own(name: str, experiment: str | None = None):
     """Inside: the active MLflow run, or one opened for ``name`` and closed on the way out (logging a
@@ -65,11 +89,7 @@ def run_of_its_own(name: str, experiment: str | None = None):
     if mlflow.active_run() is not None:
         yield mlflow.active_run()
         return
-    experiment_id = None
-    if experiment is not None:
-        client = mlflow.MlflowClient()
-        found = client.get_experiment_by_name(experiment)
-        experiment_id = found.experiment_id if found else client.create_experiment(experiment)
+    experiment_id = ensure_experiment(experiment) if experiment is not None else None
     with mlflow.start_run(run_name=name, experiment_id=experiment_id) as run:
         yield run
 

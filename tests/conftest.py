@@ -8,12 +8,14 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SESSION_DIR = Path(tempfile.mkdtemp(prefix="synthir-tests-"))
+SESSION_STARTED = time.time()
 # Packaged models made loadable (the GGUF generators de-quantised: Gemma's takes over a minute) are
 # shared by the session's pytest-xdist workers, which inherit the controller's environment; a file
 # lock lets one worker build each. They depend only on the installed packages, not on any test.
@@ -64,6 +66,19 @@ def pytest_sessionfinish(session, exitstatus):
     shutil.rmtree(SESSION_DIR, ignore_errors=True)
     if MADE_MODEL_CACHE:
         shutil.rmtree(MODEL_CACHE_DIR, ignore_errors=True)
+        leaked = runs_left_in_the_checkout()
+        if leaked:  # MLflow puts an unpinned experiment's artifacts in ./mlruns: a test's store left them here
+            reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+            reporter.write_line(
+                f"\nMLflow artifacts of {len(leaked)} run(s) were written into the checkout during the tests, apart from "
+                f"their store (an experiment created without synthir.tracking.ensure_experiment?): {leaked[:5]}", red=True)
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def runs_left_in_the_checkout() -> list[str]:
+    """Run folders (``mlruns/<experiment id>/<run>``) of the checkout made since the session started."""
+    return sorted(str(run.relative_to(PROJECT_ROOT)) for run in (PROJECT_ROOT / "mlruns").glob("*/*")
+                  if run.parent.name.isdigit() and run.stat().st_ctime >= SESSION_STARTED)
 
 
 @pytest.fixture(scope="session")
