@@ -176,23 +176,12 @@ def main(argv: list[str] | None = None) -> None:
         if stage not in references:
             label = "untrained" + (f", BM25 expanded as {name}" if recipe.expansion.get("enabled") else "")
             references[stage] = (label, score(untrained, evaluation_corpus, weight))
-        training_documents = training_corpus.with_expansions(evaluation_corpus.expansions)
-        # as the flow runs them: checks and filters on the documents the queries were written for, the
-        # expansion (if any) after them, for the BM25 of the negatives and of the comparison
         queries = _of_documents(generated[recipe.queries], training_corpus, recipe.documents)
-        checked = validation.check_synthetic_queries(queries, training_corpus, config.checks)
-        filtered = validation.filter_synthetic_queries(checked.checked, training_corpus, checked.report,
-                                                       config.filters).filtered
-        t0 = time.perf_counter()
-        triples = training_stages.build_training_triples(filtered, training_documents, config.negatives_per_query,
-                                                         config.negative_depth, config.seed,
-                                                         **config.training.triples_options()).value
-        model, triples = training_stages.train(triples, filtered, training_documents, config.training,
-                                               "reranker-quality", config.negative_depth,
-                                               checkpoint_root=Path(args.work) / name)
-        train_seconds = time.perf_counter() - t0
-        rows.append((name, recipe, len(filtered), len(triples), train_seconds, score(Reranker(model.model_dir), evaluation_corpus),
-                     model.training))
+        filtered, triples, model, train_seconds = train_recipe(
+            config, queries, training_corpus, training_corpus.with_expansions(evaluation_corpus.expansions),
+            Path(args.work) / name)
+        rows.append((name, recipe, len(filtered), len(triples), train_seconds,
+                     score(Reranker(model.model_dir), evaluation_corpus), model.training))
         for share in shares:
             merged = interpolate(model.model_dir, resolve_model("package:all-minilm-l6-v2"), share,
                                  Path(args.work) / f"{name}-wise-{share}")
@@ -218,6 +207,23 @@ def main(argv: list[str] | None = None) -> None:
     print_table(rows, list(sets), references)
     print()
     print_notes(names, shares, rows)
+
+
+def train_recipe(config: InParsConfig, queries, training_corpus: Corpus, training_documents: Corpus, work: Path):
+    """The flow's stages for one recipe, as the flow runs them: checks and filters on the documents the queries
+    were written for, then triples and training over ``training_documents`` (with the recipe's expansion, if
+    any, for the BM25 of the negatives). Returns the filtered queries, the triples, the model and the seconds
+    triples and training took."""
+    checked = validation.check_synthetic_queries(queries, training_corpus, config.checks)
+    filtered = validation.filter_synthetic_queries(checked.checked, training_corpus, checked.report,
+                                                   config.filters).filtered
+    t0 = time.perf_counter()
+    triples = training_stages.build_training_triples(filtered, training_documents, config.negatives_per_query,
+                                                     config.negative_depth, config.seed,
+                                                     **config.training.triples_options()).value
+    model, triples = training_stages.train(triples, filtered, training_documents, config.training, "reranker-quality",
+                                           config.negative_depth, checkpoint_root=work)
+    return filtered, triples, model, time.perf_counter() - t0
 
 
 def dev_fusion_weight(scorer, corpus: Corpus, dev) -> float:
