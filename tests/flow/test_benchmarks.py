@@ -32,6 +32,9 @@ def test_reranker_quality_runs_a_recipe_through_the_flow_and_the_comparison(clie
     trained_cells, untrained_cells = rows[0].split("|"), untrained[0].split("|")
     final = float(trained_cells[11]) - float(untrained_cells[11])
     assert abs(float(trained_cells[-2]) - final) < 2e-4, out
+    for target, cell in (("alone", 9), ("fused", 12), ("final", 14)):  # each target judged on the table's figure
+        verdict = "met" if float(trained_cells[cell]) >= reranker_quality.TARGETS[target] else "MISSED"
+        assert f"target {target} >= +{reranker_quality.TARGETS[target]:.2f}: {verdict} (best: all-mnrl-margin-mse, " in out
 
 
 def test_label_free_gate_calls_the_products_gate(client, demo_dir, tmp_path, capsys):
