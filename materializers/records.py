@@ -11,6 +11,7 @@ import atexit
 import functools
 import hashlib
 import html
+import itertools
 import json
 import os
 import shutil
@@ -25,6 +26,7 @@ from zenml.materializers.pydantic_materializer import PydanticMaterializer
 from zenml.metadata.metadata_types import MetadataType
 
 from synthir.cpo.preferences import PreferencePairs
+from synthir.data.columnar import DocumentTable, read_table, write_documents
 from synthir.data.records import Corpus, Qrels, Queries, Run, frame_fingerprint
 from synthir.data.synthetic import SyntheticQueries
 from synthir.evaluation.metrics import EvaluationResult
@@ -36,6 +38,7 @@ from synthir.training.artifacts import GeneratorModel, RerankerModel
 from synthir.training.triples import Triples
 
 DATA_FILE = "data.parquet"
+ARROW_FILE = "data.arrow"
 META_FILE = "meta.json"
 PREVIEW_FILE = "preview.html"
 DEV_FILE = "dev.parquet"
@@ -107,21 +110,72 @@ class FrameMaterializer(BaseMaterializer):
 
 
 class CorpusMaterializer(FrameMaterializer):
+    """A corpus as ``data.arrow`` (an Arrow IPC file: ``doc_id``, ``title``, ``text``, and ``document_id``
+    and ``expansion`` when it has passages or expansions) that the next step memory-maps instead of
+    building a million Python records; artifacts saved as ``data.parquet`` earlier still load."""
+
     ASSOCIATED_TYPES = (Corpus,)
     TITLE = "Corpus"
 
+    @staticmethod
+    def _meta(data: Corpus) -> dict[str, Any]:
+        return {"name": data.name, "source": data.source, "fingerprint": data.fingerprint(),
+                "parts": data.parts, "aliases": data.aliases, "aggregate": data.aggregate,
+                "aggregate_top_k": data.aggregate_top_k, "passage_config": data.passage_config}
+
     def to_parts(self, data: Corpus):
-        return data.to_frame(), {"name": data.name, "source": data.source, "fingerprint": data.fingerprint(),
-                                 "parts": data.parts, "aliases": data.aliases, "aggregate": data.aggregate,
-                                 "aggregate_top_k": data.aggregate_top_k, "passage_config": data.passage_config}
+        return data.to_frame(), self._meta(data)
+
+    def save(self, data: Corpus) -> None:
+        from zenml.io import fileio
+
+        extra = {}
+        if data.parents:
+            extra["document_id"] = (data.document_of(p) for p in data.documents)
+        if data.expansions:
+            extra["expansion"] = (data.expansions.get(p, "") for p in data.documents)
+        target = os.path.join(self.uri, ARROW_FILE)
+        if "://" in self.uri:  # a remote store: written here, then copied
+            with tempfile.TemporaryDirectory(prefix="synthir-corpus-") as tmp:
+                fileio.copy(str(write_documents(Path(tmp) / ARROW_FILE, data.documents.values(), extra)), target)
+        else:
+            write_documents(target, data.documents.values(), extra)
+        with self.artifact_store.open(os.path.join(self.uri, META_FILE), "w") as handle:
+            json.dump(self._meta(data), handle)
+
+    def load(self, data_type: type[Any]) -> Corpus:
+        from zenml.io import fileio
+
+        if not fileio.exists(os.path.join(self.uri, ARROW_FILE)):
+            return super().load(data_type)
+        with self.artifact_store.open(os.path.join(self.uri, META_FILE), "r") as handle:
+            meta = json.load(handle)
+        table = read_table(folder_from_store(self.uri) / ARROW_FILE)
+        documents = DocumentTable(table)
+        parents, expansions = {}, {}
+        if "document_id" in table.column_names:
+            parents = {p: d for p, d in zip(documents, table.column("document_id").to_pylist()) if p != d}
+        if "expansion" in table.column_names:
+            expansions = {p: text for p, text in zip(documents, table.column("expansion").to_pylist()) if text}
+        return self.from_parts(Corpus(documents, parents=parents, expansions=expansions), meta)
 
     def from_parts(self, frame, meta):
-        corpus = Corpus.from_frame(frame, name=meta["name"], source=meta["source"])
+        corpus = frame if isinstance(frame, Corpus) else Corpus.from_frame(frame)
+        corpus.name, corpus.source = meta["name"], meta["source"]
         corpus.parts = list(meta.get("parts", []))
         corpus.aliases = dict(meta.get("aliases", {}))
         corpus.aggregate, corpus.aggregate_top_k = meta.get("aggregate", "maxp"), int(meta.get("aggregate_top_k", 3))
         corpus.passage_config = meta.get("passage_config")
         return corpus
+
+    def preview_html(self, data: Corpus) -> str:
+        return frame_to_html(data.subset(list(itertools.islice(data.documents, PREVIEW_ROWS))).to_frame(), self.TITLE)
+
+    def compute_content_hash(self, data: Corpus) -> str:
+        """The content fingerprint, the passage map and the metadata: no frame of every row."""
+        digest = hashlib.sha256(json.dumps(self._meta(data), sort_keys=True, default=str).encode())
+        digest.update(json.dumps(sorted(data.parents.items())).encode())
+        return digest.hexdigest()
 
     def extract_metadata(self, data: Corpus) -> dict[str, MetadataType]:
         empty = sum(1 for d in data if not d.text and not d.title)

@@ -83,7 +83,9 @@ class ReadStats:
 
 @dataclass
 class Corpus:
-    documents: dict[str, Document]
+    # id -> record: a dict, or a read-only ``synthir.data.columnar.DocumentTable`` (Arrow, memory-mapped)
+    # once the flow has prepared the corpus
+    documents: Mapping[str, Document]
     name: str = "corpus"
     source: str = ""
     stats: ReadStats = field(default_factory=ReadStats, compare=False)
@@ -128,7 +130,9 @@ class Corpus:
     def subset(self, ids, name: str | None = None) -> Corpus:
         """The passages ``ids`` (in corpus order), keeping the read figures, passage map, aggregation and aliases."""
         wanted = set(ids)
-        return Corpus({d: doc for d, doc in self.documents.items() if d in wanted}, name=name or self.name,
+        select = getattr(self.documents, "select", None)  # columnar (``synthir.data.columnar``): a view, no copies
+        documents = select(wanted) if select else {d: doc for d, doc in self.documents.items() if d in wanted}
+        return Corpus(documents, name=name or self.name,
                       source=self.source, stats=self.stats, parents={p: d for p, d in self.parents.items() if p in wanted},
                       aggregate=self.aggregate, aggregate_top_k=self.aggregate_top_k, aliases=dict(self.aliases),
                       passage_config=self.passage_config,
@@ -172,8 +176,9 @@ class Corpus:
     def fingerprint(self) -> str:
         """Content hash, independent of document order and of where the corpus was read from."""
         digest = hashlib.sha256()
-        for doc_id in sorted(self.documents):
-            doc = self.documents[doc_id]
+        ordered = sorted(self.documents)
+        many = getattr(self.documents, "many", None)  # columnar: read a batch of rows at a time
+        for doc in many(ordered) if many else (self.documents[d] for d in ordered):
             for part in (doc.doc_id, doc.title, doc.text):
                 encoded = part.encode("utf-8")
                 # Length-prefix each field so ("ab", "c") and ("a", "bc") differ.

@@ -76,12 +76,12 @@ def sample_documents(corpus: Corpus, max_generations: int | None, seed: int) -> 
     """A seeded sample of non-empty documents (empty ones are skipped and counted): the first
     ``max_generations`` in the order of a hash of (seed, id), so a document's membership does not
     depend on the others' order and adding 1% of documents changes about 1% of the sample."""
-    non_empty = {d.doc_id: d for d in corpus if d.text.strip() or d.title.strip()}
+    non_empty = [d.doc_id for d in corpus if d.text.strip() or d.title.strip()]  # ids: the records stay in the corpus
     skipped = len(corpus) - len(non_empty)
     if skipped:
         logger.warning("%d empty document(s) skipped", skipped)
     order = stable_order(non_empty, seed)
-    chosen = [non_empty[d] for d in (order[:max_generations] if max_generations is not None else order)]
+    chosen = [corpus[d] for d in (order[:max_generations] if max_generations is not None else order)]
     return SampledDocuments(chosen, skipped, len(corpus))
 
 

@@ -57,7 +57,7 @@ def test_long_documents_become_passages_within_the_window_and_short_ones_stay_wh
     assert long_corpus.passage_config is None
     from materializers.records import CorpusMaterializer
 
-    frame, meta = CorpusMaterializer.to_parts(None, corpus)
+    frame, meta = corpus.to_frame(), CorpusMaterializer._meta(corpus)
     assert CorpusMaterializer.from_parts(None, frame, meta).passage_config == config.model_dump()
 
 

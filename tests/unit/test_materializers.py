@@ -45,13 +45,36 @@ def artifact_dir(request) -> Path:
 def test_roundtrip(artifact_dir, materializer, data, compare):
     instance = materializer(uri=str(artifact_dir))
     instance.save(data)
-    assert (artifact_dir / "data.parquet").exists() and not list(artifact_dir.glob("*.pkl"))
+    data_file = "data.arrow" if materializer is CorpusMaterializer else "data.parquet"
+    assert (artifact_dir / data_file).exists() and not list(artifact_dir.glob("*.pkl"))
     assert compare(instance.load(type(data)), data)
     metadata = instance.extract_metadata(data)
     assert metadata and all(v is not None for v in metadata.values())
     visualizations = instance.save_visualizations(data)
     (path, kind), = visualizations.items()
     assert kind == "html" and "<table" in Path(path).read_text()
+
+
+def test_a_corpus_of_passages_loads_memory_mapped_with_its_passage_map_and_expansions(artifact_dir):
+    from synthir.data.columnar import DocumentTable
+
+    corpus = Corpus({"a#1": Document("a#1", "first half", "A"), "a#2": Document("a#2", "second half", "A"),
+                     "b": Document("b", "whole")}, name="demo", source="x", parents={"a#1": "a", "a#2": "a"},
+                    aliases={"c": "b"}, passage_config={"max_tokens": 2}, expansions={"b": "what is whole"})
+    instance = CorpusMaterializer(uri=str(artifact_dir))
+    instance.save(corpus)
+    loaded = instance.load(Corpus)
+    assert isinstance(loaded.documents, DocumentTable) and loaded.documents == corpus.documents
+    assert (loaded.parents, loaded.aliases, loaded.expansions, loaded.passage_config) == \
+        (corpus.parents, corpus.aliases, corpus.expansions, corpus.passage_config)
+    assert loaded.fingerprint() == corpus.fingerprint() and list(loaded.documents) == list(corpus.documents)
+    # the content hash ZenML's cache keys on follows the content (and the passage map), not the artifact
+    assert instance.compute_content_hash(loaded) == instance.compute_content_hash(corpus)
+    assert instance.compute_content_hash(corpus.subset(["b"])) != instance.compute_content_hash(corpus)
+    # an artifact saved before data.arrow (a parquet frame) still loads
+    (artifact_dir / "data.arrow").unlink()
+    corpus.to_frame().to_parquet(artifact_dir / "data.parquet", index=False)
+    assert instance.load(Corpus).documents == corpus.documents
 
 
 def test_corpus_metadata_counts_and_fingerprint(artifact_dir):

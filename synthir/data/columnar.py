@@ -1,0 +1,171 @@
+"""A corpus's documents as Arrow columns, memory-mapped from a file.
+
+A million passages as Python records cost about 1.7 GB of the process's own memory (a string object
+per text, title and id, a record each, a dict entry each), and every stage held them. As columns in
+an Arrow IPC file the texts stay in the file's pages, which the operating system shares and evicts;
+the process holds only the ids and an id -> row index. ``DocumentTable`` is a read-only mapping of
+id -> ``Document`` over such a table, so every stage reads it as it read the dict; a subset is a
+view of the same table (row numbers), never a copy of the texts.
+"""
+
+from __future__ import annotations
+
+import bisect
+import contextlib
+import dataclasses
+import itertools
+import os
+import tempfile
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+
+from synthir.data.records import Corpus, Document
+
+SCHEMA = pa.schema([("doc_id", pa.string()), ("title", pa.large_string()), ("text", pa.large_string())])
+BATCH_ROWS = 8192  # rows per record batch written, and per batch materialised when iterating
+
+
+class DocumentTable(Mapping[str, Document]):
+    """Documents in an Arrow table with ``doc_id``, ``title`` and ``text`` columns (others are ignored),
+    in table order or, for a view, in the order of ``rows``."""
+
+    def __init__(self, table: pa.Table, rows: np.ndarray | None = None, *, _index: tuple | None = None):
+        self.table = table
+        if _index is None:
+            ids = table.column("doc_id").to_pylist()
+            by_id = {doc_id: row for row, doc_id in enumerate(ids)}
+            if len(by_id) != len(ids):
+                seen: set[str] = set()
+                repeated = next(d for d in ids if d in seen or seen.add(d))
+                raise ValueError(f"document id {repeated!r} appears more than once in the table")
+            _index = (ids, by_id)
+        self._ids, self._rows_of = _index
+        self._batches = table.select(["title", "text"]).to_batches()  # random access: a batch and an offset
+        self._starts = list(itertools.accumulate((len(b) for b in self._batches), initial=0))
+        self._rows = rows  # None: every row, in table order
+        self._in_view: np.ndarray | None = None
+        if rows is not None:
+            self._in_view = np.zeros(len(self._ids), dtype=bool)
+            self._in_view[rows] = True
+
+    def __len__(self) -> int:
+        return len(self._ids) if self._rows is None else len(self._rows)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._ids) if self._rows is None else (self._ids[row] for row in self._rows)
+
+    def __contains__(self, doc_id: object) -> bool:
+        row = self._rows_of.get(doc_id)  # type: ignore[call-overload]
+        return row is not None and (self._in_view is None or bool(self._in_view[row]))
+
+    def __getitem__(self, doc_id: str) -> Document:
+        if doc_id not in self:
+            raise KeyError(doc_id)
+        row = self._rows_of[doc_id]
+        index = bisect.bisect_right(self._starts, row) - 1
+        batch, offset = self._batches[index], row - self._starts[index]
+        return Document(doc_id, batch.column(1)[offset].as_py(), batch.column(0)[offset].as_py())
+
+    def values(self) -> Iterator[Document]:  # type: ignore[override]
+        """Every document, a batch of rows at a time (one batch of Python records at once, not all)."""
+        if self._rows is None:
+            for batch in self.table.select(["doc_id", "title", "text"]).to_batches(BATCH_ROWS):
+                yield from map(Document, *(batch.column(i).to_pylist() for i in (0, 2, 1)))
+            return
+        for start in range(0, len(self._rows), BATCH_ROWS):
+            batch = self.table.take(pa.array(self._rows[start:start + BATCH_ROWS]))
+            yield from map(Document, *(batch.column(name).to_pylist() for name in ("doc_id", "text", "title")))
+
+    def many(self, doc_ids: list[str]) -> Iterator[Document]:
+        """The documents ``doc_ids`` in that order, a batch of rows at a time (faster than one by one)."""
+        for start in range(0, len(doc_ids), BATCH_ROWS):
+            chunk = doc_ids[start:start + BATCH_ROWS]
+            if any(d not in self for d in chunk):
+                raise KeyError(next(d for d in chunk if d not in self))
+            batch = self.table.take(pa.array([self._rows_of[d] for d in chunk], type=pa.int64()))
+            yield from map(Document, chunk, batch.column("text").to_pylist(), batch.column("title").to_pylist())
+
+    def items(self) -> Iterator[tuple[str, Document]]:  # type: ignore[override]
+        return ((doc.doc_id, doc) for doc in self.values())
+
+    def select(self, doc_ids: Iterable[str]) -> DocumentTable:
+        """A view of the documents ``doc_ids`` that are here, in this table's order (no texts copied)."""
+        wanted = {self._rows_of[d] for d in doc_ids if d in self}
+        mine = np.arange(len(self._ids)) if self._rows is None else self._rows
+        return DocumentTable(self.table, mine[np.isin(mine, np.fromiter(wanted, dtype=np.int64, count=len(wanted)))],
+                             _index=(self._ids, self._rows_of))
+
+    def arrow(self) -> pa.Table:
+        """The documents here as a table of their own (a view's rows taken out; the whole table as is)."""
+        return self.table if self._rows is None else self.table.take(pa.array(self._rows))
+
+
+def write_documents(path: str | Path, documents: Iterable[Document], extra: Mapping[str, Iterable] | None = None) -> Path:
+    """An Arrow IPC file of ``documents`` (``extra``: more string columns, one value per document),
+    written beside ``path`` and moved into place only when complete."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    extra = {name: iter(values) for name, values in (extra or {}).items()}
+    schema = SCHEMA
+    for name in extra:
+        schema = schema.append(pa.field(name, pa.large_string()))
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        with pa.OSFile(tmp_name, "wb") as sink, pa.ipc.new_file(sink, schema) as writer:
+            batch: list[Document] = []
+            for doc in documents:
+                batch.append(doc)
+                if len(batch) == BATCH_ROWS:
+                    writer.write_batch(_record_batch(batch, extra, schema))
+                    batch = []
+            if batch or not writer.stats.num_record_batches:
+                writer.write_batch(_record_batch(batch, extra, schema))
+        os.replace(tmp_name, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp_name)
+        raise
+    return path
+
+
+def _record_batch(docs: list[Document], extra: dict[str, Iterator], schema: pa.Schema) -> pa.RecordBatch:
+    columns = [[d.doc_id for d in docs], [d.title for d in docs], [d.text for d in docs]]
+    columns += [[next(values) for _ in docs] for values in extra.values()]
+    return pa.record_batch(columns, schema=schema)
+
+
+def read_table(path: str | Path) -> pa.Table:
+    """An Arrow IPC file's table, memory-mapped: its buffers are the file's pages, not copies."""
+    with pa.memory_map(str(path), "r") as source:
+        return pa.ipc.open_file(source).read_all()
+
+
+def open_documents(path: str | Path) -> DocumentTable:
+    """The documents of an Arrow IPC file written by ``write_documents``, memory-mapped."""
+    return DocumentTable(read_table(path))
+
+
+def memory_mapped(corpus: Corpus, path: str | Path) -> Corpus:
+    """``corpus`` with its documents in the Arrow file ``path``, memory-mapped: the file is written
+    (atomically) unless it is there already, so ``path`` must name the documents' content (the flow
+    names it by the corpus's fingerprint). Everything but the documents is ``corpus``'s own."""
+    path = Path(path)
+    if not path.exists():
+        write_documents(path, corpus.documents.values())
+    else:
+        os.utime(path)  # recently used: kept by ``prune``
+    return dataclasses.replace(corpus, documents=open_documents(path))
+
+
+def prune(folder: str | Path, keep: int) -> list[Path]:
+    """Remove all but the ``keep`` most recently used Arrow files in ``folder`` (a corpus that is
+    mapped stays readable by the processes that mapped it); returns what was removed."""
+    files = sorted(Path(folder).glob("*.arrow"), key=lambda p: p.stat().st_mtime, reverse=True)
+    for stale in files[keep:]:
+        with contextlib.suppress(FileNotFoundError):
+            stale.unlink()
+    return files[keep:]

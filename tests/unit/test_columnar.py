@@ -1,0 +1,70 @@
+"""The columnar corpus: Arrow columns memory-mapped from a file, read as the dict of records they replace."""
+
+import pytest
+
+from synthir.data.columnar import DocumentTable, memory_mapped, open_documents, prune, write_documents
+from synthir.data.records import Corpus, Document
+from synthir.generation.generate import sample_documents
+
+DOCS = [Document(f"d{i}", f"text {i} " + "word " * (i % 7), f"title {i}" if i % 3 else "") for i in range(20_000)]
+
+
+@pytest.fixture(scope="module")
+def table(tmp_path_factory) -> DocumentTable:
+    return open_documents(write_documents(tmp_path_factory.mktemp("columnar") / "docs.arrow", DOCS))
+
+
+def test_a_table_reads_like_the_dict_it_replaces(table):
+    as_dict = {d.doc_id: d for d in DOCS}
+    assert len(table) == len(as_dict) and list(table) == list(as_dict)
+    assert table["d12345"] == as_dict["d12345"] and "d19999" in table and "d20000" not in table
+    assert list(table.values()) == DOCS  # batch by batch, across several record batches
+    assert table == as_dict and dict(table.items()) == as_dict
+    with pytest.raises(KeyError):
+        table["nope"]
+
+
+def test_a_subset_is_a_view_in_corpus_order_and_the_corpus_methods_agree(table):
+    corpus, plain = Corpus(table, name="c"), Corpus({d.doc_id: d for d in DOCS}, name="c")
+    assert corpus.fingerprint() == plain.fingerprint() and corpus.manifest() == plain.manifest()
+    view = corpus.subset(["d9", "d3", "d15000", "missing"])
+    assert isinstance(view.documents, DocumentTable) and view.documents.table is table.table  # no texts copied
+    assert list(view.documents) == ["d3", "d9", "d15000"] and "d4" not in view and view["d9"] == DOCS[9]
+    assert [d.doc_id for d in view] == ["d3", "d9", "d15000"] and len(view) == 3
+    narrower = view.subset(["d9", "d4"])
+    assert list(narrower.documents) == ["d9"] and narrower.to_frame().equals(plain.subset(["d9"]).to_frame())
+    assert view.documents.arrow().num_rows == 3
+    # the generator's sample reads ids, then the chosen records, alike from both
+    assert sample_documents(corpus, 50, seed=1).documents == sample_documents(plain, 50, seed=1).documents
+
+
+def test_memory_mapping_writes_once_per_content_and_prunes_the_least_recently_used(tmp_path):
+    corpus = Corpus({d.doc_id: d for d in DOCS[:10]}, name="c", parents={"d1": "x"}, aliases={"y": "d2"})
+    mapped = memory_mapped(corpus, tmp_path / "one.arrow")
+    assert isinstance(mapped.documents, DocumentTable) and mapped.documents == corpus.documents
+    assert (mapped.parents, mapped.aliases, mapped.name) == (corpus.parents, corpus.aliases, "c")
+    written = (tmp_path / "one.arrow").stat().st_mtime_ns
+    memory_mapped(corpus, tmp_path / "one.arrow")  # there already: read, not rewritten
+    assert not list(tmp_path.glob(".*.tmp"))
+    for name in ("two", "three"):
+        memory_mapped(corpus, tmp_path / f"{name}.arrow")
+    import os
+    os.utime(tmp_path / "one.arrow", ns=(written, written - 10**10))  # the oldest use
+    removed = prune(tmp_path, keep=2)
+    assert [p.name for p in removed] == ["one.arrow"] and len(list(tmp_path.glob("*.arrow"))) == 2
+    assert mapped["d3"] == DOCS[3]  # a mapped file stays readable after it is removed
+
+
+def test_repeated_ids_are_refused(tmp_path):
+    with pytest.raises(ValueError, match="'d1' appears more than once"):
+        open_documents(write_documents(tmp_path / "bad.arrow", [DOCS[1], DOCS[2], DOCS[1]]))
+
+
+def test_an_interrupted_write_leaves_no_file(tmp_path):
+    def crashing():
+        yield DOCS[0]
+        raise RuntimeError("disk gone")
+
+    with pytest.raises(RuntimeError):
+        write_documents(tmp_path / "c.arrow", crashing())
+    assert not list(tmp_path.iterdir())
