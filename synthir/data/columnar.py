@@ -150,15 +150,9 @@ def open_documents(path: str | Path) -> DocumentTable:
 
 
 def memory_mapped(corpus: Corpus, path: str | Path) -> Corpus:
-    """``corpus`` with its documents in the Arrow file ``path``, memory-mapped: the file is written
-    (atomically) unless it is there already, so ``path`` must name the documents' content (the flow
-    names it by the corpus's fingerprint). Everything but the documents is ``corpus``'s own."""
-    path = Path(path)
-    if not path.exists():
-        write_documents(path, corpus.documents.values())
-    else:
-        os.utime(path)  # recently used: kept by ``prune``
-    return dataclasses.replace(corpus, documents=open_documents(path))
+    """``corpus`` with its documents written to the Arrow file ``path`` (atomically) and read back
+    memory-mapped; everything but the documents is ``corpus``'s own."""
+    return dataclasses.replace(corpus, documents=open_documents(write_documents(path, corpus.documents.values())))
 
 
 def prune(folder: str | Path, keep: int) -> list[Path]:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import logging
+import os
+import uuid
+from pathlib import Path
 from typing import Any, NamedTuple, Optional
 
 from synthir.data import Corpus, Qrels, Queries
 from synthir.data import load_collection as load
-from synthir.data.columnar import memory_mapped, prune
+from synthir.data.columnar import prune
 from synthir.preparation import DocumentsConfig, prepare_corpus
 from synthir.runtime import default_cache_dir
 from synthir.tracking import log_metrics, log_params, set_tags
@@ -25,14 +28,9 @@ class LoadedCollection(NamedTuple):
 CORPORA_KEPT = 4  # prepared corpora kept in the cache (the most recently used); one per collection version
 
 
-def columnar_corpus(corpus: Corpus, fingerprint: str) -> Corpus:
-    """The prepared corpus as Arrow columns memory-mapped from the cache (``corpora/<fingerprint>.arrow``,
-    written once per content, the least recently used removed beyond ``CORPORA_KEPT``): every stage
-    reads the file's pages instead of holding the texts as Python objects."""
-    folder = default_cache_dir() / "corpora"
-    mapped = memory_mapped(corpus, folder / f"{fingerprint}.arrow")
-    prune(folder, CORPORA_KEPT)
-    return mapped
+def corpora_folder() -> Path:
+    """Where prepared corpora are kept as Arrow files, ``<cache>/corpora/<fingerprint>.arrow``."""
+    return default_cache_dir() / "corpora"
 
 
 def load_collection(collection: str, split: str = "test", unknown_ids: str = "raise", on_bad_line: str = "raise",
@@ -44,11 +42,16 @@ def load_collection(collection: str, split: str = "test", unknown_ids: str = "ra
     judges are kept (judgments stay on documents); without, ``qrels`` is empty and the queries are
     the collection's own or ``queries_file``'s (unjudged)."""
     loaded = load(collection, split=split, unknown_ids=unknown_ids, on_bad_line=on_bad_line, queries=queries_file)
-    corpus, prepared = prepare_corpus(loaded.corpus, documents)
+    # The prepared documents go to an Arrow file that every stage reads memory-mapped, named by content
+    # once that is known (a mapped file stays readable when renamed or removed; one left by a killed
+    # process is pruned like any other).
+    staging = corpora_folder() / f".preparing-{uuid.uuid4().hex}.arrow"
+    corpus, prepared = prepare_corpus(loaded.corpus, documents, into=staging)
     read, read_stats = len(loaded.corpus), loaded.corpus.stats.as_dict()
-    fingerprint = corpus.fingerprint()
-    corpus = columnar_corpus(corpus, fingerprint)
     loaded.corpus = corpus  # the records as read are not held past this point
+    fingerprint = corpus.fingerprint()
+    os.replace(staging, corpora_folder() / f"{fingerprint}.arrow")
+    prune(corpora_folder(), CORPORA_KEPT)
     qrels = loaded.qrels or Qrels({}, name=loaded.name)
     queries = loaded.judged_queries()
     if max_queries is not None and len(queries) > max_queries:

@@ -7,8 +7,10 @@ it is split. HTML pages are already reduced to their main content by the folder 
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 
+from synthir.data.columnar import memory_mapped
 from synthir.data.records import Corpus
 from synthir.preparation.boilerplate import remove_boilerplate
 from synthir.preparation.config import DocumentsConfig
@@ -18,9 +20,12 @@ from synthir.preparation.passages import split_corpus
 logger = logging.getLogger(__name__)
 
 
-def prepare_corpus(corpus: Corpus, config: DocumentsConfig | dict | None = None) -> tuple[Corpus, dict[str, Any]]:
+def prepare_corpus(corpus: Corpus, config: DocumentsConfig | dict | None = None,
+                   into: str | Path | None = None) -> tuple[Corpus, dict[str, Any]]:
     """The corpus after boilerplate removal, de-duplication and splitting (each as ``config`` says;
-    None: the defaults), and what each did."""
+    None: the defaults), and what each did. ``into``: an Arrow file the prepared documents are
+    written to (passages as they are cut, never all held as records) and read from, memory-mapped
+    (``synthir.data.columnar``); None: a corpus of records."""
     config = DocumentsConfig.from_dict(config)
     figures: dict[str, Any] = {"documents_read": len(corpus)}
     if config.boilerplate.enabled:
@@ -34,7 +39,9 @@ def prepare_corpus(corpus: Corpus, config: DocumentsConfig | dict | None = None)
             corpus = Corpus(kept, name=corpus.name, source=corpus.source, stats=corpus.stats, parts=list(corpus.parts),
                             aliases={**corpus.aliases, **aliases})
     if config.passages.enabled:
-        corpus, split = split_corpus(corpus, config.passages)
+        corpus, split = split_corpus(corpus, config.passages, into=into)
         figures.update(split)
+    elif into is not None:
+        corpus = memory_mapped(corpus, into)
     figures["passages"] = len(corpus)
     return corpus, figures

@@ -12,13 +12,17 @@ passage) by default, FirstP (the first passage retrieved) or the sum of the top 
 
 from __future__ import annotations
 
+import itertools
 import logging
+from collections.abc import Iterator
 from functools import lru_cache
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, model_validator
 
 from synthir.config import ConfigBlock
+from synthir.data.columnar import open_documents, write_documents
 from synthir.data.records import Corpus, Document
 
 logger = logging.getLogger(__name__)
@@ -155,41 +159,59 @@ CHARACTER_FILL = 0.95  # the share of the window a split by characters aims for 
 PARALLEL_FROM = 200  # long documents: below this, threads are not worth starting
 
 
-def split_corpus(corpus: Corpus, config: PassageConfig, workers: int | None = None) -> tuple[Corpus, dict]:
+SPLIT_CHUNK = 20_000  # documents measured and split together: their passages are all that is held at once
+
+
+def split_corpus(corpus: Corpus, config: PassageConfig, workers: int | None = None,
+                 into: str | Path | None = None) -> tuple[Corpus, dict]:
     """The corpus with every document longer than ``config.max_tokens`` cut into passages (see the
     module docstring); texts are whitespace-normalised. Returns the corpus and its figures. Many
-    long documents are split by ``workers`` threads (default: one per core), in order."""
+    long documents are split by ``workers`` threads (default: one per core), in order. ``into``: an
+    Arrow file the passages are written to as they are cut (``synthir.data.columnar``), and the
+    corpus returned reads them memory-mapped from it; None: a dict of records."""
     splitter = PassageSplitter(config)
-    docs = list(corpus)
-    lengths = splitter.document_lengths([d.contents for d in docs])
-    long = [(doc.text, doc.title, n) for doc, n in zip(docs, lengths) if n > config.max_tokens]
-    cut = iter(_split_all(splitter, long, workers))
-    documents: dict[str, Document] = {}
     parents: dict[str, str] = {}
-    split = 0
-    for doc, length in zip(docs, lengths):
-        chunks = next(cut) if length > config.max_tokens else [" ".join(doc.text.split())]
-        if len(chunks) == 1:
-            documents[doc.doc_id] = _normalised(doc)
-            continue
-        split += 1
-        for n, chunk in enumerate(chunks, start=1):
-            passage_id = f"{doc.doc_id}#{n}"
-            if passage_id in corpus.documents:
-                raise ValueError(f"{corpus.source or corpus.name}: passage id {passage_id!r} of document {doc.doc_id!r} "
-                                 "is also a document's id; rename that document or set passages.enabled: false")
-            documents[passage_id] = Document(passage_id, chunk, " ".join(doc.title.split()))
-            parents[passage_id] = doc.doc_id
-    figures = {"documents": len(docs), "passages": len(documents), "split_documents": split,
-               "longest_document_tokens": max(lengths, default=0),  # estimated when long (document_lengths)
+    figures = {"documents": len(corpus), "passages": 0, "split_documents": 0,
+               "longest_document_tokens": 0,  # estimated when long (document_lengths)
                "passage_tokens": config.max_tokens}
+    passages = _passages(corpus, splitter, workers, parents, figures)
+    documents = open_documents(write_documents(into, passages)) if into is not None else \
+        {passage.doc_id: passage for passage in passages}
+    figures["passages"] = len(documents)
     logger.info("Passages: %d documents -> %d passages (%d split at %d %s tokens, overlap %d; the longest had %d)",
-                len(docs), len(documents), split, config.max_tokens, config.tokenizer, config.overlap_tokens,
-                figures["longest_document_tokens"])
+                len(corpus), len(documents), figures["split_documents"], config.max_tokens, config.tokenizer,
+                config.overlap_tokens, figures["longest_document_tokens"])
     prepared = Corpus(documents, name=corpus.name, source=corpus.source, stats=corpus.stats, parts=list(corpus.parts),
                       parents=parents, aggregate=config.aggregate, aggregate_top_k=config.top_k,
                       aliases=dict(corpus.aliases), passage_config=config.model_dump())
     return prepared, figures
+
+
+def _passages(corpus: Corpus, splitter: PassageSplitter, workers: int | None, parents: dict[str, str],
+              figures: dict) -> Iterator[Document]:
+    """The passages of ``corpus`` in order, ``SPLIT_CHUNK`` documents at a time; fills ``parents``
+    and the figures as it goes."""
+    window = splitter.config.max_tokens
+    documents = iter(corpus)
+    while docs := list(itertools.islice(documents, SPLIT_CHUNK)):
+        lengths = splitter.document_lengths([d.contents for d in docs])
+        figures["longest_document_tokens"] = max(figures["longest_document_tokens"], *lengths)
+        cut = iter(_split_all(splitter, [(d.text, d.title, n) for d, n in zip(docs, lengths) if n > window], workers))
+        for doc, length in zip(docs, lengths):
+            chunks = next(cut) if length > window else [" ".join(doc.text.split())]
+            if len(chunks) == 1:
+                yield _normalised(doc)
+                continue
+            figures["split_documents"] += 1
+            title = " ".join(doc.title.split())
+            for n, chunk in enumerate(chunks, start=1):
+                passage_id = f"{doc.doc_id}#{n}"
+                if passage_id in corpus.documents:
+                    raise ValueError(f"{corpus.source or corpus.name}: passage id {passage_id!r} of document "
+                                     f"{doc.doc_id!r} is also a document's id; rename that document or set "
+                                     "passages.enabled: false")
+                parents[passage_id] = doc.doc_id
+                yield Document(passage_id, chunk, title)
 
 
 def _normalised(doc: Document) -> Document:

@@ -223,3 +223,36 @@ def test_worker_threads_cut_the_same_passages(long_corpus, monkeypatch):
     monkeypatch.setattr(passages, "PARALLEL_FROM", 1)
     together, _ = split_corpus(long_corpus, config, workers=2)
     assert together.documents == alone.documents and together.parents == alone.parents
+
+
+def test_passages_written_as_they_are_cut_are_the_passages_held_as_records(long_corpus, monkeypatch, tmp_path):
+    import synthir.preparation.passages as passages
+    from synthir.data.columnar import DocumentTable
+
+    config = PassageConfig(max_tokens=64, overlap_tokens=8)
+    held, held_figures = split_corpus(long_corpus, config)
+    monkeypatch.setattr(passages, "SPLIT_CHUNK", 2)  # several chunks of documents
+    written, written_figures = split_corpus(long_corpus, config, into=tmp_path / "passages.arrow")
+    assert isinstance(written.documents, DocumentTable) and list(written.documents) == list(held.documents)
+    assert written.documents == held.documents and written.parents == held.parents and written_figures == held_figures
+    assert written.fingerprint() == held.fingerprint()
+    # with passages off, the prepared documents are written and mapped all the same
+    as_read, _ = prepare_corpus(long_corpus, DocumentsConfig.off(), into=tmp_path / "as-read.arrow")
+    assert isinstance(as_read.documents, DocumentTable) and as_read.documents == long_corpus.documents
+
+
+def test_the_flow_keeps_a_prepared_corpus_once_in_the_cache_by_its_fingerprint(tmp_path, monkeypatch):
+    from synthir.data.columnar import DocumentTable
+    from synthir.flow.data import corpora_folder, load_collection
+
+    monkeypatch.setenv("SYNTHIR_CACHE_DIR", str(tmp_path / "cache"))
+    folder = tmp_path / "manuals"
+    folder.mkdir()
+    for topic in ("solar", "wind"):
+        (folder / f"{topic}.md").write_text(manual(topic, sections=30))
+    loaded = load_collection(str(folder))
+    assert isinstance(loaded.corpus.documents, DocumentTable) and loaded.corpus.parents
+    fingerprint = loaded.metadata["corpus_fingerprint"]
+    assert [p.name for p in corpora_folder().iterdir()] == [f"{fingerprint}.arrow"]  # no staging file left
+    assert load_collection(str(folder)).corpus.documents == loaded.corpus.documents
+    assert [p.name for p in corpora_folder().iterdir()] == [f"{fingerprint}.arrow"]
