@@ -102,6 +102,22 @@ def peak_stage(row: dict) -> str:
     return next((stage for stage, peak in peaks.items() if peak >= max(peaks.values()) - 1e-3), "")
 
 
+def planned_peak(rows: list[dict], passages: int = 10_000_000) -> tuple[str, float, float]:
+    """The peak resident memory to plan for at ``passages``: the peak up to the end of each stage,
+    extrapolated linearly from the first size to the last, and the largest of them (a stage whose peak
+    is small but grows fast, such as loading, sets the plan at a larger size). Returns that stage, its
+    growth in GB per million passages, and the planned GB."""
+    first, last = rows[0], rows[-1]
+    span = (last["passages"] - first["passages"]) / 1e6
+    plans = []
+    for stage, peak in last["stage_peak_rss_gb"].items():
+        start = first["stage_peak_rss_gb"].get(stage, peak)
+        growth = (peak - start) / span
+        plans.append((start + growth * (passages - first["passages"]) / 1e6, stage, growth))
+    planned, stage, growth = max(plans)
+    return stage, growth, planned
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--passages", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
@@ -149,8 +165,10 @@ def main(argv: list[str] | None = None) -> None:
         first, last = rows[0], rows[-1]
         growth = (last["peak_rss_gb"] - first["peak_rss_gb"]) / ((last["passages"] - first["passages"]) / 1e6)
         if growth > 0.05:
+            stage, stage_growth, planned = planned_peak(rows)
             print(f"\nPeak memory grows {growth:.2f} GB per million passages ({first['peak_rss_gb']:.2f} GB at "
-                  f"{first['passages']:,}); planned for 10M passages: {first['peak_rss_gb'] + growth * 10:.1f} GB.")
+                  f"{first['passages']:,}); planned for 10M passages: {planned:.1f} GB, set by the peak up to the end "
+                  f"of {stage} ({stage_growth:.2f} GB per million).")
         else:  # the peak is the models' and the JVM's fixed cost at these sizes, not the data's
             print(f"\nPeak memory does not grow measurably between {first['passages']:,} and {last['passages']:,} "
                   f"passages ({first['peak_rss_gb']:.2f} and {last['peak_rss_gb']:.2f} GB): the peak is fixed cost "

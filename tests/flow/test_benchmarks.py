@@ -160,6 +160,15 @@ def test_scale_runs_the_inpars_flow_with_the_stand_in_generator(tmp_path, capsys
     assert rows["triples / evaluation queries"].split("|")[2].strip().endswith("/ 8"), out  # the --set reached the child
 
 
+def test_the_plan_for_ten_million_passages_follows_the_stage_whose_peak_grows_fastest():
+    scale = benchmark("scale")
+    rows = [{"passages": 100_000, "stage_peak_rss_gb": {"load": 0.5, "training": 5.0}},
+            {"passages": 1_100_000, "stage_peak_rss_gb": {"load": 2.5, "training": 5.5}}]
+    # training: 5.0 + 0.5 * 9.9 = 9.95 GB; loading: 0.5 + 2.0 * 9.9 = 20.3 GB, the plan
+    stage, growth, planned = scale.planned_peak(rows)
+    assert stage == "load" and growth == pytest.approx(2.0) and planned == pytest.approx(20.3)
+
+
 def test_real_documents_runs_the_own_documents_preset_on_a_folder_of_html_pages(demo_dir, tmp_path, capsys):
     import json
 
