@@ -13,6 +13,7 @@ from __future__ import annotations
 import bisect
 import contextlib
 import dataclasses
+import functools
 import itertools
 import os
 import tempfile
@@ -22,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from synthir.data.records import Corpus, Document
+from synthir.data.records import Corpus, Document, documents_digest
 
 SCHEMA = pa.schema([("doc_id", pa.string()), ("title", pa.large_string()), ("text", pa.large_string())])
 BATCH_ROWS = 8192  # rows per record batch written, and per batch materialised when iterating
@@ -30,7 +31,7 @@ BATCH_ROWS = 8192  # rows per record batch written, and per batch materialised w
 
 class DocumentTable(Mapping[str, Document]):
     """Documents in an Arrow table with ``doc_id``, ``title`` and ``text`` columns (others are ignored),
-    in table order or, for a view, in the order of ``rows``."""
+    in table order; a view (``rows``: row numbers) holds some of them, still in table order."""
 
     def __init__(self, table: pa.Table, rows: np.ndarray | None = None, *, _index: tuple | None = None):
         self.table = table
@@ -45,7 +46,7 @@ class DocumentTable(Mapping[str, Document]):
         self._ids, self._rows_of = _index
         self._batches = table.select(["title", "text"]).to_batches()  # random access: a batch and an offset
         self._starts = list(itertools.accumulate((len(b) for b in self._batches), initial=0))
-        self._rows = rows  # None: every row, in table order
+        self._rows = None if rows is None else np.unique(rows)  # None: every row; a view's rows, ascending
         self._in_view: np.ndarray | None = None
         if rows is not None:
             self._in_view = np.zeros(len(self._ids), dtype=bool)
@@ -70,23 +71,42 @@ class DocumentTable(Mapping[str, Document]):
         return Document(doc_id, batch.column(1)[offset].as_py(), batch.column(0)[offset].as_py())
 
     def values(self) -> Iterator[Document]:  # type: ignore[override]
-        """Every document, a batch of rows at a time (one batch of Python records at once, not all)."""
+        """Every document, a record batch at a time (one batch of Python records at once, not all)."""
         if self._rows is None:
             for batch in self.table.select(["doc_id", "title", "text"]).to_batches(BATCH_ROWS):
                 yield from map(Document, *(batch.column(i).to_pylist() for i in (0, 2, 1)))
             return
-        for start in range(0, len(self._rows), BATCH_ROWS):
-            batch = self.table.take(pa.array(self._rows[start:start + BATCH_ROWS]))
-            yield from map(Document, *(batch.column(name).to_pylist() for name in ("doc_id", "text", "title")))
+        ids = self._ids
+        for index, batch in enumerate(self._batches):  # a view's rows ascend: each batch's own, taken from it
+            start, stop = self._starts[index], self._starts[index + 1]
+            mine = self._rows[np.searchsorted(self._rows, start):np.searchsorted(self._rows, stop)]
+            if len(mine):
+                taken = batch.take(pa.array(mine - start))
+                yield from map(Document, (ids[row] for row in mine), taken.column(1).to_pylist(),
+                               taken.column(0).to_pylist())
 
     def many(self, doc_ids: list[str]) -> Iterator[Document]:
-        """The documents ``doc_ids`` in that order, a batch of rows at a time (faster than one by one)."""
+        """The documents ``doc_ids`` in that order, ``BATCH_ROWS`` at a time, each batch's rows read
+        from their record batches at once (faster than one by one)."""
         for start in range(0, len(doc_ids), BATCH_ROWS):
             chunk = doc_ids[start:start + BATCH_ROWS]
-            if any(d not in self for d in chunk):
-                raise KeyError(next(d for d in chunk if d not in self))
-            batch = self.table.take(pa.array([self._rows_of[d] for d in chunk], type=pa.int64()))
-            yield from map(Document, chunk, batch.column("text").to_pylist(), batch.column("title").to_pylist())
+            missing = next((d for d in chunk if d not in self), None)
+            if missing is not None:
+                raise KeyError(missing)
+            rows = np.fromiter((self._rows_of[d] for d in chunk), dtype=np.int64, count=len(chunk))
+            texts, titles = [""] * len(chunk), [""] * len(chunk)
+            which = np.searchsorted(self._starts, rows, side="right") - 1
+            for index in np.unique(which):
+                positions = np.flatnonzero(which == index)
+                taken = self._batches[index].take(pa.array(rows[positions] - self._starts[index]))
+                for position, title, text in zip(positions, taken.column(0).to_pylist(), taken.column(1).to_pylist()):
+                    titles[position], texts[position] = title, text
+            yield from map(Document, chunk, texts, titles)
+
+    @functools.cached_property
+    def digest(self):
+        """The running hash of these documents (``Corpus.fingerprint``), computed once: they never change."""
+        return documents_digest(self)
 
     def items(self) -> Iterator[tuple[str, Document]]:  # type: ignore[override]
         return ((doc.doc_id, doc) for doc in self.values())

@@ -58,6 +58,20 @@ def aggregate_scores(by_passage: dict[str, float], parents: dict[str, str], meth
     raise ValueError(f"passages.aggregate must be maxp, firstp or sum_top_k, got {method!r}")
 
 
+def documents_digest(documents: Mapping[str, Document]) -> hashlib._Hash:
+    """A running SHA-256 of every document's id, title and text in id order (``Corpus.fingerprint``)."""
+    digest = hashlib.sha256()
+    ordered = sorted(documents)
+    many = getattr(documents, "many", None)  # columnar: a batch of rows at a time
+    for doc in many(ordered) if many else (documents[d] for d in ordered):
+        for part in (doc.doc_id, doc.title, doc.text):
+            encoded = part.encode("utf-8")
+            # Length-prefix each field so ("ab", "c") and ("a", "bc") differ.
+            digest.update(len(encoded).to_bytes(8, "little"))
+            digest.update(encoded)
+    return digest
+
+
 def content_hash(document: Document) -> str:
     """Hash of what a model sees of a document (title and text), not of its id."""
     return hashlib.sha256(document.contents.encode("utf-8")).hexdigest()[:24]
@@ -175,15 +189,8 @@ class Corpus:
 
     def fingerprint(self) -> str:
         """Content hash, independent of document order and of where the corpus was read from."""
-        digest = hashlib.sha256()
-        ordered = sorted(self.documents)
-        many = getattr(self.documents, "many", None)  # columnar: read a batch of rows at a time
-        for doc in many(ordered) if many else (self.documents[d] for d in ordered):
-            for part in (doc.doc_id, doc.title, doc.text):
-                encoded = part.encode("utf-8")
-                # Length-prefix each field so ("ab", "c") and ("a", "bc") differ.
-                digest.update(len(encoded).to_bytes(8, "little"))
-                digest.update(encoded)
+        digest = getattr(self.documents, "digest", None)  # read-only (columnar) documents hash themselves once
+        digest = digest.copy() if digest is not None else documents_digest(self.documents)
         for doc_id in sorted(self.expansions):  # an expanded corpus is indexed differently (none: as before)
             encoded = f"{doc_id}\t{self.expansions[doc_id]}".encode("utf-8")
             digest.update(b"expansion" + len(encoded).to_bytes(8, "little"))

@@ -12,7 +12,7 @@ from synthir.data import Corpus, Qrels, Queries
 from synthir.data import load_collection as load
 from synthir.data.columnar import prune
 from synthir.preparation import DocumentsConfig, prepare_corpus
-from synthir.runtime import default_cache_dir
+from synthir.runtime import default_cache_dir, release_freed_memory
 from synthir.tracking import log_metrics, log_params, set_tags
 
 logger = logging.getLogger(__name__)
@@ -49,6 +49,7 @@ def load_collection(collection: str, split: str = "test", unknown_ids: str = "ra
     corpus, prepared = prepare_corpus(loaded.corpus, documents, into=staging)
     read, read_stats = len(loaded.corpus), loaded.corpus.stats.as_dict()
     loaded.corpus = corpus  # the records as read are not held past this point
+    release_freed_memory()
     fingerprint = corpus.fingerprint()
     os.replace(staging, corpora_folder() / f"{fingerprint}.arrow")
     prune(corpora_folder(), CORPORA_KEPT)

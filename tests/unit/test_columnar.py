@@ -68,3 +68,13 @@ def test_an_interrupted_write_leaves_no_file(tmp_path):
     with pytest.raises(RuntimeError):
         write_documents(tmp_path / "c.arrow", crashing())
     assert not list(tmp_path.iterdir())
+
+
+def test_a_tables_fingerprint_is_computed_once_and_matches_the_records(table):
+    corpus = Corpus(table, expansions={"d1": "what is one"})
+    plain = Corpus({d.doc_id: d for d in DOCS}, expansions={"d1": "what is one"})
+    assert corpus.fingerprint() == plain.fingerprint() == corpus.fingerprint()
+    assert "digest" in vars(table)  # cached on the read-only table; expansions are hashed per call
+    view = corpus.subset([f"d{i}" for i in range(0, 20_000, 7)])
+    assert view.fingerprint() == plain.subset([f"d{i}" for i in range(0, 20_000, 7)]).fingerprint()
+    assert list(view.documents.many(["d14", "d7", "d19999"])) == [DOCS[14], DOCS[7], DOCS[19999]]
