@@ -150,8 +150,8 @@ class CorpusMaterializer(FrameMaterializer):
             return super().load(data_type)
         with self.artifact_store.open(os.path.join(self.uri, META_FILE), "r") as handle:
             meta = json.load(handle)
-        table = read_table(folder_from_store(self.uri) / ARROW_FILE)
-        documents = DocumentTable(table)
+        table, mapping = read_table(folder_from_store(self.uri) / ARROW_FILE)
+        documents = DocumentTable(table, mapping)
         parents, expansions = {}, {}
         if "document_id" in table.column_names:
             parents = {p: d for p, d in zip(documents, table.column("document_id").to_pylist()) if p != d}

@@ -15,6 +15,7 @@ import contextlib
 import dataclasses
 import functools
 import itertools
+import mmap
 import os
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping
@@ -33,8 +34,10 @@ class DocumentTable(Mapping[str, Document]):
     """Documents in an Arrow table with ``doc_id``, ``title`` and ``text`` columns (others are ignored),
     in table order; a view (``rows``: row numbers) holds some of them, still in table order."""
 
-    def __init__(self, table: pa.Table, rows: np.ndarray | None = None, *, _index: tuple | None = None):
+    def __init__(self, table: pa.Table, mapping: mmap.mmap | None = None, rows: np.ndarray | None = None, *,
+                 _index: tuple | None = None):
         self.table = table
+        self._mapping = mapping  # the file's memory map, when the table is one
         if _index is None:
             ids = table.column("doc_id").to_pylist()
             by_id = {doc_id: row for row, doc_id in enumerate(ids)}
@@ -75,6 +78,7 @@ class DocumentTable(Mapping[str, Document]):
         if self._rows is None:
             for batch in self.table.select(["doc_id", "title", "text"]).to_batches(BATCH_ROWS):
                 yield from map(Document, *(batch.column(i).to_pylist() for i in (0, 2, 1)))
+            self.release_pages()
             return
         ids = self._ids
         for index, batch in enumerate(self._batches):  # a view's rows ascend: each batch's own, taken from it
@@ -84,6 +88,14 @@ class DocumentTable(Mapping[str, Document]):
                 taken = batch.take(pa.array(mine - start))
                 yield from map(Document, (ids[row] for row in mine), taken.column(1).to_pylist(),
                                taken.column(0).to_pylist())
+        self.release_pages()
+
+    def release_pages(self) -> None:
+        """Take the file's pages out of this process's resident memory: they stay in the page cache, and
+        a later read maps them again. Called after every full pass (an index built, the hash taken), so
+        a pass over a million passages does not leave the whole file counted as the process's own."""
+        if self._mapping is not None and hasattr(mmap, "MADV_DONTNEED"):
+            self._mapping.madvise(mmap.MADV_DONTNEED)
 
     def many(self, doc_ids: list[str]) -> Iterator[Document]:
         """The documents ``doc_ids`` in that order, ``BATCH_ROWS`` at a time, each batch's rows read
@@ -106,7 +118,9 @@ class DocumentTable(Mapping[str, Document]):
     @functools.cached_property
     def digest(self):
         """The running hash of these documents (``Corpus.fingerprint``), computed once: they never change."""
-        return documents_digest(self)
+        digest = documents_digest(self)
+        self.release_pages()
+        return digest
 
     def items(self) -> Iterator[tuple[str, Document]]:  # type: ignore[override]
         return ((doc.doc_id, doc) for doc in self.values())
@@ -115,7 +129,7 @@ class DocumentTable(Mapping[str, Document]):
         """A view of the documents ``doc_ids`` that are here, in this table's order (no texts copied)."""
         wanted = {self._rows_of[d] for d in doc_ids if d in self}
         mine = np.arange(len(self._ids)) if self._rows is None else self._rows
-        return DocumentTable(self.table, mine[np.isin(mine, np.fromiter(wanted, dtype=np.int64, count=len(wanted)))],
+        return DocumentTable(self.table, self._mapping, mine[np.isin(mine, np.fromiter(wanted, dtype=np.int64, count=len(wanted)))],
                              _index=(self._ids, self._rows_of))
 
     def arrow(self) -> pa.Table:
@@ -158,15 +172,17 @@ def _record_batch(docs: list[Document], extra: dict[str, Iterator], schema: pa.S
     return pa.record_batch(columns, schema=schema)
 
 
-def read_table(path: str | Path) -> pa.Table:
-    """An Arrow IPC file's table, memory-mapped: its buffers are the file's pages, not copies."""
-    with pa.memory_map(str(path), "r") as source:
-        return pa.ipc.open_file(source).read_all()
+def read_table(path: str | Path) -> tuple[pa.Table, mmap.mmap]:
+    """An Arrow IPC file's table, memory-mapped (its buffers are the file's pages, not copies), and
+    the mapping (``DocumentTable.release_pages``)."""
+    with open(path, "rb") as handle:
+        mapping = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+    return pa.ipc.open_file(pa.BufferReader(pa.py_buffer(mapping))).read_all(), mapping
 
 
 def open_documents(path: str | Path) -> DocumentTable:
     """The documents of an Arrow IPC file written by ``write_documents``, memory-mapped."""
-    return DocumentTable(read_table(path))
+    return DocumentTable(*read_table(path))
 
 
 def memory_mapped(corpus: Corpus, path: str | Path) -> Corpus:

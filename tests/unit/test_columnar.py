@@ -78,3 +78,10 @@ def test_a_tables_fingerprint_is_computed_once_and_matches_the_records(table):
     view = corpus.subset([f"d{i}" for i in range(0, 20_000, 7)])
     assert view.fingerprint() == plain.subset([f"d{i}" for i in range(0, 20_000, 7)]).fingerprint()
     assert list(view.documents.many(["d14", "d7", "d19999"])) == [DOCS[14], DOCS[7], DOCS[19999]]
+
+
+def test_a_full_pass_leaves_the_files_pages_out_of_the_process_and_the_documents_readable(table):
+    assert sum(1 for _ in table.values()) == len(DOCS)  # a full pass, then its pages are released
+    assert list(table.values())[:3] == DOCS[:3] and table["d19999"] == DOCS[19999]  # read again from the cache
+    view = table.select(["d5", "d6"])
+    assert list(view.values()) == DOCS[5:7] and view["d6"] == DOCS[6]
