@@ -16,14 +16,13 @@ import dataclasses
 import functools
 import itertools
 import mmap
-import os
-import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 
+from synthir.data.io import atomic_write
 from synthir.data.records import Corpus, Document, documents_digest
 
 SCHEMA = pa.schema([("doc_id", pa.string()), ("title", pa.large_string()), ("text", pa.large_string())])
@@ -141,28 +140,19 @@ def write_documents(path: str | Path, documents: Iterable[Document], extra: Mapp
     """An Arrow IPC file of ``documents`` (``extra``: more string columns, one value per document),
     written beside ``path`` and moved into place only when complete."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     extra = {name: iter(values) for name, values in (extra or {}).items()}
     schema = SCHEMA
     for name in extra:
         schema = schema.append(pa.field(name, pa.large_string()))
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        with pa.OSFile(tmp_name, "wb") as sink, pa.ipc.new_file(sink, schema) as writer:
-            batch: list[Document] = []
-            for doc in documents:
-                batch.append(doc)
-                if len(batch) == BATCH_ROWS:
-                    writer.write_batch(_record_batch(batch, extra, schema))
-                    batch = []
-            if batch or not writer.stats.num_record_batches:
+    with atomic_write(path, "wb") as handle, pa.ipc.new_file(handle, schema) as writer:
+        batch: list[Document] = []
+        for doc in documents:
+            batch.append(doc)
+            if len(batch) == BATCH_ROWS:
                 writer.write_batch(_record_batch(batch, extra, schema))
-        os.replace(tmp_name, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp_name)
-        raise
+                batch = []
+        if batch or not writer.stats.num_record_batches:
+            writer.write_batch(_record_batch(batch, extra, schema))
     return path
 
 
