@@ -121,6 +121,31 @@ def test_exact_and_near_copies_are_aliases_of_the_first():
     assert {kept.document_of(p) for p in kept.documents} == set(corpus.documents) and not kept.aliases
 
 
+def test_compact_band_index_finds_what_datasketch_lsh_finds():
+    # chains (c shares a band with b, b with a, c not with a) and several groups: the band keys and the
+    # one-pass search must alias exactly what querying then inserting into datasketch's index does
+    import numpy as np
+    from datasketch import MinHash, MinHashLSH
+
+    from synthir.preparation.duplicates import band_keys, first_kept
+
+    rng = np.random.default_rng(3)
+    lsh = MinHashLSH(threshold=0.9, num_perm=128)
+    signatures = rng.integers(0, 2**32, size=(300, 128), dtype=np.uint32)
+    for row in range(1, 300, 3):  # copy one band from a random earlier row
+        source, band = int(rng.integers(0, row)), int(rng.integers(0, lsh.b))
+        signatures[row, band * lsh.r:(band + 1) * lsh.r] = signatures[source, band * lsh.r:(band + 1) * lsh.r]
+    expected = {}
+    for row, signature in enumerate(signatures):
+        matches = lsh.query(MinHash(num_perm=128, hashvalues=signature, scheme="affine32"))
+        if matches:
+            expected[row] = min(matches)
+        else:
+            lsh.insert(row, MinHash(num_perm=128, hashvalues=signature, scheme="affine32"))
+    assert len(expected) > 50
+    assert first_kept(band_keys(signatures, lsh.b, lsh.r)) == expected
+
+
 def test_lines_repeated_across_a_folder_are_removed_and_reported():
     nav = "Home | Next | Previous"
     documents = {f"page{i}.html": Document(f"page{i}.html", f"{nav}\nPage {i} explains topic {i} in detail.\n"
