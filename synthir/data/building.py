@@ -3,9 +3,12 @@ counted; shared by the readers of ``synthir.data`` (``readers``, ``tables``, ``d
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import Iterator, Mapping, MutableMapping
 from pathlib import Path
 
+from synthir.data.columnar import DocumentWriter
 from synthir.data.errors import DataFormatError
 from synthir.data.io import pick_field
 from synthir.data.records import Corpus, Document, ReadStats
@@ -28,7 +31,7 @@ def check_duplicate(seen: dict[str, int], key: str, path: Path | str, line: int 
     seen[key] = line
 
 
-def add_document_record(documents: dict[str, Document], seen: dict[str, int], stats: ReadStats, path: Path | str,
+def add_document_record(documents: MutableMapping[str, Document], seen: dict[str, int], stats: ReadStats, path: Path | str,
                         line: int | None, record: dict) -> None:
     """One BEIR-style record (a JSON line, a table row): an id, an optional title and a text field."""
     doc_id = as_str(pick_field(record, DOC_ID_FIELDS, path, line, "document id"), path, line, "document id")
@@ -37,12 +40,26 @@ def add_document_record(documents: dict[str, Document], seen: dict[str, int], st
     add_document(documents, seen, stats, path, line, doc_id.strip(), title.strip(), body.strip())
 
 
-def finish_corpus(documents: dict[str, Document], stats: ReadStats, path: Path | str, name: str,
+@contextlib.contextmanager
+def documents_into(into: str | Path | None) -> Iterator[MutableMapping[str, Document] | DocumentWriter]:
+    """Where a reader puts the documents it reads: a dict, or (``into``) an Arrow file they are
+    written to as they are read (``DocumentWriter``), so a large collection is never held as records;
+    ``finish_corpus`` maps it back. A reader that fails leaves no file."""
+    if into is None:
+        yield {}
+        return
+    with DocumentWriter(into) as writer:
+        yield writer
+
+
+def finish_corpus(documents: MutableMapping[str, Document] | DocumentWriter, stats: ReadStats, path: Path | str, name: str,
                   empty: list[str] | None = None) -> Corpus:
     """The corpus, refusing an empty one, naming the documents without text (``empty``: their ids,
     when the reader knows them better than "no title and no text") and counting exact copies."""
     if not documents:
         raise DataFormatError(path, None, "the corpus has zero documents; expected at least one")
+    if isinstance(documents, DocumentWriter):
+        documents = documents.finish()
     if stats.empty_texts:
         empty = empty if empty is not None else [d for d, doc in documents.items() if not doc.text and not doc.title]
         logger.warning("%s: %d document(s) have an empty text (kept, counted; generation skips them): %s%s", path,
@@ -51,7 +68,7 @@ def finish_corpus(documents: dict[str, Document], stats: ReadStats, path: Path |
     return Corpus(documents, name=name, source=str(path), stats=stats)
 
 
-def count_copies(documents: dict[str, Document], stats: ReadStats, path: Path | str) -> None:
+def count_copies(documents: Mapping[str, Document], stats: ReadStats, path: Path | str) -> None:
     """Count documents whose text repeats an earlier one's exactly, and name a few in a warning."""
     import hashlib
 
@@ -72,7 +89,7 @@ def count_copies(documents: dict[str, Document], stats: ReadStats, path: Path | 
 
 
 def add_document(
-    documents: dict[str, Document],
+    documents: MutableMapping[str, Document],
     seen: dict[str, int],
     stats: ReadStats,
     path: Path | str,

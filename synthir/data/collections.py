@@ -6,6 +6,8 @@ import logging
 import tempfile
 from pathlib import Path
 
+from synthir.data.building import documents_into
+from synthir.data.columnar import DocumentWriter
 from synthir.data.errors import DataFormatError, DatasetUnavailableError
 from synthir.data.readers import read_corpus, read_qrels, read_queries
 from synthir.data.records import Collection, Corpus, Document, Qrels, Queries, check_qrels_ids
@@ -27,6 +29,7 @@ def load_collection(
     unknown_ids: str = "raise",
     on_bad_line: str = "raise",
     queries: str | Path | None = None,
+    into: str | Path | None = None,
 ) -> Collection:
     """Load a collection, labelled or not. ``spec`` is one of:
 
@@ -39,7 +42,10 @@ def load_collection(
     - an ir_datasets id such as ``beir/scifact/test`` (optionally prefixed ``irds:``).
 
     ``queries`` names a queries file of the user's own (a query log; unjudged unless the collection's
-    qrels judge them), replacing the collection's. Without judgments ``qrels`` is None.
+    qrels judge them), replacing the collection's. Without judgments ``qrels`` is None. ``into``: an
+    Arrow file the documents are written to as they are read and mapped from, so a large collection
+    is never held as records (``synthir.data.columnar``; a drop folder's parts are still merged as
+    records); None: a dict of records.
     """
     from synthir.data.remote import fetch, is_remote
 
@@ -48,12 +54,12 @@ def load_collection(
     if is_remote(text):
         with tempfile.TemporaryDirectory(prefix="synthir-remote-") as tmp:
             local = fetch(text, Path(tmp))
-            collection = _load_path(local, split, unknown_ids, on_bad_line)
+            collection = _load_path(local, split, unknown_ids, on_bad_line, into)
             collection.corpus.source = collection.corpus.source.replace(str(local), text.rstrip("/"))
     elif not text.startswith(IRDS_PREFIX) and path.exists():
-        collection = _load_path(path, split, unknown_ids, on_bad_line)
+        collection = _load_path(path, split, unknown_ids, on_bad_line, into)
     elif text.startswith(IRDS_PREFIX) or ("/" in text and not text.startswith((".", "/"))):
-        collection = _load_ir_datasets(text.removeprefix(IRDS_PREFIX), unknown_ids)
+        collection = _load_ir_datasets(text.removeprefix(IRDS_PREFIX), unknown_ids, into)
     else:
         raise DataFormatError(path, None, f"no such file or folder; expected {EXPECTED}")
     if queries is not None:
@@ -63,24 +69,25 @@ def load_collection(
     return collection
 
 
-def _load_path(path: Path, split: str, unknown_ids: str, on_bad_line: str) -> Collection:
+def _load_path(path: Path, split: str, unknown_ids: str, on_bad_line: str,
+               into: str | Path | None = None) -> Collection:
     from synthir.data.documents import looks_like_document_folder, read_document_folder
     from synthir.data.tables import is_saved_dataset, read_saved_dataset
 
     if path.is_file():
         if path.suffix.lower() not in CORPUS_FILE_SUFFIXES:
             raise DataFormatError(path, None, f"not a corpus file (suffix {path.suffix or 'none'!r}); expected {EXPECTED}")
-        return _corpus_only(read_corpus(path, on_bad_line=on_bad_line))
+        return _corpus_only(read_corpus(path, on_bad_line=on_bad_line, into=into))
     if (path / "corpus.jsonl").exists():
-        return _load_beir_folder(path, split, unknown_ids, on_bad_line)
+        return _load_beir_folder(path, split, unknown_ids, on_bad_line, into)
     if is_saved_dataset(path):
-        return _corpus_only(read_saved_dataset(path))
+        return _corpus_only(read_saved_dataset(path, into=into))
     parts = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in CORPUS_FILE_SUFFIXES
                    and not p.name.startswith("."))
     if parts and not looks_like_document_folder(path):
         return _corpus_only(_read_drop_folder(path, parts, on_bad_line))
     if looks_like_document_folder(path):
-        return _corpus_only(read_document_folder(path, on_bad_line=on_bad_line))
+        return _corpus_only(read_document_folder(path, on_bad_line=on_bad_line, into=into))
     raise DataFormatError(path, None, f"neither a BEIR folder (no corpus.jsonl) nor a folder of documents; expected {EXPECTED}")
 
 
@@ -99,8 +106,9 @@ def _corpus_only(corpus: Corpus) -> Collection:
                       name=corpus.name)
 
 
-def _load_beir_folder(folder: Path, split: str, unknown_ids: str, on_bad_line: str) -> Collection:
-    corpus = read_corpus(folder / "corpus.jsonl", name=folder.name, on_bad_line=on_bad_line)
+def _load_beir_folder(folder: Path, split: str, unknown_ids: str, on_bad_line: str,
+                      into: str | Path | None = None) -> Collection:
+    corpus = read_corpus(folder / "corpus.jsonl", name=folder.name, on_bad_line=on_bad_line, into=into)
     qrels_path = folder / "qrels" / f"{split}.tsv"
     if not (folder / "queries.jsonl").exists():
         if qrels_path.exists():
@@ -118,7 +126,7 @@ def _load_beir_folder(folder: Path, split: str, unknown_ids: str, on_bad_line: s
     return Collection(corpus=corpus, queries=queries, qrels=qrels, name=folder.name)
 
 
-def _load_ir_datasets(dataset_id: str, unknown_ids: str) -> Collection:
+def _load_ir_datasets(dataset_id: str, unknown_ids: str, into: str | Path | None = None) -> Collection:
     import ir_datasets
 
     try:
@@ -129,12 +137,15 @@ def _load_ir_datasets(dataset_id: str, unknown_ids: str) -> Collection:
         ) from None
     name = dataset_id.replace("/", "-")
     try:
-        documents = {}
-        for doc in dataset.docs_iter():
-            doc_id = doc.doc_id
-            documents[doc_id] = Document(doc_id=doc_id, title=getattr(doc, "title", "") or "",
-                                         text=getattr(doc, "text", "") or getattr(doc, "default_text", lambda: "")())
-        corpus = Corpus(documents, name=name, source=f"irds:{dataset_id}")
+        with documents_into(into) as documents:
+            for doc in dataset.docs_iter():
+                doc_id = doc.doc_id
+                documents[doc_id] = Document(doc_id=doc_id, title=getattr(doc, "title", "") or "",
+                                             text=getattr(doc, "text", "") or getattr(doc, "default_text", lambda: "")())
+            if not documents:
+                raise DataFormatError(f"irds:{dataset_id}", None, "the corpus has zero documents")
+            table = documents.finish() if isinstance(documents, DocumentWriter) else documents
+        corpus = Corpus(table, name=name, source=f"irds:{dataset_id}")
         queries = Queries({q.query_id: getattr(q, "text", None) or q.default_text() for q in dataset.queries_iter()}
                           if dataset.has_queries() else {}, name=name, source=f"irds:{dataset_id}")
         qrels = None
@@ -150,6 +161,4 @@ def _load_ir_datasets(dataset_id: str, unknown_ids: str) -> Collection:
             "queries.jsonl, qrels/test.tsv) instead, or copy the dataset's files into "
             "$IR_DATASETS_HOME (default ~/.ir_datasets) so ir_datasets finds them without downloading."
         ) from err
-    if not corpus.documents:
-        raise DataFormatError(f"irds:{dataset_id}", None, "the corpus has zero documents")
     return Collection(corpus=corpus, queries=queries, qrels=qrels, name=name)

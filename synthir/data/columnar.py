@@ -136,30 +136,68 @@ class DocumentTable(Mapping[str, Document]):
         return self.table if self._rows is None else self.table.take(pa.array(self._rows))
 
 
+class DocumentWriter:
+    """Documents appended to an Arrow IPC file ``BATCH_ROWS`` at a time (never all held), written
+    beside ``path`` and moved into place only when complete: leaving the ``with`` block by an
+    exception leaves no file. A reader fills it as it would a dict (``writer[doc_id] = document``);
+    ``finish`` closes it and maps the documents back (``DocumentTable``). ``extra``: names of more
+    string columns, one value per document (``add(doc, extra=)``)."""
+
+    def __init__(self, path: str | Path, extra: Iterable[str] = ()):
+        self.path = Path(path)
+        self.schema = SCHEMA
+        for name in extra:
+            self.schema = self.schema.append(pa.field(name, pa.large_string()))
+        self._stack = contextlib.ExitStack()
+        self._writer: pa.ipc.RecordBatchFileWriter | None = None
+        self._batch: list[Document] = []
+        self._extra: list[tuple] = []
+        self._count = 0
+
+    def __enter__(self) -> DocumentWriter:
+        handle = self._stack.enter_context(atomic_write(self.path, "wb"))
+        self._writer = self._stack.enter_context(pa.ipc.new_file(handle, self.schema))
+        return self
+
+    def add(self, doc: Document, extra: tuple = ()) -> None:
+        self._batch.append(doc)
+        self._extra.append(extra)
+        self._count += 1
+        if len(self._batch) == BATCH_ROWS:
+            self._flush()
+
+    def __setitem__(self, doc_id: str, doc: Document) -> None:
+        self.add(doc)
+
+    def __len__(self) -> int:
+        return self._count
+
+    def _flush(self) -> None:
+        columns = [[d.doc_id for d in self._batch], [d.title for d in self._batch], [d.text for d in self._batch]]
+        columns += [[values[i] for values in self._extra] for i in range(len(self.schema) - len(SCHEMA))]
+        self._writer.write_batch(pa.record_batch(columns, schema=self.schema))
+        self._batch, self._extra = [], []
+
+    def __exit__(self, *exc) -> bool:
+        if self._writer is not None and exc[0] is None and (self._batch or not self._writer.stats.num_record_batches):
+            self._flush()
+        self._writer = None
+        return self._stack.__exit__(*exc)
+
+    def finish(self) -> DocumentTable:
+        """Close the file (complete) and map its documents."""
+        self.__exit__(None, None, None)
+        return open_documents(self.path)
+
+
 def write_documents(path: str | Path, documents: Iterable[Document], extra: Mapping[str, Iterable] | None = None) -> Path:
     """An Arrow IPC file of ``documents`` (``extra``: more string columns, one value per document),
     written beside ``path`` and moved into place only when complete."""
-    path = Path(path)
-    extra = {name: iter(values) for name, values in (extra or {}).items()}
-    schema = SCHEMA
-    for name in extra:
-        schema = schema.append(pa.field(name, pa.large_string()))
-    with atomic_write(path, "wb") as handle, pa.ipc.new_file(handle, schema) as writer:
-        batch: list[Document] = []
+    columns = {name: iter(values) for name, values in (extra or {}).items()}
+    with DocumentWriter(path, columns) as writer:
         for doc in documents:
-            batch.append(doc)
-            if len(batch) == BATCH_ROWS:
-                writer.write_batch(_record_batch(batch, extra, schema))
-                batch = []
-        if batch or not writer.stats.num_record_batches:
-            writer.write_batch(_record_batch(batch, extra, schema))
-    return path
-
-
-def _record_batch(docs: list[Document], extra: dict[str, Iterator], schema: pa.Schema) -> pa.RecordBatch:
-    columns = [[d.doc_id for d in docs], [d.title for d in docs], [d.text for d in docs]]
-    columns += [[next(values) for _ in docs] for values in extra.values()]
-    return pa.record_batch(columns, schema=schema)
+            writer.add(doc, tuple(next(values) for values in columns.values()))
+    return writer.path
 
 
 def read_table(path: str | Path) -> tuple[pa.Table, mmap.mmap]:

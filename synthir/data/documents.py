@@ -44,14 +44,15 @@ def looks_like_document_folder(folder: Path) -> bool:
     return any(p.suffix.lower() in DOCUMENT_SUFFIXES for p in _visible_files(folder)[0])
 
 
-def read_document_folder(folder: str | Path, name: str | None = None, on_bad_line: str = "raise") -> Corpus:
-    """Every supported file under ``folder`` as one document (see the module docstring)."""
-    from synthir.data.building import finish_corpus
+def read_document_folder(folder: str | Path, name: str | None = None, on_bad_line: str = "raise",
+                         into: str | Path | None = None) -> Corpus:
+    """Every supported file under ``folder`` as one document (see the module docstring). ``into``: an
+    Arrow file the documents are written to as they are read (``synthir.data.building.documents_into``)."""
+    from synthir.data.building import documents_into, finish_corpus
 
     check_policy(on_bad_line)
     folder = Path(folder)
     stats = ReadStats()
-    documents: dict[str, Document] = {}
     skipped: list[str] = []
     empty: list[str] = []
     files, links = _visible_files(folder)
@@ -59,36 +60,37 @@ def read_document_folder(folder: str | Path, name: str | None = None, on_bad_lin
     if links:
         logger.warning("%s: skipped %d link(s) not followed (out of the folder, broken, looping, or to a folder): %s%s",
                        folder, len(links), links[:10], " ..." if len(links) > 10 else "")
-    for path in files:
-        doc_id = path.relative_to(folder).as_posix()
-        if path.suffix.lower() not in DOCUMENT_SUFFIXES:
-            skipped.append(doc_id)
-            continue
-        stats.lines += 1
-        try:
-            title, text = read_document(path, stats)
-        except DataFormatError as err:
-            if on_bad_line != "skip":
-                raise
-            stats.skipped_bad_lines += 1
-            logger.warning("skipped: %s", err)
-            continue
-        if not text and not title:
-            stats.empty_texts += 1
-            empty.append(doc_id)
-        documents[doc_id] = Document(doc_id=doc_id, title=title or _title_from_name(path), text=text)
-    stats.skipped_files = len(skipped)
-    if skipped:
-        logger.warning("%s: skipped %d file(s) that are not %s: %s%s", folder, len(skipped), "/".join(DOCUMENT_SUFFIXES),
-                       skipped[:10], " ..." if len(skipped) > 10 else "")
-    if stats.main_content_chars_removed:
-        logger.info("%s: main content kept of %d HTML page(s); %d characters of navigation and boilerplate left out",
-                    folder, stats.html_pages, stats.main_content_chars_removed)
-    if not documents:
-        found = f"; found only {len(skipped)} other file(s), e.g. {skipped[:3]}" if skipped else ""
-        raise DataFormatError(folder, None, f"no documents: expected {', '.join(DOCUMENT_SUFFIXES)} files "
-                                            f"(or a BEIR corpus.jsonl){found}")
-    return finish_corpus(documents, stats, folder, name or folder.name, empty=empty)
+    with documents_into(into) as documents:
+        for path in files:
+            doc_id = path.relative_to(folder).as_posix()
+            if path.suffix.lower() not in DOCUMENT_SUFFIXES:
+                skipped.append(doc_id)
+                continue
+            stats.lines += 1
+            try:
+                title, text = read_document(path, stats)
+            except DataFormatError as err:
+                if on_bad_line != "skip":
+                    raise
+                stats.skipped_bad_lines += 1
+                logger.warning("skipped: %s", err)
+                continue
+            if not text and not title:
+                stats.empty_texts += 1
+                empty.append(doc_id)
+            documents[doc_id] = Document(doc_id=doc_id, title=title or _title_from_name(path), text=text)
+        stats.skipped_files = len(skipped)
+        if skipped:
+            logger.warning("%s: skipped %d file(s) that are not %s: %s%s", folder, len(skipped), "/".join(DOCUMENT_SUFFIXES),
+                           skipped[:10], " ..." if len(skipped) > 10 else "")
+        if stats.main_content_chars_removed:
+            logger.info("%s: main content kept of %d HTML page(s); %d characters of navigation and boilerplate left out",
+                        folder, stats.html_pages, stats.main_content_chars_removed)
+        if not documents:
+            found = f"; found only {len(skipped)} other file(s), e.g. {skipped[:3]}" if skipped else ""
+            raise DataFormatError(folder, None, f"no documents: expected {', '.join(DOCUMENT_SUFFIXES)} files "
+                                                f"(or a BEIR corpus.jsonl){found}")
+        return finish_corpus(documents, stats, folder, name or folder.name, empty=empty)
 
 
 def read_document(path: Path, stats: ReadStats | None = None) -> tuple[str, str]:

@@ -26,11 +26,12 @@ from synthir.data.building import (
     add_document_record,
     as_str,
     check_duplicate,
+    documents_into,
     finish_corpus,
 )
 from synthir.data.errors import DataFormatError
 from synthir.data.io import decode_utf8, iter_json_lines, iter_lines, pick_field, require_file
-from synthir.data.records import Corpus, Document, Qrels, Queries, ReadStats, Run
+from synthir.data.records import Corpus, Qrels, Queries, ReadStats, Run
 
 logger = logging.getLogger(__name__)
 
@@ -39,38 +40,40 @@ QUERY_TEXT_FIELDS = ("text", "query", "title")
 TABLE_SUFFIXES = (".csv", ".parquet")
 
 
-def read_corpus(path: str | Path, name: str | None = None, on_bad_line: str = "raise") -> Corpus:
+def read_corpus(path: str | Path, name: str | None = None, on_bad_line: str = "raise",
+                into: str | Path | None = None) -> Corpus:
     """Read a corpus from a BEIR folder, a ``.jsonl``, ``.tsv``, ``.csv`` or ``.parquet`` file (JSONL
-    records and table columns: an id, an optional ``title`` and a text field, named as in BEIR)."""
+    records and table columns: an id, an optional ``title`` and a text field, named as in BEIR).
+    ``into``: an Arrow file the documents are written to as they are read, and mapped from
+    (``synthir.data.columnar``); None: a dict of records."""
     path = Path(path)
     if path.is_dir():
         path = path / "corpus.jsonl"
     require_file(path, "a corpus (.jsonl with _id/title/text, .tsv with id, [title,] text, or .csv/.parquet "
                        "with id/title/text columns)")
-    stats = ReadStats()
-    documents: dict[str, Document] = {}
-    seen: dict[str, int] = {}
-
-    if path.suffix == ".tsv":
-        for line, text in iter_lines(path, stats, on_bad_line):
-            fields = text.split("\t")
-            if len(fields) not in (2, 3):
-                message = f"expected 2 or 3 tab-separated fields (id, [title,] text), got {len(fields)}"
-                if on_bad_line == "skip":
-                    stats.skipped_bad_lines += 1
-                    continue
-                raise DataFormatError(path, line, message)
-            doc_id, body = fields[0].strip(), fields[-1].strip()
-            title = fields[1].strip() if len(fields) == 3 else ""
-            add_document(documents, seen, stats, path, line, doc_id, title, body)
-    elif path.suffix in TABLE_SUFFIXES:
+    if path.suffix in TABLE_SUFFIXES:
         from synthir.data.tables import read_table_corpus
 
-        return read_table_corpus(path, name or _default_name(path))
-    else:
-        for line, record in iter_json_lines(path, stats, on_bad_line):
-            add_document_record(documents, seen, stats, path, line, record)
-    return finish_corpus(documents, stats, path, name or _default_name(path))
+        return read_table_corpus(path, name or _default_name(path), into=into)
+    stats = ReadStats()
+    seen: dict[str, int] = {}
+    with documents_into(into) as documents:
+        if path.suffix == ".tsv":
+            for line, text in iter_lines(path, stats, on_bad_line):
+                fields = text.split("\t")
+                if len(fields) not in (2, 3):
+                    message = f"expected 2 or 3 tab-separated fields (id, [title,] text), got {len(fields)}"
+                    if on_bad_line == "skip":
+                        stats.skipped_bad_lines += 1
+                        continue
+                    raise DataFormatError(path, line, message)
+                doc_id, body = fields[0].strip(), fields[-1].strip()
+                title = fields[1].strip() if len(fields) == 3 else ""
+                add_document(documents, seen, stats, path, line, doc_id, title, body)
+        else:
+            for line, record in iter_json_lines(path, stats, on_bad_line):
+                add_document_record(documents, seen, stats, path, line, record)
+        return finish_corpus(documents, stats, path, name or _default_name(path))
 
 
 def read_queries(path: str | Path, name: str | None = None, on_bad_line: str = "raise") -> Queries:

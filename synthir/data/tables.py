@@ -10,46 +10,54 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from synthir.data.errors import DataFormatError
 from synthir.data.io import decode_utf8
-from synthir.data.records import Corpus, Document, ReadStats
+from synthir.data.records import Corpus, ReadStats
 
 HF_DATASET_MARKERS = ("dataset_dict.json", "dataset_info.json", "state.json")
 HF_CORPUS_SPLITS = ("corpus", "train")
 
 
-def read_table_corpus(path: Path, name: str) -> Corpus:
-    """A corpus from a ``.csv`` file (errors name the line) or a ``.parquet`` file (they name the row)."""
+def read_table_corpus(path: Path, name: str, into: str | Path | None = None) -> Corpus:
+    """A corpus from a ``.csv`` file (errors name the line) or a ``.parquet`` file (they name the row),
+    read a record batch at a time. ``into``: as ``read_corpus``'s."""
     if path.suffix == ".csv":
-        return _corpus_from_rows(_iter_csv(path), path, name, "line")
+        return _corpus_from_rows(_iter_csv(path), path, name, "line", into)
     import pyarrow.parquet as pq
 
     try:
-        rows = pq.read_table(path).to_pylist()
+        batches = pq.ParquetFile(path).iter_batches(batch_size=TABLE_BATCH_ROWS)
+        first = next(batches, None)
     except Exception as err:  # pyarrow raises several types for a file that is not parquet
         raise DataFormatError(path, None, f"not a readable parquet file ({type(err).__name__}: {err})") from None
-    return _corpus_from_rows(enumerate(rows, start=1), path, name, "row")
+    rows = itertools.chain.from_iterable(batch.to_pylist() for batch in itertools.chain([first] if first else [], batches))
+    return _corpus_from_rows(enumerate(rows, start=1), path, name, "row", into)
 
 
-def _corpus_from_rows(rows: Iterator[tuple[int, dict[str, Any]]], path: Path, name: str, unit: str) -> Corpus:
-    from synthir.data.building import add_document_record, finish_corpus
+TABLE_BATCH_ROWS = 10_000  # rows of a table turned into records at once
+
+
+def _corpus_from_rows(rows: Iterator[tuple[int, dict[str, Any]]], path: Path, name: str, unit: str,
+                      into: str | Path | None = None) -> Corpus:
+    from synthir.data.building import add_document_record, documents_into, finish_corpus
 
     stats = ReadStats()
-    documents: dict[str, Document] = {}
     seen: dict[str, int] = {}
-    for number, record in rows:
-        stats.lines += 1
-        try:
-            add_document_record(documents, seen, stats, path, None, record)
-        except DataFormatError as err:
-            if unit == "line":
-                raise DataFormatError(path, number, err.message) from None
-            raise DataFormatError(path, None, f"row {number}: {err.message}") from None
-    return finish_corpus(documents, stats, path, name)
+    with documents_into(into) as documents:
+        for number, record in rows:
+            stats.lines += 1
+            try:
+                add_document_record(documents, seen, stats, path, None, record)
+            except DataFormatError as err:
+                if unit == "line":
+                    raise DataFormatError(path, number, err.message) from None
+                raise DataFormatError(path, None, f"row {number}: {err.message}") from None
+        return finish_corpus(documents, stats, path, name)
 
 
 def _iter_csv(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -92,8 +100,16 @@ def load_saved_dataset(folder: Path, splits: tuple[str, ...], single_split: bool
     return loaded
 
 
-def read_saved_dataset(folder: Path, name: str | None = None) -> Corpus:
+def read_saved_dataset(folder: Path, name: str | None = None, into: str | Path | None = None) -> Corpus:
     """A corpus from a Hugging Face dataset saved to disk. A ``DatasetDict`` gives its ``corpus`` split
-    (as BEIR datasets on the Hub name it), else ``train``, else its only split."""
+    (as BEIR datasets on the Hub name it), else ``train``, else its only split. ``into``: as
+    ``read_corpus``'s."""
     loaded = load_saved_dataset(folder, HF_CORPUS_SPLITS)
-    return _corpus_from_rows(enumerate(loaded.to_list(), start=1), folder, name or folder.name, "row")
+    rows = itertools.chain.from_iterable(
+        _records(loaded[start:start + TABLE_BATCH_ROWS]) for start in range(0, len(loaded), TABLE_BATCH_ROWS))
+    return _corpus_from_rows(enumerate(rows, start=1), folder, name or folder.name, "row", into)
+
+
+def _records(columns: dict[str, list]) -> list[dict[str, Any]]:
+    """A slice of a dataset (column -> values) as one record per row."""
+    return [dict(zip(columns, values)) for values in zip(*columns.values())]

@@ -41,14 +41,21 @@ def load_collection(collection: str, split: str = "test", unknown_ids: str = "ra
     None; ``DocumentsConfig.off()`` for documents as read). With judgments, the queries the split
     judges are kept (judgments stay on documents); without, ``qrels`` is empty and the queries are
     the collection's own or ``queries_file``'s (unjudged)."""
-    loaded = load(collection, split=split, unknown_ids=unknown_ids, on_bad_line=on_bad_line, queries=queries_file)
-    # The prepared documents go to an Arrow file that every stage reads memory-mapped, named by content
-    # once that is known (a mapped file stays readable when renamed or removed; one left by a killed
-    # process is pruned like any other).
-    staging = corpora_folder() / f".preparing-{uuid.uuid4().hex}.arrow"
-    corpus, prepared = prepare_corpus(loaded.corpus, documents, into=staging)
+    # The documents as read go to an Arrow file as they are read, and the prepared ones to another that
+    # every stage reads memory-mapped, named by content once that is known: a collection is never held
+    # as records (a mapped file stays readable when renamed or removed; one left by a killed process is
+    # pruned like any other).
+    run = uuid.uuid4().hex
+    as_read = corpora_folder() / f".reading-{run}.arrow"
+    staging = corpora_folder() / f".preparing-{run}.arrow"
+    try:
+        loaded = load(collection, split=split, unknown_ids=unknown_ids, on_bad_line=on_bad_line,
+                      queries=queries_file, into=as_read)
+        corpus, prepared = prepare_corpus(loaded.corpus, documents, into=staging)
+    finally:
+        as_read.unlink(missing_ok=True)
     read, read_stats = len(loaded.corpus), loaded.corpus.stats.as_dict()
-    loaded.corpus = corpus  # the records as read are not held past this point
+    loaded.corpus = corpus  # the documents as read are not held past this point
     release_freed_memory()
     fingerprint = corpus.fingerprint()
     os.replace(staging, corpora_folder() / f"{fingerprint}.arrow")

@@ -6,6 +6,7 @@ it is split. HTML pages are already reduced to their main content by the folder 
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from pathlib import Path
 from typing import Any
@@ -34,14 +35,17 @@ def prepare_corpus(corpus: Corpus, config: DocumentsConfig | dict | None = None,
     if config.duplicates.policy == "alias":
         aliases, found = find_duplicates(corpus, config.duplicates)
         figures.update(found)
-        if aliases:
-            kept = {d: doc for d, doc in corpus.documents.items() if d not in aliases}
-            corpus = Corpus(kept, name=corpus.name, source=corpus.source, stats=corpus.stats, parts=list(corpus.parts),
-                            aliases={**corpus.aliases, **aliases})
+        if aliases:  # the rest selected: a view of a columnar corpus, never a copy of the texts
+            kept = [d for d in corpus.documents if d not in aliases]
+            select = getattr(corpus.documents, "select", None)
+            documents = select(kept) if select else {d: corpus.documents[d] for d in kept}
+            corpus = dataclasses.replace(corpus, documents=documents, aliases={**corpus.aliases, **aliases})
     if config.passages.enabled:
         corpus, split = split_corpus(corpus, config.passages, into=into)
         figures.update(split)
     elif into is not None:
         corpus = memory_mapped(corpus, into)
+    elif not isinstance(corpus.documents, dict):  # read lazily (without boilerplate): held as records, as asked
+        corpus = dataclasses.replace(corpus, documents=dict(corpus.documents.items()))
     figures["passages"] = len(corpus)
     return corpus, figures

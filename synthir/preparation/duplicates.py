@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import logging
+from collections.abc import Iterable, Iterator
 from typing import Literal
 
 from pydantic import Field
@@ -36,18 +37,30 @@ class DuplicatesConfig(ConfigBlock):
 
 
 def find_duplicates(corpus: Corpus, config: DuplicatesConfig) -> tuple[dict[str, str], dict]:
-    """removed document id -> the kept document it copies, and the figures (counts and a few examples)."""
+    """removed document id -> the kept document it copies, and the figures (counts and a few examples).
+    One pass over the documents: exact copies by a hash of the whitespace-normalised lower-case text,
+    near copies (``_near_duplicates``) among the rest."""
     exact: dict[str, str] = {}
-    first_of: dict[bytes, str] = {}  # 16-byte digests: 40 bytes a document less than hex strings
-    for doc in corpus:
-        text = " ".join(doc.text.split()).lower()
-        if not text:
-            continue
-        key = hashlib.blake2b(text.encode("utf-8"), digest_size=16).digest()
-        kept = first_of.setdefault(key, doc.doc_id)
-        if kept != doc.doc_id:
-            exact[doc.doc_id] = kept
-    near = _near_duplicates(corpus, config, exact) if config.near else {}
+
+    def distinct() -> Iterator[tuple[str, list[str]]]:
+        """(id, lower-case words) of each document that is not an exact copy of one before it."""
+        first_of: dict[bytes, str] = {}  # 16-byte digests: 40 bytes a document less than hex strings
+        for doc in corpus:
+            text = " ".join(doc.text.split()).lower()
+            if not text:
+                continue
+            kept = first_of.setdefault(hashlib.blake2b(text.encode("utf-8"), digest_size=16).digest(), doc.doc_id)
+            if kept != doc.doc_id:
+                exact[doc.doc_id] = kept
+            else:
+                yield doc.doc_id, text.split(" ")
+
+    if config.near:
+        near = _near_duplicates(distinct(), config)
+    else:
+        near = {}
+        for _ in distinct():
+            pass
     aliases = {**exact, **near}
     figures = {"exact_duplicates": len(exact), "near_duplicates": len(near),
                "duplicate_examples": [f"{a} = {k}" for a, k in list(aliases.items())[:5]]}
@@ -57,9 +70,11 @@ def find_duplicates(corpus: Corpus, config: DuplicatesConfig) -> tuple[dict[str,
     return aliases, figures
 
 
-def _near_duplicates(corpus: Corpus, config: DuplicatesConfig, exact: dict[str, str], chunk: int = 2000) -> dict[str, str]:
-    """Near copies by MinHash LSH: each document is compared with the kept documents before it, and
-    is a copy of the earliest that shares a band of its signature. The signatures are computed
+def _near_duplicates(documents: Iterable[tuple[str, list[str]]], config: DuplicatesConfig,
+                     chunk: int = 2000) -> dict[str, str]:
+    """Near copies by MinHash LSH among ``documents`` ((id, words), in corpus order; those of fewer than
+    ``min_words`` words are left out: too few shingles): each is compared with the kept documents before
+    it, and is a copy of the earliest that shares a band of its signature. The signatures are computed
     ``chunk`` documents at a time and only their band keys are kept (``band_keys``: 8 bytes a band),
     then the copies are found from the keys in one pass (``first_kept``): datasketch's ``MinHashLSH``,
     whose bands and rows are used, keeps Python sets and bytes per band, about 2.7 KB a document
@@ -71,15 +86,15 @@ def _near_duplicates(corpus: Corpus, config: DuplicatesConfig, exact: dict[str, 
     ids: list[str] = []
     keys: list[np.ndarray] = []
     word_hashes: dict[str, int] = {}
-    candidates = (doc for doc in corpus if doc.doc_id not in exact and len(doc.text.split()) >= config.min_words)
+    candidates = ((doc_id, words) for doc_id, words in documents if len(words) >= config.min_words)
     while batch := list(itertools.islice(candidates, chunk)):
         if len(word_hashes) > 2_000_000:  # a bounded cache: a large collection's vocabulary keeps growing
             word_hashes.clear()
-        shingles = [_shingle_hashes(doc.text.lower().split(), config.shingle_words, word_hashes) for doc in batch]
+        shingles = [_shingle_hashes(words, config.shingle_words, word_hashes) for _, words in batch]
         signatures = np.stack([m.hashvalues for m in MinHash.bulk(shingles, num_perm=config.num_perm, seed=1,
                                                                    hashfunc=int)])
         keys.append(band_keys(signatures, shape.b, shape.r))
-        ids.extend(doc.doc_id for doc in batch)
+        ids.extend(doc_id for doc_id, _ in batch)
     if not ids:
         return {}
     return {ids[row]: ids[kept] for row, kept in first_kept(np.concatenate(keys)).items()}

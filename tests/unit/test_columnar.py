@@ -85,3 +85,48 @@ def test_a_full_pass_leaves_the_files_pages_out_of_the_process_and_the_documents
     assert list(table.values())[:3] == DOCS[:3] and table["d19999"] == DOCS[19999]  # read again from the cache
     view = table.select(["d5", "d6"])
     assert list(view.values()) == DOCS[5:7] and view["d6"] == DOCS[6]
+
+
+def test_every_corpus_form_reads_into_a_file_as_it_does_into_records(tmp_path):
+    # the flow reads a collection straight into an Arrow file (never all held as records); each form
+    # must give the same documents, figures and errors either way, and a reader that fails leaves no file
+    import json
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from synthir.data import load_collection
+    from synthir.data.errors import DataFormatError
+
+    rows = [{"_id": d.doc_id, "title": d.title, "text": d.text} for d in DOCS] + [
+        {"_id": "copy", "title": "", "text": DOCS[0].text}]
+    (tmp_path / "c.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    pq.write_table(pa.Table.from_pylist(rows), tmp_path / "c.parquet")
+    (folder := tmp_path / "pages").mkdir()
+    for r in rows[:30]:
+        (folder / f"{r['_id']}.txt").write_text(r["text"])
+    for form in ("c.jsonl", "c.parquet", "pages"):
+        records = load_collection(str(tmp_path / form)).corpus
+        mapped = load_collection(str(tmp_path / form), into=tmp_path / f"{form}.arrow").corpus
+        assert isinstance(mapped.documents, DocumentTable) and mapped.documents == records.documents, form
+        assert mapped.stats == records.stats and mapped.stats.duplicate_texts == (form != "pages"), form
+    (tmp_path / "bad.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows[:9000]) + "{broken\n")
+    with pytest.raises(DataFormatError, match=r"bad\.jsonl:9001"):
+        load_collection(str(tmp_path / "bad.jsonl"), into=tmp_path / "bad.arrow")
+    assert not list(tmp_path.glob("*bad*.arrow*"))  # neither the file nor its temporary
+
+
+def test_boilerplate_counted_in_a_sample_finds_what_counting_every_document_finds(monkeypatch):
+    # a large collection's lines are counted in a stable sample, then only the frequent ones in all
+    from synthir.preparation import boilerplate
+    from synthir.preparation.boilerplate import BoilerplateConfig, find_boilerplate
+
+    footer, menu, rare = "Copyright ACME", "Home | Docs | Blog", "Seen in a tenth"
+    documents = {f"p{i}": Document(f"p{i}", "\n".join(
+        [*([menu] if i % 3 else []), f"page {i} body", footer, *([rare] if i % 10 == 0 else [])])) for i in range(3000)}
+    corpus, config = Corpus(documents), BoilerplateConfig(min_share=0.5)
+    whole = find_boilerplate(corpus, config)
+    monkeypatch.setattr(boilerplate, "SAMPLE_DOCUMENTS", 400)
+    sampled = find_boilerplate(corpus, config)
+    assert whole[0] == sampled[0] == {footer, menu}
+    assert whole[1]["boilerplate_examples"] == sampled[1]["boilerplate_examples"] == [footer, menu]
