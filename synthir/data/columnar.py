@@ -219,11 +219,19 @@ def memory_mapped(corpus: Corpus, path: str | Path) -> Corpus:
     return dataclasses.replace(corpus, documents=open_documents(write_documents(path, corpus.documents.values())))
 
 
+ABANDONED_AFTER_S = 3600  # a temporary file not written to for this long was left by a killed process
+
+
 def prune(folder: str | Path, keep: int) -> list[Path]:
     """Remove all but the ``keep`` most recently used Arrow files in ``folder`` (a corpus that is
-    mapped stays readable by the processes that mapped it); returns what was removed."""
+    mapped stays readable by the processes that mapped it), and the temporary files of writes that
+    were killed (untouched for ``ABANDONED_AFTER_S``; one being written is touched at every batch);
+    returns what was removed."""
+    import time
+
     files = sorted(Path(folder).glob("*.arrow"), key=lambda p: p.stat().st_mtime, reverse=True)
-    for stale in files[keep:]:
+    abandoned = [p for p in Path(folder).glob(".*.tmp") if time.time() - p.stat().st_mtime > ABANDONED_AFTER_S]
+    for stale in files[keep:] + abandoned:
         with contextlib.suppress(FileNotFoundError):
             stale.unlink()
-    return files[keep:]
+    return files[keep:] + abandoned

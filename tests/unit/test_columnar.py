@@ -52,6 +52,11 @@ def test_memory_mapping_keeps_the_rest_of_the_corpus_and_prune_keeps_the_most_re
     removed = prune(tmp_path, keep=2)
     assert [p.name for p in removed] == ["one.arrow"] and len(list(tmp_path.glob("*.arrow"))) == 2
     assert prune(tmp_path, keep=1)[0].name in {"two.arrow", ".preparing-left-by-a-killed-process.arrow"}
+    killed, writing = tmp_path / ".x.arrow.k1.tmp", tmp_path / ".y.arrow.w2.tmp"  # atomic_write's temporaries
+    killed.write_bytes(b"half"), writing.write_bytes(b"half")
+    hours_ago = killed.stat().st_mtime_ns - 2 * 3600 * 10**9
+    os.utime(killed, ns=(hours_ago, hours_ago))
+    assert prune(tmp_path, keep=1) == [killed] and writing.exists()
     assert mapped["d3"] == DOCS[3]  # a mapped file stays readable after it is removed
 
 
