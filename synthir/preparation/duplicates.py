@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import logging
+import zlib
 from collections.abc import Iterable, Iterator
 from typing import Literal
 
@@ -83,21 +84,67 @@ def _near_duplicates(documents: Iterable[tuple[str, list[str]]], config: Duplica
     from datasketch import MinHash, MinHashLSH
 
     shape = MinHashLSH(threshold=config.threshold, num_perm=config.num_perm)
+    permutations = MinHash(num_perm=config.num_perm, seed=1).permutations  # datasketch's, as MinHash.bulk uses
     ids: list[str] = []
     keys: list[np.ndarray] = []
-    word_hashes: dict[str, int] = {}
     candidates = ((doc_id, words) for doc_id, words in documents if len(words) >= config.min_words)
     while batch := list(itertools.islice(candidates, chunk)):
-        if len(word_hashes) > 2_000_000:  # a bounded cache: a large collection's vocabulary keeps growing
-            word_hashes.clear()
-        shingles = [_shingle_hashes(words, config.shingle_words, word_hashes) for _, words in batch]
-        signatures = np.stack([m.hashvalues for m in MinHash.bulk(shingles, num_perm=config.num_perm, seed=1,
-                                                                   hashfunc=int)])
+        signatures = minhash_signatures([words for _, words in batch], config.shingle_words, permutations)
         keys.append(band_keys(signatures, shape.b, shape.r))
         ids.extend(doc_id for doc_id, _ in batch)
     if not ids:
         return {}
     return {ids[row]: ids[kept] for row, kept in first_kept(np.concatenate(keys)).items()}
+
+
+def minhash_signatures(documents: list[list[str]], n: int, permutations, block: int = 8):
+    """(documents, permutations) uint32: the MinHash signature of each document's distinct ``n``-word
+    shingles, the values datasketch's ``MinHash.bulk`` gives for them (its ``affine32`` scheme: the
+    MurmurHash3 finalizer, then ``a * h + b`` modulo 2**32, the minimum per permutation) but computed
+    for a chunk of documents at once in numpy: hashing each document in Python took most of
+    loading's de-duplication. A shingle's hash is rolled from its words' CRC-32 (each distinct word
+    of the chunk hashed once, found by Arrow's dictionary encoding); stable across processes and
+    machines. ``block``: permutations computed at a time (bounds the memory)."""
+    import numpy as np
+    import pyarrow as pa
+
+    a, b = (np.asarray(p, dtype=np.uint32) for p in permutations)
+    lengths = np.fromiter(map(len, documents), dtype=np.int64, count=len(documents))
+    words = pa.array(itertools.chain.from_iterable(documents), type=pa.string()).dictionary_encode()
+    crc = np.fromiter((zlib.crc32(w.encode("utf-8")) for w in words.dictionary.to_pylist()), dtype=np.uint64)
+    hashed = crc[words.indices.to_numpy(zero_copy_only=False)] if len(crc) else np.zeros(0, dtype=np.uint64)
+    count = max(len(hashed) - n + 1, 0)
+    rolled = np.zeros(count, dtype=np.uint64)
+    with np.errstate(over="ignore"):  # wrapping arithmetic is the hash
+        for offset in range(n):
+            rolled = rolled * np.uint64(1_000_003) + hashed[offset:offset + count]
+        ends = np.cumsum(lengths)
+        owner = np.repeat(np.arange(len(documents), dtype=np.uint64), lengths)[:count]
+        inside = np.arange(count) + n <= ends[owner.astype(np.int64)]  # a shingle never spans two documents
+        pairs = np.sort((owner[inside] << np.uint64(32)) | (rolled[inside] & np.uint64(0xFFFFFFFF)))
+        pairs = pairs[np.concatenate([[True], pairs[1:] != pairs[:-1]])] if len(pairs) else pairs  # distinct
+        shingles = _fmix32((pairs & np.uint64(0xFFFFFFFF)).astype(np.uint32))
+        owners = (pairs >> np.uint64(32)).astype(np.int64)
+        starts = np.flatnonzero(np.concatenate([[True], owners[1:] != owners[:-1]])) if len(owners) else owners
+        signatures = np.full((len(a), len(documents)), np.iinfo(np.uint32).max, dtype=np.uint32)
+        permuted = np.empty((block, len(shingles)), dtype=np.uint32)  # reused: fresh arrays cost more than the maths
+        for first in range(0, len(a) if len(starts) else 0, block):  # a row per permutation: its minima contiguous
+            rows = permuted[:len(a[first:first + block])]
+            np.multiply(a[first:first + block, None], shingles[None, :], out=rows)
+            np.add(rows, b[first:first + block, None], out=rows)
+            signatures[first:first + block, owners[starts]] = np.minimum.reduceat(rows, starts, axis=1)
+    return signatures.T
+
+
+def _fmix32(h):
+    """MurmurHash3's 32-bit finalizer (datasketch's pre-mix of each input hash)."""
+    import numpy as np
+
+    h = h ^ (h >> np.uint32(16))
+    h = h * np.uint32(0x85EBCA6B)
+    h = h ^ (h >> np.uint32(13))
+    h = h * np.uint32(0xC2B2AE35)
+    return h ^ (h >> np.uint32(16))
 
 
 def band_keys(signatures, bands: int, rows: int):
@@ -149,22 +196,3 @@ def _splitmix64(z):
     z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
     z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
     return z ^ (z >> np.uint64(31))
-
-
-def _shingle_hashes(words: list[str], n: int, word_hashes: dict[str, int]) -> list[int]:
-    """32-bit hashes of the distinct ``n``-word shingles of ``words``: each word hashed once (CRC-32,
-    cached across documents) and a shingle's hash rolled from its words' in numpy, since hashing every
-    shingle's string took most of the time. Stable across processes and machines."""
-    import zlib
-
-    import numpy as np
-
-    for word in words:
-        if word not in word_hashes:
-            word_hashes[word] = zlib.crc32(word.encode("utf-8"))
-    hashed = np.fromiter((word_hashes[w] for w in words), dtype=np.uint64, count=len(words))
-    count = len(words) - n + 1
-    rolled = np.zeros(max(count, 0), dtype=np.uint64)
-    for offset in range(n):  # wraps modulo 2**64, as intended
-        rolled = rolled * np.uint64(1_000_003) + hashed[offset:offset + count]
-    return np.unique(rolled & np.uint64(0xFFFFFFFF)).tolist()

@@ -146,6 +146,36 @@ def test_compact_band_index_finds_what_datasketch_lsh_finds():
     assert first_kept(band_keys(signatures, lsh.b, lsh.r)) == expected
 
 
+def test_signatures_of_a_chunk_are_datasketchs_for_each_document():
+    # the chunk-at-once signatures must equal datasketch's MinHash of each document's distinct shingles
+    # (a shingle never spanning two documents; too short a document has none: datasketch's empty values)
+    import random
+    import zlib
+
+    import numpy as np
+    from datasketch import MinHash
+
+    from synthir.preparation.duplicates import minhash_signatures
+
+    def shingles(words: list[str], n: int = 5) -> list[int]:  # each shingle's hash rolled from its words' CRC-32
+        hashed = [zlib.crc32(w.encode("utf-8")) for w in words]
+        rolled = set()
+        for start in range(len(words) - n + 1):
+            h = 0
+            for word in hashed[start:start + n]:
+                h = (h * 1_000_003 + word) % 2**64
+            rolled.add(h & 0xFFFFFFFF)
+        return sorted(rolled)
+
+    rng = random.Random(1)
+    documents = [[rng.choice(["bee", "hive", "honey", "été", "x"]) for _ in range(rng.choice([2, 5, 6, 40, 300]))]
+                 for _ in range(120)]
+    expected = np.stack([m.hashvalues for m in MinHash.bulk([shingles(d) for d in documents], num_perm=128,
+                                                            seed=1, hashfunc=int)])
+    permutations = MinHash(num_perm=128, seed=1).permutations
+    assert (minhash_signatures(documents, 5, permutations, block=48) == expected).all()
+
+
 def test_lines_repeated_across_a_folder_are_removed_and_reported():
     nav = "Home | Next | Previous"
     documents = {f"page{i}.html": Document(f"page{i}.html", f"{nav}\nPage {i} explains topic {i} in detail.\n"
