@@ -28,18 +28,22 @@ def read_table_corpus(path: Path, name: str, into: str | Path | None = None) -> 
     read a record batch at a time. ``into``: as ``read_corpus``'s."""
     if path.suffix == ".csv":
         return _corpus_from_rows(_iter_csv(path), path, name, "line", into)
-    import pyarrow.parquet as pq
-
-    try:
-        batches = pq.ParquetFile(path).iter_batches(batch_size=TABLE_BATCH_ROWS)
-        first = next(batches, None)
-    except Exception as err:  # pyarrow raises several types for a file that is not parquet
-        raise DataFormatError(path, None, f"not a readable parquet file ({type(err).__name__}: {err})") from None
-    rows = itertools.chain.from_iterable(batch.to_pylist() for batch in itertools.chain([first] if first else [], batches))
-    return _corpus_from_rows(enumerate(rows, start=1), path, name, "row", into)
+    return _corpus_from_rows(enumerate(_parquet_rows(path), start=1), path, name, "row", into)
 
 
 TABLE_BATCH_ROWS = 10_000  # rows of a table turned into records at once
+
+
+def _parquet_rows(path: Path) -> Iterator[dict[str, Any]]:
+    """A parquet file's rows as records, a record batch at a time; a file that is not parquet, or is
+    damaged part way, is a DataFormatError."""
+    import pyarrow.parquet as pq
+
+    try:
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=TABLE_BATCH_ROWS):
+            yield from batch.to_pylist()
+    except Exception as err:  # pyarrow raises several types for a file that is not parquet
+        raise DataFormatError(path, None, f"not a readable parquet file ({type(err).__name__}: {err})") from None
 
 
 def _corpus_from_rows(rows: Iterator[tuple[int, dict[str, Any]]], path: Path, name: str, unit: str,

@@ -37,8 +37,7 @@ def remove_boilerplate(corpus: Corpus, config: BoilerplateConfig) -> tuple[Corpu
     if not lines:
         return corpus, figures
     cleaned = WithoutBoilerplate(corpus.documents, lines)
-    figures["boilerplate_chars_removed"] = sum(len(doc.text) for doc in corpus) - \
-        sum(len(doc.text) for doc in cleaned.values())
+    figures["boilerplate_chars_removed"] = sum(len(doc.text) - len(cleaned.clean(doc).text) for doc in corpus)
     logger.info("Boilerplate: %d line(s) repeated in at least %d documents removed (%d characters), e.g. %s",
                 len(lines), int(figures["boilerplate_bar"]), figures["boilerplate_chars_removed"],
                 figures["boilerplate_examples"])
