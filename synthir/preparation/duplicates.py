@@ -76,7 +76,7 @@ def _near_duplicates(documents: Iterable[tuple[str, list[str]]], config: Duplica
     """Near copies by MinHash LSH among ``documents`` ((id, words), in corpus order; those of fewer than
     ``min_words`` words are left out: too few shingles): each is compared with the kept documents before
     it, and is a copy of the earliest that shares a band of its signature. The signatures are computed
-    ``chunk`` documents at a time and only their band keys are kept (``band_keys``: 8 bytes a band),
+    ``chunk`` documents (at most ``CHUNK_WORDS`` words) at a time and only their band keys are kept (``band_keys``: 8 bytes a band),
     then the copies are found from the keys in one pass (``first_kept``): datasketch's ``MinHashLSH``,
     whose bands and rows are used, keeps Python sets and bytes per band, about 2.7 KB a document
     (2 GB at a million passages); this keeps 40 bytes."""
@@ -88,13 +88,30 @@ def _near_duplicates(documents: Iterable[tuple[str, list[str]]], config: Duplica
     ids: list[str] = []
     keys: list[np.ndarray] = []
     candidates = ((doc_id, words) for doc_id, words in documents if len(words) >= config.min_words)
-    while batch := list(itertools.islice(candidates, chunk)):
+    for batch in _chunks(candidates, chunk, CHUNK_WORDS):
         signatures = minhash_signatures([words for _, words in batch], config.shingle_words, permutations)
         keys.append(band_keys(signatures, shape.b, shape.r))
         ids.extend(doc_id for doc_id, _ in batch)
     if not ids:
         return {}
     return {ids[row]: ids[kept] for row, kept in first_kept(np.concatenate(keys)).items()}
+
+
+CHUNK_WORDS = 1_000_000  # words hashed together at most (a chunk of long manuals: memory bounded by words, not files)
+
+
+def _chunks(documents: Iterable[tuple[str, list[str]]], most: int, words: int) -> Iterator[list[tuple[str, list[str]]]]:
+    """``documents`` in order, in chunks of at most ``most`` documents, closed once they hold ``words`` words."""
+    chunk: list[tuple[str, list[str]]] = []
+    held = 0
+    for document in documents:
+        chunk.append(document)
+        held += len(document[1])
+        if len(chunk) == most or held >= words:
+            yield chunk
+            chunk, held = [], 0
+    if chunk:
+        yield chunk
 
 
 def minhash_signatures(documents: list[list[str]], n: int, permutations, block: int = 8):

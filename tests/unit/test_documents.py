@@ -106,7 +106,7 @@ def test_a_run_of_passages_ranks_documents_and_removed_copies_rank_beside_their_
     assert graded.judgments == {"q": {"a": 2, "b": 1}}
 
 
-def test_exact_and_near_copies_are_aliases_of_the_first():
+def test_exact_and_near_copies_are_aliases_of_the_first(monkeypatch):
     text = " ".join(f"{WORDS[i % len(WORDS)]}{i // len(WORDS)}" for i in range(400))
     near = text.replace("clover0", "meadow0")  # one word of 400 changed (Jaccard of 5-word shingles about 0.98)
     corpus = Corpus({"a": Document("a", text, "A"), "b": Document("b", "other " * 40, "B"),
@@ -115,6 +115,10 @@ def test_exact_and_near_copies_are_aliases_of_the_first():
     assert aliases == {"a-copy": "a", "a-near": "a"}
     assert figures["exact_duplicates"] == 1 and figures["near_duplicates"] == 1
     assert find_duplicates(corpus, DuplicatesConfig(near=False))[0] == {"a-copy": "a"}
+    from synthir.preparation import duplicates
+
+    monkeypatch.setattr(duplicates, "CHUNK_WORDS", 50)  # a chunk per document: copies found across chunks
+    assert find_duplicates(corpus, DuplicatesConfig())[0] == aliases
     prepared, _ = prepare_corpus(corpus)
     assert {prepared.document_of(p) for p in prepared.documents} == {"a", "b"} and prepared.aliases == aliases
     kept, _ = prepare_corpus(corpus, {"duplicates": {"policy": "keep"}})
