@@ -95,6 +95,14 @@ class ReadStats:
         return {k: v for k, v in self.__dict__.items()}
 
 
+def select_documents(documents: Mapping[str, Document], ids: Iterable[str]) -> Mapping[str, Document]:
+    """The documents ``ids`` that are in ``documents``, in its order: a view when it can select one (a
+    columnar table, ``synthir.data.columnar``: no texts copied), else a dict."""
+    select = getattr(documents, "select", None)
+    wanted = ids if isinstance(ids, (set, frozenset)) else set(ids)
+    return select(wanted) if select else {d: doc for d, doc in documents.items() if d in wanted}
+
+
 @dataclass
 class Corpus:
     # id -> record: a dict, or a read-only ``synthir.data.columnar.DocumentTable`` (Arrow, memory-mapped)
@@ -144,9 +152,7 @@ class Corpus:
     def subset(self, ids, name: str | None = None) -> Corpus:
         """The passages ``ids`` (in corpus order), keeping the read figures, passage map, aggregation and aliases."""
         wanted = set(ids)
-        select = getattr(self.documents, "select", None)  # columnar (``synthir.data.columnar``): a view, no copies
-        documents = select(wanted) if select else {d: doc for d, doc in self.documents.items() if d in wanted}
-        return Corpus(documents, name=name or self.name,
+        return Corpus(select_documents(self.documents, wanted), name=name or self.name,
                       source=self.source, stats=self.stats, parents={p: d for p, d in self.parents.items() if p in wanted},
                       aggregate=self.aggregate, aggregate_top_k=self.aggregate_top_k, aliases=dict(self.aliases),
                       passage_config=self.passage_config,

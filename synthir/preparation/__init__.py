@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from synthir.data.columnar import memory_mapped
-from synthir.data.records import Corpus
+from synthir.data.records import Corpus, select_documents
 from synthir.preparation.boilerplate import remove_boilerplate
 from synthir.preparation.config import DocumentsConfig
 from synthir.preparation.duplicates import find_duplicates
@@ -36,10 +36,9 @@ def prepare_corpus(corpus: Corpus, config: DocumentsConfig | dict | None = None,
         aliases, found = find_duplicates(corpus, config.duplicates)
         figures.update(found)
         if aliases:  # the rest selected: a view of a columnar corpus, never a copy of the texts
-            kept = [d for d in corpus.documents if d not in aliases]
-            select = getattr(corpus.documents, "select", None)
-            documents = select(kept) if select else {d: corpus.documents[d] for d in kept}
-            corpus = dataclasses.replace(corpus, documents=documents, aliases={**corpus.aliases, **aliases})
+            kept = {d for d in corpus.documents if d not in aliases}
+            corpus = dataclasses.replace(corpus, documents=select_documents(corpus.documents, kept),
+                                         aliases={**corpus.aliases, **aliases})
     if config.passages.enabled:
         corpus, split = split_corpus(corpus, config.passages, into=into)
         figures.update(split)

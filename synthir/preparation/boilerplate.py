@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import Field
 
 from synthir.config import ConfigBlock
-from synthir.data.records import Corpus, Document
+from synthir.data.records import Corpus, Document, select_documents
 
 logger = logging.getLogger(__name__)
 
@@ -102,10 +102,7 @@ class WithoutBoilerplate(Mapping[str, Document]):
     def select(self, doc_ids: Iterable[str]) -> WithoutBoilerplate:
         """The documents ``doc_ids`` that are here, still read without the lines (a view when the
         documents are a ``DocumentTable``)."""
-        select = getattr(self.documents, "select", None)
-        wanted = set(doc_ids)
-        return WithoutBoilerplate(select(wanted) if select else {d: doc for d, doc in self.documents.items()
-                                                                  if d in wanted}, self.lines)
+        return WithoutBoilerplate(select_documents(self.documents, doc_ids), self.lines)
 
     def clean(self, doc: Document) -> Document:
         lines = doc.text.split("\n")

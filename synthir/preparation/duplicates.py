@@ -76,8 +76,8 @@ def _near_duplicates(documents: Iterable[tuple[str, list[str]]], config: Duplica
     """Near copies by MinHash LSH among ``documents`` ((id, words), in corpus order; those of fewer than
     ``min_words`` words are left out: too few shingles): each is compared with the kept documents before
     it, and is a copy of the earliest that shares a band of its signature. The signatures are computed
-    ``chunk`` documents (at most ``CHUNK_WORDS`` words) at a time and only their band keys are kept (``band_keys``: 8 bytes a band),
-    then the copies are found from the keys in one pass (``first_kept``): datasketch's ``MinHashLSH``,
+    ``chunk`` documents (at most ``CHUNK_WORDS`` words) at a time and only their band keys are kept
+    (``band_keys``: 8 bytes a band), then the copies are found from the keys in one pass (``first_kept``): datasketch's ``MinHashLSH``,
     whose bands and rows are used, keeps Python sets and bytes per band, about 2.7 KB a document
     (2 GB at a million passages); this keeps 40 bytes."""
     import numpy as np
