@@ -49,7 +49,14 @@ def main(argv: list[str] | None = None) -> None:
     if not Path(args.collection).exists():
         sys.exit(f"collection not found: {args.collection} (expects the CISI BEIR folder from ../shared/data/cisi)")
     mlflow.set_tracking_uri(args.tracking_uri)  # the stages log to the active run, in this store
-    work = Path(tempfile.mkdtemp(prefix="synthir-bench-cpo-"))
+    with tempfile.TemporaryDirectory(prefix="synthir-bench-cpo-") as scratch:  # removed however the run ends
+        figures = measure(args, recipe, Path(scratch))
+    if args.output:
+        Path(args.output).write_text(json.dumps(figures, indent=2))
+
+
+def measure(args: argparse.Namespace, recipe: dict, work: Path) -> dict:
+    """The CPO flow's stages in ``work``, up to the gate's comparison; prints the tables, returns the figures."""
     # the CPO flow's stages (synthir.flow.cpo, what cpo_pipeline runs), up to the gate's comparison
     with run_of_its_own("cpo_generator", experiment="synthir-benchmarks"):
         loaded = data.load_collection(args.collection, documents=DocumentsConfig.off())  # judged documents by id
@@ -92,8 +99,7 @@ def main(argv: list[str] | None = None) -> None:
     gain = results["cpo"]["query_eval"] - results["base"]["query_eval"]
     print(f"\nQueryEval change after CPO: {gain:+.4f}; copy rate change: "
           f"{results['cpo']['copy_rate'] - results['base']['copy_rate']:+.3f}")
-    if args.output:
-        Path(args.output).write_text(json.dumps(figures, indent=2))
+    return figures
 
 
 if __name__ == "__main__":

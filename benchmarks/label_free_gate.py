@@ -109,6 +109,12 @@ def main(argv: list[str] | None = None) -> None:
                         help="leave out the broken control (saves its training; tau is then over 5 systems)")
     args = parser.parse_args(argv)
     config = inpars_recipe(args.recipe, args.assignments)
+    with tempfile.TemporaryDirectory(prefix="label-free-gate-") as scratch:  # removed however the run ends
+        measure(args, config, Path(args.work or scratch))
+
+
+def measure(args: argparse.Namespace, config: InParsConfig, work: Path) -> None:
+    """The flow up to training (the models in ``work``), every comparison under every source; prints the tables."""
     started = time.perf_counter()
     collection = load_collection(args.collection)
     corpus = collection.corpus
@@ -127,7 +133,6 @@ def main(argv: list[str] | None = None) -> None:
                                                      **config.training.triples_options()).value
     training = config.training
     scorers = {"untrained": Reranker(resolve_model(training.base_model), training.model_type)}
-    work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="label-free-gate-"))
     train_started = time.perf_counter()
     # the flow's training (teacher included where the loss distils); the broken control on shuffled pairs
     model, triples = training_stages.train(triples, filtered, training_corpus, training, "label-free-gate",

@@ -42,7 +42,12 @@ def main() -> None:
     parser.add_argument("--model", default="package:all-minilm-l6-v2")
     args = parser.parse_args()
 
-    work = Path(tempfile.mkdtemp(prefix="serving-bench-"))
+    with tempfile.TemporaryDirectory(prefix="serving-bench-") as scratch:  # removed however the run ends
+        measure(args, Path(scratch))
+
+
+def measure(args: argparse.Namespace, work: Path) -> None:
+    """Registers the model in a store in ``work``, serves it, times both paths; prints the table."""
     uri = f"sqlite:///{work / 'mlflow.db'}"
     os.environ["MLFLOW_TRACKING_URI"] = uri
     mlflow.set_tracking_uri(uri)
@@ -86,7 +91,6 @@ def main() -> None:
         base = next(r for r in rows if r[0] == size and r[1] == "in-process")
         ratio = base[2] / rps
         print(f"| {size} | {label} | {rps:.1f} | {pps:.0f} | {p50:.1f} | {p95:.1f} | {ratio:.2f} |")
-    shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -65,9 +65,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--documents", type=int, help="at most this many training documents (a smoke run)")
     args = parser.parse_args(argv)
     config = inpars_recipe(args.recipe, args.assignments)
+    # fresh checkpoints and store, so every figure is real work; removed however the run ends
+    with tempfile.TemporaryDirectory(prefix="warm-start-") as scratch:
+        measure(args, config, Path(scratch))
 
+
+def measure(args: argparse.Namespace, config, work: Path) -> None:
+    """Stage A, then the incremental run and the full retrain on stage B, in ``work``; prints the tables."""
     started = time.perf_counter()
-    work = Path(tempfile.mkdtemp(prefix="warm-start-"))  # fresh checkpoints and store: every figure is real work
     collection = load_collection(args.collection)
     corpus = collection.corpus
     training_all, held = hold_out(corpus, config.evaluation.synthetic)

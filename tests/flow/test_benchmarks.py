@@ -17,6 +17,18 @@ def benchmark(name: str):
     return module
 
 
+@pytest.fixture
+def temp_folder(tmp_path, monkeypatch):
+    """The process's temp folder, empty, so a test can see what a benchmark leaves in it (torch's compile
+    cache is meant to stay; a benchmark's scratch is not)."""
+    import tempfile
+
+    folder = tmp_path / "temp"
+    folder.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    return folder
+
+
 def test_reranker_quality_runs_a_recipe_through_the_flow_and_the_comparison(client, demo_dir, tmp_path, capsys):
     reranker_quality = benchmark("reranker_quality")
     assert all(recipe.config() for recipe in reranker_quality.RECIPES.values())  # every recipe is a valid inpars config
@@ -111,7 +123,7 @@ def test_calibrated_gate_measures_coverage_through_the_products_judge_and_compar
     assert "16 held-out documents" in out and "over each system's top 1;" in out  # the --set overrides took
 
 
-def test_warm_start_trains_through_the_flow_and_scores_through_the_comparison(client, demo_dir, capsys):
+def test_warm_start_trains_through_the_flow_and_scores_through_the_comparison(client, demo_dir, temp_folder, capsys):
     warm_start = benchmark("warm_start")
     warm_start.main(["--collection", str(demo_dir), "--documents", "30", "--set", "evaluation.synthetic.held_out_documents=16",
                      "--set", "training.max_steps=2", "--set", "rerank_depth=20"])
@@ -121,9 +133,10 @@ def test_warm_start_trains_through_the_flow_and_scores_through_the_comparison(cl
             "production (first 70%)"} <= rows, out
     assert "stage A: 21 training documents, stage B: 30 (9 added)" in out
     assert "incremental / full wall time:" in out and out.count("quality, ") == 4
+    assert not list(temp_folder.glob("warm-start-*"))  # its checkpoints and store (a GB on CISI) are removed
 
 
-def test_cpo_generator_runs_the_cpo_flows_stages(demo_dir, tmp_path, capsys):
+def test_cpo_generator_runs_the_cpo_flows_stages(demo_dir, tmp_path, temp_folder, capsys):
     import mlflow
 
     from commands.main import pipeline_recipe
@@ -145,6 +158,7 @@ def test_cpo_generator_runs_the_cpo_flows_stages(demo_dir, tmp_path, capsys):
     assert len(rows) == 2 and all(0.0 <= float(row[3]) <= 1.0 for row in rows), out
     figures = __import__("json").loads((tmp_path / "figures.json").read_text())
     assert figures["training"]["steps"] == 1 and figures["preferences"]["references"] == 4
+    assert not list(temp_folder.glob("synthir-bench-cpo-*"))  # the generation shards and the tuned adapter are removed
 
 
 def test_scale_runs_the_inpars_flow_with_the_stand_in_generator(tmp_path, capsys):
