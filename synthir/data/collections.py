@@ -44,8 +44,7 @@ def load_collection(
     ``queries`` names a queries file of the user's own (a query log; unjudged unless the collection's
     qrels judge them), replacing the collection's. Without judgments ``qrels`` is None. ``into``: an
     Arrow file the documents are written to as they are read and mapped from, so a large collection
-    is never held as records (``synthir.data.columnar``; a drop folder's parts are still merged as
-    records); None: a dict of records.
+    is never held as records (``synthir.data.columnar``); None: a dict of records.
     """
     from synthir.data.remote import fetch, is_remote
 
@@ -85,20 +84,40 @@ def _load_path(path: Path, split: str, unknown_ids: str, on_bad_line: str,
     parts = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in CORPUS_FILE_SUFFIXES
                    and not p.name.startswith("."))
     if parts and not looks_like_document_folder(path):
-        return _corpus_only(_read_drop_folder(path, parts, on_bad_line))
+        return _corpus_only(_read_drop_folder(path, parts, on_bad_line, into))
     if looks_like_document_folder(path):
         return _corpus_only(read_document_folder(path, on_bad_line=on_bad_line, into=into))
     raise DataFormatError(path, None, f"neither a BEIR folder (no corpus.jsonl) nor a folder of documents; expected {EXPECTED}")
 
 
-def _read_drop_folder(folder: Path, parts: list[Path], on_bad_line: str) -> Corpus:
+def _read_drop_folder(folder: Path, parts: list[Path], on_bad_line: str, into: str | Path | None = None) -> Corpus:
     """A drop folder: the union of its corpus parts (``incoming/*.jsonl``, ...), read in name order; a
-    document id in a later part replaces the earlier one (an update). ``corpus.parts`` lists them."""
-    documents: dict[str, Document] = {}
-    for part in parts:
-        documents.update(read_corpus(part, on_bad_line=on_bad_line).documents)
-    logger.info("%s: %d documents from %d part(s): %s", folder, len(documents), len(parts), [p.name for p in parts])
-    return Corpus(documents, name=folder.name, source=str(folder), parts=[p.name for p in parts])
+    document id in a later part replaces the earlier one (an update) and keeps its place, as a dict's
+    update would. ``corpus.parts`` lists them. With ``into``, each part is read into an Arrow file of
+    its own beside it, and the union written from those (never the documents held as records)."""
+    names = [p.name for p in parts]
+    if into is None:
+        documents: dict[str, Document] = {}
+        for part in parts:
+            documents.update(read_corpus(part, on_bad_line=on_bad_line).documents)
+    else:
+        into = Path(into)
+        part_files = [into.with_name(f"{into.stem}.part-{n}.arrow") for n in range(len(parts))]
+        try:  # a killed run's part files are pruned with the least recently used corpora
+            tables = [read_corpus(part, on_bad_line=on_bad_line, into=file).documents
+                      for part, file in zip(parts, part_files)]
+            latest: dict[str, int] = {}  # each id's last part, in the order ids first appear
+            for n, table in enumerate(tables):
+                latest.update(dict.fromkeys(table, n))
+            with documents_into(into) as writer:
+                for doc_id, n in latest.items():
+                    writer[doc_id] = tables[n][doc_id]
+                documents = writer.finish()
+        finally:
+            for file in part_files:
+                file.unlink(missing_ok=True)  # a table mapped from one stays readable; the union is its own file
+    logger.info("%s: %d documents from %d part(s): %s", folder, len(documents), len(parts), names)
+    return Corpus(documents, name=folder.name, source=str(folder), parts=names)
 
 
 def _corpus_only(corpus: Corpus) -> Collection:

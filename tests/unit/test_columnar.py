@@ -110,15 +110,27 @@ def test_every_corpus_form_reads_into_a_file_as_it_does_into_records(tmp_path):
     (folder := tmp_path / "pages").mkdir()
     for r in rows[:30]:
         (folder / f"{r['_id']}.txt").write_text(r["text"])
-    for form in ("c.jsonl", "c.parquet", "pages"):
+    (drop := tmp_path / "incoming").mkdir()  # a drop folder: the second part updates ten documents, adds the rest
+    updates = [dict(r, text=f"updated {r['text']}") for r in rows[50:60]]
+    (drop / "part-1.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows[:60]))
+    (drop / "part-2.jsonl").write_text("".join(json.dumps(r) + "\n" for r in updates + rows[60:]))
+    for form in ("c.jsonl", "c.parquet", "pages", "incoming"):
         records = load_collection(str(tmp_path / form)).corpus
         mapped = load_collection(str(tmp_path / form), into=tmp_path / f"{form}.arrow").corpus
         assert isinstance(mapped.documents, DocumentTable) and mapped.documents == records.documents, form
-        assert mapped.stats == records.stats and mapped.stats.duplicate_texts == (form != "pages"), form
+        assert list(mapped.documents) == list(records.documents) and mapped.parts == records.parts, form
+        assert mapped.stats == records.stats and mapped.stats.duplicate_texts == (form in ("c.jsonl", "c.parquet")), form
+    assert mapped.documents[rows[55]["_id"]].text.startswith("updated ") and len(mapped) == len(rows)
+    assert list(mapped.documents)[50] == rows[50]["_id"]  # an update keeps its place
+    assert sorted(p.name for p in tmp_path.glob("incoming*")) == ["incoming", "incoming.arrow"]  # the parts' files went
     (tmp_path / "bad.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows[:9000]) + "{broken\n")
     with pytest.raises(DataFormatError, match=r"bad\.jsonl:9001"):
         load_collection(str(tmp_path / "bad.jsonl"), into=tmp_path / "bad.arrow")
     assert not list(tmp_path.glob("*bad*.arrow*"))  # neither the file nor its temporary
+    (drop / "part-3.jsonl").write_text("{broken\n")  # a bad part after good ones: no part file is left either
+    with pytest.raises(DataFormatError, match=r"part-3\.jsonl:1"):
+        load_collection(str(drop), into=tmp_path / "drop.arrow")
+    assert not list(tmp_path.glob("drop*"))
 
 
 def test_boilerplate_counted_in_a_sample_finds_what_counting_every_document_finds(monkeypatch):
