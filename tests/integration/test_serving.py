@@ -89,7 +89,8 @@ def readme_serve_command_answers(pairs: pd.DataFrame) -> list[float]:
         with urllib.request.urlopen(request, timeout=120) as reply:
             return json.loads(reply.read())["predictions"]
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
+        if server.poll() is None:  # one that exited has no group left to stop: its own error is the one to read
+            os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=60)
 
 
