@@ -23,6 +23,10 @@ MADE_MODEL_CACHE = "SYNTHIR_TEST_MODEL_CACHE_DIR" not in os.environ  # the contr
 if MADE_MODEL_CACHE:
     os.environ["SYNTHIR_TEST_MODEL_CACHE_DIR"] = tempfile.mkdtemp(prefix="synthir-test-models-")
 MODEL_CACHE_DIR = Path(os.environ["SYNTHIR_TEST_MODEL_CACHE_DIR"])
+OWNER_FILE = ".owner-pid"  # in each temp folder a session makes: the process that removes it when the session ends
+(SESSION_DIR / OWNER_FILE).write_text(str(os.getpid()))
+if MADE_MODEL_CACHE:
+    (MODEL_CACHE_DIR / OWNER_FILE).write_text(str(os.getpid()))
 CISI_DIR = (PROJECT_ROOT.parent / "shared" / "data" / "cisi").resolve()
 DEMO_DIR = PROJECT_ROOT / "data" / "demo"
 
@@ -53,7 +57,29 @@ if os.environ.get("PYTEST_XDIST_WORKER_COUNT"):
                        "TOKENIZERS_PARALLELISM": "false"})
 
 
+def remove_folders_of_killed_sessions(root: Path) -> list[Path]:
+    """The temp folders of earlier test sessions (``synthir-test*``) whose owner process is gone: a
+    session killed before ``pytest_sessionfinish`` leaves its folders (GBs of models and stores) behind.
+    A folder without an owner file, or whose owner is alive (another session running), is kept."""
+    removed = []
+    for folder in root.glob("synthir-test*-*"):
+        try:
+            owner = int((folder / OWNER_FILE).read_text())
+        except (OSError, ValueError):
+            continue  # no owner recorded (or being written): not ours to judge
+        try:
+            os.kill(owner, 0)  # no signal is sent: only whether the process exists
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+        except PermissionError:
+            pass  # alive, another user's
+    return removed
+
+
 def pytest_sessionstart(session):
+    if MADE_MODEL_CACHE:  # the controller, once
+        remove_folders_of_killed_sessions(Path(tempfile.gettempdir()))
     # The ZenML repository must exist before anything creates a Client: a Client made earlier (by a
     # materializer test, say) would keep using the global config, and the stack that the `zenml_stack`
     # fixture activates would not be the one `zenml pipeline run` subprocesses see.
