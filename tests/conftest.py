@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+from fixtures.sessions import OWNER_FILE, remove_folders_of_killed_sessions
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SESSION_DIR = Path(tempfile.mkdtemp(prefix="synthir-tests-"))
@@ -23,7 +24,6 @@ MADE_MODEL_CACHE = "SYNTHIR_TEST_MODEL_CACHE_DIR" not in os.environ  # the contr
 if MADE_MODEL_CACHE:
     os.environ["SYNTHIR_TEST_MODEL_CACHE_DIR"] = tempfile.mkdtemp(prefix="synthir-test-models-")
 MODEL_CACHE_DIR = Path(os.environ["SYNTHIR_TEST_MODEL_CACHE_DIR"])
-OWNER_FILE = ".owner-pid"  # in each temp folder a session makes: the process that removes it when the session ends
 (SESSION_DIR / OWNER_FILE).write_text(str(os.getpid()))
 if MADE_MODEL_CACHE:
     (MODEL_CACHE_DIR / OWNER_FILE).write_text(str(os.getpid()))
@@ -55,26 +55,6 @@ if os.environ.get("PYTEST_XDIST_WORKER_COUNT"):
     THREADS = str(max(1, (os.cpu_count() or 1) // int(os.environ["PYTEST_XDIST_WORKER_COUNT"])))
     os.environ.update({"OMP_NUM_THREADS": THREADS, "MKL_NUM_THREADS": THREADS, "OPENBLAS_NUM_THREADS": THREADS,
                        "TOKENIZERS_PARALLELISM": "false"})
-
-
-def remove_folders_of_killed_sessions(root: Path) -> list[Path]:
-    """The temp folders of earlier test sessions (``synthir-test*``) whose owner process is gone: a
-    session killed before ``pytest_sessionfinish`` leaves its folders (GBs of models and stores) behind.
-    A folder without an owner file, or whose owner is alive (another session running), is kept."""
-    removed = []
-    for folder in root.glob("synthir-test*-*"):
-        try:
-            owner = int((folder / OWNER_FILE).read_text())
-        except (OSError, ValueError):
-            continue  # no owner recorded (or being written): not ours to judge
-        try:
-            os.kill(owner, 0)  # no signal is sent: only whether the process exists
-        except ProcessLookupError:
-            shutil.rmtree(folder, ignore_errors=True)
-            removed.append(folder)
-        except PermissionError:
-            pass  # alive, another user's
-    return removed
 
 
 def pytest_sessionstart(session):

@@ -6,7 +6,7 @@ import sys
 
 
 def test_a_killed_sessions_temp_folders_are_removed_and_a_running_ones_kept(tmp_path):
-    from conftest import OWNER_FILE, remove_folders_of_killed_sessions
+    from fixtures.sessions import OWNER_FILE, remove_folders_of_killed_sessions
 
     gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True)
     folders = {name: tmp_path / name for name in ("synthir-tests-killed", "synthir-test-models-killed",
