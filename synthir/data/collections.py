@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import tempfile
 from pathlib import Path
@@ -110,8 +111,9 @@ def _read_drop_folder(folder: Path, parts: list[Path], on_bad_line: str, into: s
             for n, table in enumerate(tables):
                 latest.update(dict.fromkeys(table, n))
             with documents_into(into) as writer:
-                for doc_id, n in latest.items():
-                    writer[doc_id] = tables[n][doc_id]
+                for n, run in itertools.groupby(latest.items(), key=lambda item: item[1]):  # a part's ids at once
+                    for doc in tables[n].many([doc_id for doc_id, _ in run]):
+                        writer[doc.doc_id] = doc
                 documents = writer.finish()
         finally:
             for file in part_files:
