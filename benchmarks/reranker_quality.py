@@ -42,12 +42,14 @@ import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from commands.main import load_yaml, merge
 from synthir.data import Corpus, load_collection
 from synthir.flow import generation, validation
 from synthir.flow import training as training_stages
 from synthir.generation import QueryGenerationConfig, generate_queries, load_prompt, make_backend
+from synthir.generation.prompts import prepare_template
 from synthir.generation.backends import LocalGenerator
 from synthir.generation.query_store import QueryStore
 from synthir.inpars_config import InParsConfig
@@ -97,12 +99,25 @@ def load_recipes(path: Path = RECIPES_FILE) -> tuple[dict, dict[str, Recipe], di
 SMOLLM2, GEMMA = "package:smollm2-135m-instruct", "package:gemma3-270m"
 MPNET = "package:all-mpnet-base-v2"
 CPO_TUNED = "cpo-tuned SmolLM2-135M"  # built by tune_generator (InPars+), in --work
-QUERY_KINDS = {  # name: (training generator, decoding over QueryGenerationConfig's defaults)
-    "greedy": (SMOLLM2, {}),  # one query per document
-    "multi": (SMOLLM2, {"queries_per_doc": 3, "do_sample": True, "temperature": 0.7}),  # 3 sampled per document
+
+
+class QueryKind(NamedTuple):
+    """Who writes a recipe's training queries, and how."""
+    model: str  # the training generator
+    decoding: dict = {}  # over QueryGenerationConfig's defaults (max_new_tokens 48)
+    prompt: str = "inpars"  # the product's prompt (prepare_template)
+    examples: int | None = 2  # its few-shot examples (None: the prompt's own number)
+
+
+QUERY_KINDS = {
+    "greedy": QueryKind(SMOLLM2),  # one query per document
+    "multi": QueryKind(SMOLLM2, {"queries_per_doc": 3, "do_sample": True, "temperature": 0.7}),  # 3 sampled per document
     # the generator as a lever; the dev queries are Gemma's too, so read this row's test columns, not its dev ones
-    "gemma": (GEMMA, {}),
-    "cpo": (CPO_TUNED, {}),  # its preferences read the "multi" queries of the same documents
+    "gemma": QueryKind(GEMMA),
+    "cpo": QueryKind(CPO_TUNED),  # its preferences read the "multi" queries of the same documents
+    # Promptagator: 4 judged queries of the collection and a relevant document each are the examples, so the
+    # queries take the collection's style (CISI's are questions of about 50 words); the 4 are left out of test
+    "promptagator": QueryKind(SMOLLM2, {"max_new_tokens": 96}, "promptagator", None),
 }
 
 BASE, RECIPES, SETS = load_recipes()
@@ -146,9 +161,12 @@ def main(argv: list[str] | None = None) -> None:
     dev = synthetic_judgments(held, dev_config, checkpoint_root=args.checkpoint_root)
 
     store = QueryStore(str(Path(args.checkpoint_root) / "store"))
-    generated, seconds = training_queries(recipes, training_corpus, store, args.checkpoint_root, Path(args.work))
+    generated, seconds = training_queries(recipes, training_corpus, store, args.checkpoint_root, Path(args.work),
+                                          args.collection)
 
     test_queries = collection.judged_queries()
+    # judged queries a promptagator prompt showed the generator: left out of test for every row, so rows stay paired
+    shown = sorted({qid for queries in generated.values() for qid in queries.fewshot_query_ids})
     sets = {"dev": (dev.queries, dev.qrels, "synthetic"), "test": (test_queries, collection.qrels, "judged")}
     untrained = Reranker(resolve_model("package:all-minilm-l6-v2"), "bi-encoder")
     weight = dev_fusion_weight(untrained, corpus, dev)
@@ -163,7 +181,7 @@ def main(argv: list[str] | None = None) -> None:
             fused_at = weight if args.fusion_weight_for == "untrained" else dev_fusion_weight(scorer, corpus, dev)
         return {split: {footing: compare_rerankers(corpus, queries, qrels, scorer, untrained, depth=100, seed=42,
                                                    fusion_weight=fused_at if footing == "fused" else None,
-                                                   source=source)[0]
+                                                   source=source, excluded=shown if split == "test" else ())[0]
                         for footing in ("alone", "fused")}
                 for split, (queries, qrels, source) in sets.items()}
 
@@ -191,7 +209,8 @@ def main(argv: list[str] | None = None) -> None:
 
     elapsed = time.perf_counter() - started
     print(f"{collection.name}: {len(corpus)} documents, {len(held)} held out -> {len(dev.queries)} dev queries "
-          f"(Gemma-3-270M); {len(test_queries)} judged test queries")
+          f"(Gemma-3-270M); {len(test_queries) - len(shown)} judged test queries"
+          + (f" ({len(shown)} left out: a promptagator prompt's examples, {', '.join(shown)})" if shown else ""))
     print("generation (resumed from checkpoints when present): "
           + ", ".join(f"{k} ({QUERY_KINDS[k][0]}) {len(generated[k])} queries in {seconds[k]:.0f} s" for k in generated))
     for key, (_, figures) in expanded.items():
@@ -259,9 +278,10 @@ def dev_fusion_weight(scorer, corpus: Corpus, dev) -> float:
 
 
 def training_queries(recipes: dict[str, Recipe], training_corpus: Corpus, store: QueryStore, checkpoint_root: str,
-                     work: Path) -> tuple[dict, dict]:
+                     work: Path, collection: str) -> tuple[dict, dict]:
     """Each kind of query (``QUERY_KINDS``) the recipes ask for, written for the most documents one of
-    its recipes needs (None: all), and the seconds each took. The query store keeps them by document
+    its recipes needs (None: all), and the seconds each took; a promptagator prompt draws its examples from
+    ``collection``'s judged queries. The query store keeps them by document
     content, so a later run that asks for more generates only the rest."""
     needs: dict[str, int | None] = {}
     for recipe in recipes.values():
@@ -269,17 +289,17 @@ def training_queries(recipes: dict[str, Recipe], training_corpus: Corpus, store:
     if "cpo" in needs:  # the CPO generator's references are the sampled queries of the documents it writes for
         needs["multi"] = _most_documents(needs.get("multi", 0), needs["cpo"])
     generated, seconds = {}, {}
-    template = load_prompt("inpars", num_examples=2)
     for kind, documents in sorted(needs.items(), key=lambda item: item[0] == "cpo"):  # one generator in memory at a time
-        model, decoding = QUERY_KINDS[kind]
+        model, decoding, prompt, examples = QUERY_KINDS[kind]
         t0 = time.perf_counter()
         if model == CPO_TUNED:
-            model = tune_generator(training_corpus, generated["multi"], documents, template, work / "cpo",
-                                   checkpoint_root)
+            model = tune_generator(training_corpus, generated["multi"], documents, load_prompt("inpars", num_examples=2),
+                                   work / "cpo", checkpoint_root)
         backend = make_backend(LocalGenerator(model=model, batch_size=8))
-        generated[kind] = generate_queries(training_corpus, backend, template,
-                                           QueryGenerationConfig(max_generations=documents, max_new_tokens=48, **decoding),
-                                           checkpoint_root=checkpoint_root, store=store).queries
+        config = QueryGenerationConfig(max_generations=documents, **{"max_new_tokens": 48, **decoding})
+        template = prepare_template(prompt, examples, training_corpus, backend, config, examples_from=collection)
+        generated[kind] = generate_queries(training_corpus, backend, template, config, checkpoint_root=checkpoint_root,
+                                           store=store).queries
         seconds[kind] = time.perf_counter() - t0
         del backend
     return generated, seconds

@@ -162,6 +162,15 @@ def compose(pipeline: str, preset: str, stack: str | None, collection: str | Non
     if collection is not None:
         config = merge(config, {"parameters": {"collection": collection}})
     validate_pipeline_parameters(pipeline_of(pipeline), config.get("parameters"))
+    spec = (config.get("parameters") or {}).get("collection")
+    if spec is not None:  # a missing folder is named here, not by a step after the run has started
+        from synthir.data.collections import collection_kind
+        from synthir.data.errors import DataFormatError
+
+        try:
+            collection_kind(spec)
+        except DataFormatError as err:
+            raise ConfigError(f"collection: {err}") from None
     return config
 
 

@@ -47,26 +47,41 @@ def load_collection(
     Arrow file the documents are written to as they are read and mapped from, so a large collection
     is never held as records (``synthir.data.columnar``); None: a dict of records.
     """
-    from synthir.data.remote import fetch, is_remote
+    from synthir.data.remote import fetch
 
     text = str(spec)
-    path = Path(text)
-    if is_remote(text):
+    kind = collection_kind(text)
+    if kind == "remote":
         with tempfile.TemporaryDirectory(prefix="synthir-remote-") as tmp:
             local = fetch(text, Path(tmp))
             collection = _load_path(local, split, unknown_ids, on_bad_line, into)
             collection.corpus.source = collection.corpus.source.replace(str(local), text.rstrip("/"))
-    elif not text.startswith(IRDS_PREFIX) and path.exists():
-        collection = _load_path(path, split, unknown_ids, on_bad_line, into)
-    elif text.startswith(IRDS_PREFIX) or ("/" in text and not text.startswith((".", "/"))):
-        collection = _load_ir_datasets(text.removeprefix(IRDS_PREFIX), unknown_ids, into)
+    elif kind == "path":
+        collection = _load_path(Path(text), split, unknown_ids, on_bad_line, into)
     else:
-        raise DataFormatError(path, None, f"no such file or folder; expected {EXPECTED}")
+        collection = _load_ir_datasets(text.removeprefix(IRDS_PREFIX), unknown_ids, into)
     if queries is not None:
         own = read_queries(queries, name=collection.name, on_bad_line=on_bad_line)
         qrels = None if collection.qrels is None else check_qrels_ids(collection.qrels, own, collection.corpus, "drop")
         collection = Collection(corpus=collection.corpus, queries=own, qrels=qrels or None, name=collection.name)
     return collection
+
+
+def collection_kind(spec: str | Path) -> str:
+    """How ``load_collection`` reads ``spec``, decided without reading it: ``remote`` (object storage or a
+    URL), ``path`` (a local file or folder) or ``ir_datasets`` (an id such as ``beir/scifact/test``). A
+    local path that does not exist (one starting with ``/`` or ``.``, or a name without ``/``) is a
+    :class:`DataFormatError` naming it, so ``synthir check`` finds it before a run starts."""
+    from synthir.data.remote import is_remote
+
+    text = str(spec)
+    if is_remote(text):
+        return "remote"
+    if not text.startswith(IRDS_PREFIX) and Path(text).exists():
+        return "path"
+    if text.startswith(IRDS_PREFIX) or ("/" in text and not text.startswith((".", "/"))):
+        return "ir_datasets"
+    raise DataFormatError(text, None, f"no such file or folder; expected {EXPECTED}")
 
 
 def _load_path(path: Path, split: str, unknown_ids: str, on_bad_line: str,

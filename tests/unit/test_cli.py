@@ -58,6 +58,19 @@ def test_mistakes_end_with_one_line_naming_them(tmp_path, capsys):
     assert cli.main(["check", "inpars", "quickstart", "--stack", "k8s_gpu"]) == 0
 
 
+def test_check_names_a_collection_folder_that_does_not_exist(tmp_path, capsys):
+    missing = tmp_path / "manuals"
+    assert cli.main(["check", "inpars", "own_documents", "--collection", str(missing)]) == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith(f"synthir: collection: {missing}: no such file or folder; expected a BEIR folder")
+    missing.mkdir()
+    (missing / "a.md").write_text("# Bees\n\nBees make honey from nectar.\n")
+    assert cli.main(["check", "inpars", "own_documents", "--collection", str(missing)]) == 0
+    # an ir_datasets id or an object store is read only when the run loads it
+    assert cli.main(["check", "inpars", "own_documents", "--collection", "beir/scifact/test"]) == 0
+    assert cli.main(["check", "inpars", "own_documents", "--collection", "s3://bucket/manuals"]) == 0
+
+
 @pytest.mark.parametrize("inpars, message", [
     ({"promotion_margin": -1.0}, "synthir: inpars.promotion_margin: Input should be greater than or equal to 0 (got -1.0)"),
     ({"evaluation": {"alpha": 1.0}}, "synthir: inpars.evaluation: Value error, evaluation: alpha 1.0 is above 0.1 (no "
