@@ -49,8 +49,8 @@ from synthir.data import Corpus, load_collection
 from synthir.flow import generation, validation
 from synthir.flow import training as training_stages
 from synthir.generation import QueryGenerationConfig, generate_queries, load_prompt, make_backend
-from synthir.generation.prompts import prepare_template
 from synthir.generation.backends import LocalGenerator
+from synthir.generation.prompts import prepare_template
 from synthir.generation.query_store import QueryStore
 from synthir.inpars_config import InParsConfig
 from synthir.judgments.config import SyntheticJudgmentsConfig
