@@ -12,9 +12,11 @@
    set and choose nothing.
 2. SmolLM2-135M writes queries for the other documents (2-shot InPars prompt): one greedy query per
    document, for the ``multi`` recipes 3 sampled ones (temperature 0.7); for the ``gemma`` recipes
-   Gemma-3-270M writes them instead, and for the ``cpo`` ones SmolLM2 after CPO on label-free preferences
-   (``tune_generator``; its time counts as generation). Each kind (``QUERY_KINDS``) writes for as many
-   documents as its recipes ask.
+   Gemma-3-270M writes them instead, for the ``cpo`` ones SmolLM2 after CPO on label-free preferences
+   (``tune_generator``; its time counts as generation), and for the ``promptagator`` ones SmolLM2 shown 4 of
+   the collection's judged queries with a relevant document each (the product's ``prepare_template``; those
+   queries leave the test set of every row). Each kind (``QUERY_KINDS``) writes for as many documents as its
+   recipes ask.
    Generation is resumable: ``--checkpoint-root`` keeps the shards and a query store, so a second run
    skips it, and one that asks for more documents generates only the new ones.
 3. Each recipe trains all-MiniLM-L6-v2 (1 epoch, batch 32, lr 2e-5, max length 256) on its queries

@@ -28,6 +28,7 @@ from synthir.quality.text import (
     is_printable,
     lcs_ratio,
     ngram_share,
+    repeated_ngram_share,
     words,
 )
 
@@ -72,6 +73,12 @@ class NgramCopyCheck(Check):
     max_share: float = Field(0.8, ge=0, le=1, description="flag when more than this share of the query's n-grams are in the document")
 
 
+class RepetitionCheck(Check):
+    n: int = Field(3, ge=1, description="word n-gram size")
+    max_share: float = Field(0.3, ge=0, le=1, description="flag when more than this share of the query's n-grams "
+                             "repeat an earlier one of the query (a decoding loop)")
+
+
 class LcsCopyCheck(Check):
     max_ratio: float = Field(0.9, ge=0, le=1, description="flag when the longest common substring exceeds this share of the query")
 
@@ -85,6 +92,8 @@ class ChecksConfig(ConfigBlock):
     prompt_residue: ResidueCheck = Field(default_factory=ResidueCheck, description="template labels left in the query")
     single_line: Check = Field(default_factory=Check, description="queries spanning several lines")
     printable: Check = Field(default_factory=Check, description="control or unassigned characters")
+    repetition: RepetitionCheck = Field(default_factory=RepetitionCheck, description="a decoding loop: the query "
+                                        "repeats its own word n-grams")
     near_duplicates: DuplicateCheck = Field(default_factory=DuplicateCheck, description="an earlier query with the same words")
     copy_exact: ExactCopyCheck = Field(default_factory=ExactCopyCheck, description="the query appears verbatim in its document")
     copy_ngram: NgramCopyCheck = Field(default_factory=NgramCopyCheck, description="most of its word n-grams occur in the document")
@@ -116,6 +125,7 @@ def measure_queries(rows: list[SyntheticQuery], config: ChecksConfig) -> pd.Data
         "query_stripped": [r.query.strip() for r in rows],
         "n_tokens": [len(words(r.query)) for r in rows],
         "printable": [is_printable(r.query) for r in rows],
+        "repetition": [repeated_ngram_share(r.query, config.repetition.n) for r in rows],
         "duplicate": duplicate,
         "copy_exact": [exact_copy(r.query, r.doc_text) for r in rows],
         "copy_ngram": [ngram_share(r.query, r.doc_text, config.copy_ngram.n) for r in rows],
@@ -141,6 +151,7 @@ def build_suite(config: ChecksConfig):
     add("prompt_residue", e.ExpectColumnValuesToNotMatchRegexList(column="query", regex_list=config.prompt_residue.patterns))
     add("single_line", e.ExpectColumnValuesToNotMatchRegex(column="query", regex=r"[\r\n]"))
     add("printable", e.ExpectColumnValuesToBeInSet(column="printable", value_set=[True]))
+    add("repetition", e.ExpectColumnValuesToBeBetween(column="repetition", max_value=config.repetition.max_share))
     add("near_duplicates", e.ExpectColumnValuesToBeInSet(column="duplicate", value_set=[False]))
     add("copy_exact", e.ExpectColumnValuesToBeInSet(column="copy_exact", value_set=[False]))
     add("copy_ngram", e.ExpectColumnValuesToBeBetween(column="copy_ngram", max_value=config.copy_ngram.max_share))

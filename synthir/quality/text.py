@@ -1,4 +1,4 @@
-"""Per-query text measures: copy detection against the source document, residue, duplicates.
+"""Per-query text measures: copy detection against the source document, residue, duplicates, loops.
 
 Copy detection goes beyond the InPars toolkit's single check (the query is an exact substring of
 the document):
@@ -43,6 +43,15 @@ def ngram_share(query: str, document: str, n: int = 3) -> float:
     q_grams = [tuple(q_words[i : i + n]) for i in range(len(q_words) - n + 1)]
     d_grams = {tuple(d_words[i : i + n]) for i in range(len(d_words) - n + 1)}
     return sum(g in d_grams for g in q_grams) / len(q_grams)
+
+
+def repeated_ngram_share(text: str, n: int = 3) -> float:
+    """Share of the text's word n-grams that repeat an earlier one of the same text (rep-n, Welleck et al.
+    2020): a small generator's decoding loop ("the library of the library of the library ...") scores
+    high, and its log-probability is high too, so the scores filter keeps it."""
+    tokens = words(text)
+    grams = [tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1)]
+    return 1 - len(set(grams)) / len(grams) if len(grams) > 1 else 0.0
 
 
 def lcs_ratio(query: str, document: str) -> float:

@@ -4,7 +4,7 @@ from synthir.data import Corpus, Document
 from synthir.data.synthetic import SyntheticQueries, SyntheticQuery
 from synthir.quality import ChecksConfig, check_queries, filter_queries
 from synthir.quality.filters import keep_count, scores_filter, validate_filter_specs
-from synthir.quality.text import exact_copy, lcs_ratio, ngram_share
+from synthir.quality.text import exact_copy, lcs_ratio, ngram_share, repeated_ngram_share
 
 DOC = "Honey bees collect nectar from flowers and turn it into honey inside the hive during the summer months."
 CORPUS = Corpus({
@@ -26,6 +26,10 @@ def test_copy_measures():
     assert ngram_share("bees", DOC) == 1.0  # short queries fall back to smaller n-grams
     assert lcs_ratio("nectar from flowers", DOC) == 1.0
     assert 0 < lcs_ratio("why do bees collect nectar", DOC) < 0.8
+    # rep-3: 14 trigrams, 6 of them repeat an earlier one
+    assert repeated_ngram_share("how many books are in the library of the library of the library of the library") == pytest.approx(6 / 14)
+    assert repeated_ngram_share("what is the difference between a thesaurus and a classification") == 0.0
+    assert repeated_ngram_share("bees bees") == 0.0  # fewer than two n-grams: nothing can repeat
 
 
 CRAFTED = {
@@ -38,6 +42,7 @@ CRAFTED = {
     "too_long": q(" ".join(["bees"] * 50) + " why"),
     "control": q("how do bees make\x07 honey"),
     "ngram_copy": q("bees collect nectar from flowers and turn honey"),  # 5 of 6 trigrams copied, not a substring
+    "loop": q("how many books are in the library of the library of the library of the library"),  # a decoding loop
 }
 
 
@@ -57,6 +62,7 @@ def test_each_crafted_bad_query_is_caught_by_the_right_check():
     assert "multiline" in flagged["printable"] and "control" in flagged["printable"]
     assert {"copy", "ngram_copy"} <= flagged["copy_ngram"]
     assert "copy" in flagged["copy_lcs"]
+    assert flagged["repetition"] == {"loop", "too_long"}
     assert [r.query for r in kept] == ["how do bees make honey"]
     assert len(quarantine) == len(CRAFTED) - 1
     by_query = {r.query: r.extra["quarantine_reasons"] for r in quarantine}
