@@ -49,6 +49,22 @@ def test_reranker_quality_runs_a_recipe_through_the_flow_and_the_comparison(clie
         assert f"target {target} >= +{reranker_quality.TARGETS[target]:.2f}: {verdict} (best: all-mnrl-margin-mse, " in out
 
 
+def test_reranker_quality_promptagator_queries_show_judged_queries_that_test_then_leaves_out(demo_dir, tmp_path):
+    from synthir.data import load_collection
+    from synthir.generation.query_store import QueryStore
+
+    reranker_quality = benchmark("reranker_quality")
+    demo = load_collection(demo_dir)
+    recipe = reranker_quality._smoke(reranker_quality.RECIPES["all-mnrl-margin-mse-promptagator"], 4, 1)
+    generated, _ = reranker_quality.training_queries(
+        {"promptagator": recipe}, demo.corpus, QueryStore(str(tmp_path / "store")), str(tmp_path / "generation"),
+        tmp_path / "work", str(demo_dir))
+    queries = generated["promptagator"]
+    shown = queries.fewshot_query_ids
+    assert len(shown) == 4 and set(shown) <= set(demo.qrels.judgments)  # the examples are judged queries of the demo
+    assert len(queries) == 4 and all(set(q.fewshot_examples) == set(shown) for q in queries)
+
+
 def test_label_free_gate_calls_the_products_gate(client, demo_dir, tmp_path, capsys):
     label_free_gate = benchmark("label_free_gate")
     from commands.main import inpars_recipe

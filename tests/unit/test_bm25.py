@@ -89,6 +89,13 @@ def test_bm25_on_demo_and_trec_eval_agrees(tmp_path, demo):
     ).stdout
     line = next(line for line in out.splitlines() if line.startswith("ndcg_cut_10"))
     assert float(line.split()[-1]) == pytest.approx(result.aggregate["nDCG@10"], abs=1e-4)
+    # a malformed run file ends with one line naming it, not pyserini's traceback
+    first, *rest = run_file.read_text().splitlines()
+    run_file.write_text("\n".join([first.rsplit(" ", 1)[0], *rest]) + "\n")  # line 1 loses its tag
+    failed = subprocess.run([sys.executable, "-m", "synthir.trec_eval", "-m", "ndcg_cut.10", str(qrels_file),
+                             str(run_file)], capture_output=True, text=True, timeout=300)
+    assert failed.returncode == 2 and failed.stderr.strip().splitlines() == [
+        f"synthir eval: {run_file}:1: expected 6 fields (qid Q0 docid rank score tag), got 5"]
 
 
 def test_bm25_on_cisi_matches_reference(tmp_path, cisi_dir):
