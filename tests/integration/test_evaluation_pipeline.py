@@ -35,12 +35,22 @@ def test_synthir_run_merges_a_preset_and_runs_it(zenml_stack, demo_dir, tmp_path
     assert bad.returncode == 2 and bad.stderr.strip().splitlines()[-1] == (
         "synthir: parameters.top_kk: evaluation_pipeline has no such parameter; did you mean 'top_k'? "
         "(it takes: collection, split, top_k, max_queries, rerankers, rerank_depth, fusion_weight)")
-    # a failure inside a step ends the command with its root cause, the step and our message
+    # a collection that is not there is named before ZenML starts, too
     config["parameters"].pop("top_kk")
     config["parameters"]["collection"] = str(tmp_path / "no-such-collection")
+    path.write_text(yaml.safe_dump(config))
+    missing = subprocess.run([str(synthir), "run", "evaluation", str(path)], cwd=PROJECT_ROOT, capture_output=True,
+                             text=True, timeout=600)
+    assert missing.returncode == 2 and missing.stderr.strip().splitlines()[-1].startswith(
+        f"synthir: collection: {tmp_path / 'no-such-collection'}: no such file or folder; expected ")
+    # a failure inside a step ends the command with its root cause, the step and our message
+    broken = tmp_path / "broken-collection"
+    broken.mkdir()
+    (broken / "corpus.jsonl").write_text('{"_id": "d1", "text": "bees"}\n{"_id": "d2", "text": \n')
+    config["parameters"]["collection"] = str(broken)
     path.write_text(yaml.safe_dump(config))
     failed = subprocess.run([str(synthir), "run", "evaluation", str(path)], cwd=PROJECT_ROOT, capture_output=True,
                             text=True, timeout=600)
     last = failed.stderr.strip().splitlines()[-1]
     assert failed.returncode == 1 and last.startswith("synthir: run failed: step load_collection: "), last
-    assert "no-such-collection" in last
+    assert f"{broken / 'corpus.jsonl'}:2: malformed JSON line" in last, last
