@@ -76,7 +76,12 @@ RECIPES_FILE = Path(__file__).resolve().parent / "recipes" / "reranker_quality.y
 class Recipe:
     description: str
     inpars: dict = field(default_factory=dict)  # the recipe's inpars block over the file's ``base``
-    queries: str = "greedy"  # a key of QUERY_KINDS: who writes the training queries, and how
+    queries: str = "greedy"  # keys of QUERY_KINDS joined by "+": who writes the training queries, and how
+
+    @property
+    def kinds(self) -> list[str]:
+        """The kinds of query the recipe trains on together (``greedy+promptagator``: both, for the same documents)."""
+        return self.queries.split("+")
 
     @property
     def documents(self) -> int | None:
@@ -197,7 +202,8 @@ def main(argv: list[str] | None = None) -> None:
         if stage not in references:
             label = "untrained" + (f", BM25 expanded as {name}" if recipe.expansion.get("enabled") else "")
             references[stage] = (label, score(untrained, evaluation_corpus, weight))
-        queries = _of_documents(generated[recipe.queries], training_corpus, recipe.documents)
+        queries = _of_documents(_together([generated[kind] for kind in recipe.kinds]), training_corpus,
+                                recipe.documents)
         filtered, triples, model, train_seconds = train_recipe(
             config, queries, training_corpus, training_corpus.with_expansions(evaluation_corpus.expansions),
             Path(args.work) / name)
@@ -287,7 +293,8 @@ def training_queries(recipes: dict[str, Recipe], training_corpus: Corpus, store:
     content, so a later run that asks for more generates only the rest."""
     needs: dict[str, int | None] = {}
     for recipe in recipes.values():
-        needs[recipe.queries] = _most_documents(needs.get(recipe.queries, 0), recipe.documents)
+        for kind in recipe.kinds:
+            needs[kind] = _most_documents(needs.get(kind, 0), recipe.documents)
     if "cpo" in needs:  # the CPO generator's references are the sampled queries of the documents it writes for
         needs["multi"] = _most_documents(needs.get("multi", 0), needs["cpo"])
     generated, seconds = {}, {}
@@ -421,6 +428,15 @@ def _smoke(recipe: Recipe, documents: int | None, max_steps: int | None) -> Reci
     if max_steps is not None:
         recipe = dataclasses.replace(recipe, inpars=merge(recipe.inpars, {"training": {"max_steps": max_steps}}))
     return recipe
+
+
+def _together(kinds: list):
+    """The queries of several kinds as one set (the first kind's metadata, every kind's shown judged queries)."""
+    first, *others = kinds
+    if not others:
+        return first
+    return dataclasses.replace(first, queries=[q for queries in kinds for q in queries],
+                               fewshot_query_ids=sorted({qid for queries in kinds for qid in queries.fewshot_query_ids}))
 
 
 def _most_documents(a: int | None, b: int | None) -> int | None:

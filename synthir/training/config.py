@@ -96,6 +96,11 @@ class RerankerTrainingConfig(ConfigBlock, TrainerSettings):
                                                             "the teacher's best candidate (it was written from it)")
     distillation_weight: float = Field(10.0, gt=0, description="with loss: mnrl_margin_mse, the weight of the MarginMSE "
                                                                "term (on cosine margins it is ~0.02 where MNRL is ~0.5)")
+    batch_sampler: Literal["no_duplicates", "random"] = Field(
+        "no_duplicates", description="bi-encoder losses with in-batch negatives (mnrl, cached_mnrl, gist, "
+        "mnrl_margin_mse): no_duplicates (no text twice in a batch, sentence-transformers' NoDuplicatesBatchSampler: "
+        "a copy of a query's positive elsewhere in the batch, as when a document has several queries or is another "
+        "query's BM25 negative, would count as its negative) | random (the trainer's default batches)")
 
     negative_miner: Literal["bm25", "base_model"] = Field(
         "bm25", description="where each query's hard negatives come from: bm25 (sampled from BM25's top negative_depth, "
@@ -130,6 +135,11 @@ class RerankerTrainingConfig(ConfigBlock, TrainerSettings):
         return {"dev_fraction": self.dev_fraction, "dev_depth": self.dev_depth, "negative_miner": self.negative_miner,
                 "negative_skip": self.negative_skip, "negative_margin": self.negative_margin,
                 "miner_model": self.base_model}
+
+    @property
+    def in_batch_negatives(self) -> bool:
+        """Whether the bi-encoder loss scores each query against the batch's other documents."""
+        return self.bi_encoder_loss in ("mnrl", "cached_mnrl", "gist", "mnrl_margin_mse")
 
     @property
     def uses_teacher(self) -> bool:

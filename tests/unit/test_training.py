@@ -1,3 +1,5 @@
+import dataclasses
+
 import pytest
 
 from synthir.data import Qrels, load_collection
@@ -279,6 +281,34 @@ def test_each_bi_encoder_loss_trains(demo, tmp_path, loss, one_layer_minilm):
     doc, other = demo.corpus["d001"], demo.corpus["d200"]
     scores = Reranker(result.model_dir).score([doc.title.lower()] * 2, [doc.contents, other.contents], ["d001", "d200"])
     assert scores[0] > scores[1]
+
+
+def test_losses_with_in_batch_negatives_batch_without_duplicate_texts(demo, tmp_path, monkeypatch, one_layer_minilm):
+    """A copy of a query's positive elsewhere in its batch would be scored as its negative: the trainer gets
+    sentence-transformers' no-duplicates sampler for those losses (unless training.batch_sampler: random)."""
+    from sentence_transformers.training_args import BatchSamplers
+
+    import synthir.training.rerankers as rerankers
+
+    samplers, real = {}, rerankers.training_arguments
+
+    def spy(args_class, config, output_dir, **extra):
+        samplers[config.loss, config.batch_sampler] = extra.get("batch_sampler", BatchSamplers.BATCH_SAMPLER)
+        return real(args_class, config, output_dir, **extra)
+
+    monkeypatch.setattr(rerankers, "training_arguments", spy)
+    pairs = judged_pairs(demo)
+    twice = dataclasses.replace(pairs, queries=pairs.queries + [dataclasses.replace(q, query=q.query + " please")
+                                                                for q in pairs.queries])  # two queries a document
+    triples = build_triples(twice, demo.corpus, negatives_per_query=1, seed=0)
+    for loss, sampler in (("mnrl", "no_duplicates"), ("mnrl", "random"), ("cached_mnrl", "no_duplicates")):
+        config = RerankerTrainingConfig(loss=loss, batch_sampler=sampler, base_model=one_layer_minilm, max_steps=2,
+                                        batch_size=8, max_length=32, save_steps=100)
+        assert train_reranker(triples, config, tmp_path / f"{loss}-{sampler}").steps == 2
+    assert samplers == {("mnrl", "no_duplicates"): BatchSamplers.NO_DUPLICATES,
+                        ("mnrl", "random"): BatchSamplers.BATCH_SAMPLER,
+                        ("cached_mnrl", "no_duplicates"): BatchSamplers.NO_DUPLICATES}
+    assert not RerankerTrainingConfig(loss="margin_mse").in_batch_negatives  # margins only: its batches as they come
 
 
 def test_margin_mse_needs_teacher_margins_and_a_bi_encoder(demo, tmp_path):
