@@ -77,14 +77,19 @@ def version_manifest(version) -> dict[str, str] | None:
     import mlflow
     import pandas as pd
 
+    import tempfile
+
     run_id = version.run_id or version.tags.get("mlflow_run_id")
     if not run_id:
         return None
-    try:
-        path = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=MANIFEST_PATH)
-    except (mlflow.exceptions.MlflowException, OSError):
-        return None
-    frame = pd.read_parquet(path)
+    # into a folder removed after reading: without dst_path MLflow downloads a run's artifact into a
+    # temp folder of its own and leaves it (one per retraining decision)
+    with tempfile.TemporaryDirectory(prefix="synthir-manifest-") as tmp:
+        try:
+            path = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=MANIFEST_PATH, dst_path=tmp)
+        except (mlflow.exceptions.MlflowException, OSError):
+            return None
+        frame = pd.read_parquet(path)
     return dict(zip(frame["doc_id"], frame["content_hash"]))
 
 

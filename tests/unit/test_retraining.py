@@ -24,9 +24,14 @@ def production_with(client, tmp_path, tags: dict, manifest: dict | None = None, 
     return version
 
 
-def test_the_policy_counts_new_changed_and_removed_documents(client, tmp_path):
+def test_the_policy_counts_new_changed_and_removed_documents(client, tmp_path, monkeypatch):
+    import tempfile
+
     then = {f"d{i}": f"h{i}" for i in range(100)}
     production_with(client, tmp_path, {"corpus_fingerprint": "abc"}, manifest=then)
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))  # reading production's manifest leaves nothing there
     now = {**{k: v for k, v in then.items() if k != "d0"}, "d1": "edited", "new1": "x", "new2": "y"}
     decision = decide_retraining("def", client=client, manifest=now)
     assert decision.retrain and (decision.new_documents, decision.changed_documents, decision.removed_documents) == (2, 1, 1)
@@ -37,6 +42,7 @@ def test_the_policy_counts_new_changed_and_removed_documents(client, tmp_path):
     assert not share.retrain
     assert decide_retraining("def", client=client, manifest=now, force=True,
                              policy=RetrainingPolicy(min_new_documents=5)).retrain
+    assert list(temp.iterdir()) == []
 
 
 def test_a_refused_corpus_and_config_is_not_retried_until_one_changes(client, tmp_path):
