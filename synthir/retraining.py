@@ -74,10 +74,10 @@ def log_manifest(manifest: dict[str, str]) -> None:
 
 def version_manifest(version) -> dict[str, str] | None:
     """The manifest logged with a registered version; None when it has none (older versions)."""
+    import tempfile
+
     import mlflow
     import pandas as pd
-
-    import tempfile
 
     run_id = version.run_id or version.tags.get("mlflow_run_id")
     if not run_id:
