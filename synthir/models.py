@@ -171,13 +171,43 @@ def _find_reranker_folder(root: Path) -> Path | None:
     return None if marker is None else marker.parent
 
 
+def _stored_in_place(repository) -> bool:
+    """Whether the registry's artifacts are on this file system (MLflow then copies nothing)."""
+    from mlflow.store.artifact.local_artifact_repo import LocalArtifactRepository
+
+    return isinstance(repository.repo, LocalArtifactRepository)
+
+
+def registered_model_folder(uri: str) -> Path:
+    """A registered model's files for ``models:/<name>/<version>`` or ``models:/<name>@<alias>``. From a
+    local artifact store, its own folder (nothing copied). From any other (S3, GCS, a tracking server),
+    the version is downloaded once into ``<cache>/registry/<registry>/<name>/<version>`` (a version's files
+    never change; filled beside and renamed when complete) and reused by every later load: asked
+    without a destination, MLflow downloads into a new temp folder on each load and leaves it to the
+    caller, a model's size each time."""
+    import hashlib
+
+    import mlflow
+    from mlflow.store.artifact.models_artifact_repo import ModelsArtifactRepository
+
+    repository = ModelsArtifactRepository(uri)
+    if _stored_in_place(repository) or repository.model_version is None:
+        return Path(repository.download_artifacts(""))
+    registry = hashlib.sha256(mlflow.get_registry_uri().encode()).hexdigest()[:12]
+    folder = default_cache_dir() / "registry" / registry / repository.model_name / str(repository.model_version)
+    if not folder.is_dir():
+        with atomic_folder(folder) as staging:
+            repository.download_artifacts("", dst_path=str(staging))
+    return folder
+
+
 def _resolve_registry(spec: str) -> Path:
     import mlflow
 
     name, alias_sep, alias = spec.partition("@")
     uri = f"models:/{name}@{alias}" if alias_sep else f"models:/{spec}"
     try:
-        local = Path(mlflow.artifacts.download_artifacts(uri))
+        local = registered_model_folder(uri)
     except Exception as err:
         raise ModelNotAvailableError(
             f"could not load {uri} from the MLflow registry at {mlflow.get_tracking_uri()} ({type(err).__name__}: {err})"

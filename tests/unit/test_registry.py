@@ -35,7 +35,7 @@ def test_decide_rules():
     assert gate.decide("ndcg_at_10", 0.46, baseline=0.36, production=0.45, margin=0.005).promoted
 
 
-def test_promote_refuse_and_roll_back(client, model_dir):
+def test_promote_refuse_and_roll_back(client, model_dir, monkeypatch, tmp_path):
     v1 = new_version(client, model_dir, 0.44)
     registry.apply_decision("inpars-reranker", v1, gate.decide("ndcg_at_10", 0.44, 0.36, None, 0.01), client)
     assert str(registry.production_version("inpars-reranker", client).version) == v1
@@ -64,6 +64,26 @@ def test_promote_refuse_and_roll_back(client, model_dir):
     from synthir.models import ModelNotAvailableError
 
     assert (resolve_model("registry:inpars-reranker@production") / "synthir_reranker.txt").exists()
+    # from a store elsewhere (S3, a tracking server) a version is downloaded once into the cache, not into
+    # a new temp folder on every load
+    import tempfile
+
+    from mlflow.store.artifact.models_artifact_repo import ModelsArtifactRepository
+
+    import synthir.models as models
+
+    downloads, download = [], ModelsArtifactRepository.download_artifacts
+    monkeypatch.setattr(models, "_stored_in_place", lambda repository: False)
+    monkeypatch.setattr(ModelsArtifactRepository, "download_artifacts",
+                        lambda self, *args, **kwargs: downloads.append(kwargs) or download(self, *args, **kwargs))
+    monkeypatch.setenv("SYNTHIR_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "temp"))
+    (tmp_path / "temp").mkdir()
+    first = resolve_model("registry:inpars-reranker@production")
+    assert resolve_model(f"registry:inpars-reranker/{v2}") == first and len(downloads) == 1
+    versions = list((tmp_path / "cache" / "registry").glob("*/inpars-reranker/*"))  # one, complete: no staging left
+    assert [v.name for v in versions] == [str(v2)] and first.is_relative_to(versions[0])
+    assert (first / "synthir_reranker.txt").exists() and list((tmp_path / "temp").iterdir()) == []
     with pytest.raises(ModelNotAvailableError, match="could not load models:/nope@production"):
         resolve_model("registry:nope@production")
 
