@@ -104,6 +104,8 @@ def test_every_benchmark_recipe_is_a_valid_config_of_the_product(path):
         reranker_quality = benchmark("reranker_quality")
         assert path.stem == "reranker_quality" and all(r.config() for r in reranker_quality.RECIPES.values())
         assert all(name in reranker_quality.RECIPES for names in reranker_quality.SETS.values() for name in names)
+        assert all(kind in reranker_quality.QUERY_KINDS for recipe in reranker_quality.RECIPES.values()
+                   for kind in recipe.kinds)
 
 
 @pytest.mark.parametrize("name", ["reranker_quality", "label_free_gate", "warm_start", "calibrated_gate"])
