@@ -188,12 +188,12 @@ def train_reranker(triples: Triples, config: RerankerTrainingConfig, output_dir:
         dataset = triples.to_dataset()
         loss = bi_encoder_loss(model, config, dataset.column_names)
         columns = ["anchor", "positive", "negative"] + (["label"] if config.uses_teacher else [])
-        selection = selection_arguments(config, len(dataset)) if evaluator else {}
+        extra = selection_arguments(config, len(dataset)) if evaluator else {}
         if config.in_batch_negatives and config.batch_sampler == "no_duplicates":
             from sentence_transformers.training_args import BatchSamplers
 
-            selection["batch_sampler"] = BatchSamplers.NO_DUPLICATES
-        arguments = training_arguments(SentenceTransformerTrainingArguments, config, output_dir, **selection)
+            extra["batch_sampler"] = BatchSamplers.NO_DUPLICATES
+        arguments = training_arguments(SentenceTransformerTrainingArguments, config, output_dir, **extra)
         trainer = SentenceTransformerTrainer(model=model, args=arguments, train_dataset=dataset.select_columns(columns),
                                              loss=loss, evaluator=evaluator)
     else:
