@@ -198,7 +198,25 @@ def registered_model_folder(uri: str) -> Path:
     if not folder.is_dir():
         with atomic_folder(folder) as staging:
             repository.download_artifacts("", dst_path=str(staging))
+    _keep_recent_versions(folder)
     return folder
+
+
+REGISTRY_VERSIONS_KEPT = 4  # downloaded versions kept per registered model: the most recently loaded
+
+
+def _keep_recent_versions(loaded: Path) -> None:
+    """Mark ``loaded`` as just used and remove all but the ``REGISTRY_VERSIONS_KEPT`` most recently loaded
+    versions beside it, so a model retrained nightly does not fill the disk a version a day."""
+    import os
+    import shutil
+
+    os.utime(loaded)
+    versions = sorted((p for p in loaded.parent.iterdir() if p.is_dir() and not p.name.startswith(".")),
+                      key=lambda p: p.stat().st_mtime, reverse=True)
+    for stale in versions[REGISTRY_VERSIONS_KEPT:]:
+        if stale != loaded:
+            shutil.rmtree(stale, ignore_errors=True)
 
 
 def _resolve_registry(spec: str) -> Path:

@@ -84,6 +84,11 @@ def test_promote_refuse_and_roll_back(client, model_dir, monkeypatch, tmp_path):
     versions = list((tmp_path / "cache" / "registry").glob("*/inpars-reranker/*"))  # one, complete: no staging left
     assert [v.name for v in versions] == [str(v2)] and first.is_relative_to(versions[0])
     assert (first / "synthir_reranker.txt").exists() and list((tmp_path / "temp").iterdir()) == []
+    # the most recently loaded versions are kept, the others removed (a model retrained nightly)
+    monkeypatch.setattr(models, "REGISTRY_VERSIONS_KEPT", 2)
+    for version in (v1, v3, v2):  # loading v3 removes v2 (then the least recently loaded); v2 comes back
+        resolve_model(f"registry:inpars-reranker/{version}")
+    assert sorted(v.name for v in versions[0].parent.iterdir()) == sorted([str(v3), str(v2)]) and len(downloads) == 4
     with pytest.raises(ModelNotAvailableError, match="could not load models:/nope@production"):
         resolve_model("registry:nope@production")
 
